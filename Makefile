@@ -1,0 +1,42 @@
+# torn: a thin wrapper over CMake.  `make run` and `make test` are the quick start.
+#
+#   make run    install what is missing, build, run the default demo
+#   make test   install what is missing, build, run the whole ctest suite
+#   make asan   the same tests in an ASan+UBSan build (build-asan/)
+#   make bench  build and run the benchmarks (they print ratios, never fail on timing)
+#   make clean  remove the build directories
+
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD   ?= build
+CMAKE   ?= cmake
+CTEST   ?= ctest
+
+.PHONY: all deps configure build run test asan bench clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+configure: deps
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTORN_WERROR=ON >/dev/null
+
+build: configure
+	@$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+run: build
+	@sh scripts/demo.sh $(BUILD)
+
+test: build
+	@cd $(BUILD) && $(CTEST) --output-on-failure -j $(JOBS)
+
+asan: deps
+	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTORN_WERROR=ON -DTORN_SANITIZE=ON >/dev/null
+	@$(CMAKE) --build build-asan -j $(JOBS)
+	@cd build-asan && $(CTEST) --output-on-failure -j $(JOBS)
+
+bench: build
+	@sh bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan

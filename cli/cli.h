@@ -1,0 +1,43 @@
+/*
+ * cli/cli.h - what the torn subcommands share: exit codes, messages, the
+ * subcommand table.  Each subcommand lives in cli/cmd_NAME.c as
+ * `int cmd_NAME(int argc, char **argv)`, parses its own options with a
+ * getopt_long table, has a usage() listing every flag, and returns one of
+ * the exit codes below.  Messages are lowercase, without a full stop, and
+ * name the file and what was expected.
+ */
+#ifndef TORN_CLI_CLI_H
+#define TORN_CLI_CLI_H
+
+#include <stdio.h>
+
+enum torn_exit {
+	TORN_EXIT_OK       = 0,   /* everything passed / met expectations */
+	TORN_EXIT_FINDINGS = 1,   /* crash-consistency failures found */
+	TORN_EXIT_USAGE    = 2,   /* bad usage or bad input */
+	TORN_EXIT_INTERNAL = 3,   /* the tool itself failed */
+};
+
+/* "torn: <message>\n" on stderr. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Is stderr a terminal (progress lines are shown only then)? */
+int cli_tty(void);
+
+/* Directory of the running torn binary (from /proc/self/exe), no trailing '/'. */
+const char *cli_bindir(void);
+
+/* Parse a non-negative integer option value; on error print
+ * "torn: OPTION: expected WHAT, got 'ARG'" and return -1. */
+long long cli_parse_num(const char *opt, const char *arg, const char *what);
+
+int cmd_record(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_minimize(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+
+#endif /* TORN_CLI_CLI_H */

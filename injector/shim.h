@@ -1,0 +1,105 @@
+/*
+ * injector/shim.h - the shim's internal interface, between the interposed
+ * wrappers (shim.c, shim_*.c: what the program calls) and the event sink
+ * (shim_ring.c: the shared-memory ring that `torn record` drains into the
+ * trace file).
+ *
+ * Calling sequence of a wrapper that records something:
+ *
+ *	if (!shim_active() || !<fd or path is under the root>)
+ *		return real_call(...);            // pass through, untouched
+ *	struct shim_lock lk;
+ *	shim_lock(&lk);                          // global order; signals blocked
+ *	ret = real_call(...); saved = errno;     // the call itself, under the lock
+ *	if (<it did something worth recording>) {
+ *		struct torn_event ev = { .type = ..., .result = ret < 0 ? -saved : ret, ... };
+ *		shim_emit(&ev);                  // seq, pid, tid filled in here
+ *	}
+ *	shim_unlock(&lk);
+ *	errno = saved;
+ *	return ret;
+ *
+ * Holding the lock across the real call is what makes the trace order the
+ * order in which calls took effect (two threads writing the same block are
+ * recorded in the order the kernel applied them).  fsync is the exception:
+ * it does not hold the lock while it runs, so that other threads may go on;
+ * it records aux_seq = shim_seq_now() taken before the call, and the model
+ * counts as covered only writes with a smaller seq.
+ *
+ * Nothing here allocates: the ring and the dedup table live in the shared
+ * mapping made by `torn record`, per-thread state is a few words of TLS.
+ */
+#ifndef TORN_INJECTOR_SHIM_H
+#define TORN_INJECTOR_SHIM_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "torn/trace.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* Environment set by `torn record` for the program (and kept across exec by
+ * the shim's exec wrappers). */
+#define SHIM_ENV_CTL        "TORN_SHM"          /* path of the shared control file */
+#define SHIM_ENV_MARK_FD    "TORN_MARK_FD"      /* fd the program writes mark lines to */
+#define SHIM_ENV_PRELOAD    "LD_PRELOAD"
+
+/* Descriptors the shim keeps for itself are moved to SHIM_FD_BASE and up;
+ * the wrappers of close, close_range, closefrom, dup2 and dup3 keep the
+ * program from closing or replacing them. */
+#define SHIM_FD_BASE        1000
+
+/* Is recording set up in this process?  False before the constructor ran,
+ * when TORN_SHM is absent, and after the recorder went away. */
+int shim_active(void);
+
+/* The absolute, resolved recording root (no trailing '/') and its length. */
+const char *shim_root(void);
+size_t shim_root_len(void);
+
+/* Is @fd one of the shim's own descriptors? */
+int shim_own_fd(int fd);
+
+struct shim_lock {
+	sigset_t saved;     /* the thread's signal mask before the lock */
+	int      held;
+};
+
+/* Take / release the global (cross-process) lock.  All signals are blocked
+ * while it is held, so a signal handler that does I/O cannot deadlock on it;
+ * a wrapper re-entered in the same thread (a recursion through libc) must
+ * check shim_in_lock() and pass through. */
+void shim_lock(struct shim_lock *lk);
+void shim_unlock(struct shim_lock *lk);
+int  shim_in_lock(void);
+
+/* Under the lock: a fresh open-file-description handle (never 0). */
+uint64_t shim_new_handle(void);
+
+/* Seq of the last event recorded so far (no lock needed). */
+uint64_t shim_seq_now(void);
+
+/* Under the lock: record @ev.  seq, pid and tid are filled in (and stored
+ * back into @ev); marks waiting in the mark pipes are drained first so that
+ * they are ordered before this event. */
+void shim_emit(struct torn_event *ev);
+
+/* Under the lock: record a write event @ev (type TORN_EV_WRITE or
+ * TORN_EV_URING_SUBMIT, with handle, off, len, result, flags, aux set) whose
+ * payload is the first @nbytes bytes of @iov.  Emits the blobs not yet in
+ * the trace, fills in the chunk hashes, and splits a write of more than
+ * 16 chunks into several events (TORN_F_SPLIT on the continuations). */
+void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt, size_t nbytes);
+
+/* Under the lock: record a mark line (a newline, if any, ends it). */
+void shim_emit_mark(const char *text, size_t len);
+
+/* Process life: call from the fork wrapper in the child (after fork
+ * returned 0) and before exec.  They keep the ring usable across both. */
+void shim_after_fork_child(void);
+void shim_before_exec(void);
+
+#endif /* TORN_INJECTOR_SHIM_H */

@@ -1,0 +1,166 @@
+/*
+ * recovery/crash.h - crash states of a trace: persistence models, strategies,
+ * state ids, materialisation, explanation.
+ *
+ * Calling sequence (torn explore):
+ *
+ *	struct crash_opts o;
+ *	crash_opts_default(&o);
+ *	crash_opts_parse_strategy(&o, "sync,torn", err, sizeof err);  // CLI flags
+ *	crash_space_new(trace, &o, &space, &terr);                    // one pass over the trace
+ *	crash_space_enumerate(space, visit, arg);                     // states, streamed
+ *	    visit(arg, st): crash_state_hash(st) for dedup, then
+ *	                    crash_state_write(st, dir) + crash_state_write_marks(st, file)
+ *	crash_space_free(space);
+ *
+ * and for one state (replay, explain, minimize): crash_state_from_id().
+ *
+ * ---- The model (see ../shared/design.md, "Persistence models") ----
+ *
+ * At crash point P (before event seq P) every file has a durable image and a
+ * list of pending units that were issued but not yet made durable:
+ *   - a write is cut into units at multiples of the unit size (--sector for
+ *     buffered files, --atomic for direct ones); unit k of write W covers the
+ *     bytes of W inside [k*unit, (k+1)*unit);
+ *   - a write that extends the file also has a size unit ("W.sz");
+ *   - a truncate, a fallocate that changes the size, and each namespace
+ *     operation (create, rename, unlink, link, mkdir, rmdir, symlink) is one
+ *     whole-event unit;
+ *   - fsync/fdatasync of a file (seq F, started at S = aux_seq) makes the
+ *     file's pending data units with seq < S durable; of a directory, the
+ *     pending namespace operations whose parent is that directory; sync()
+ *     and syncfs() everything; a failed fsync makes nothing durable and
+ *     drops the file's pending units as Linux does (they never persist and
+ *     read back as the durable content);
+ *   - writes through O_SYNC/O_DSYNC descriptors or with RWF_DSYNC/RWF_SYNC
+ *     are durable on return.
+ * A crash state is the durable image plus a subset of the pending units,
+ * applied in trace order.  The reference ("everything issued persisted")
+ * state at P is the one with every pending unit applied.
+ *
+ * ---- State ids ----
+ *
+ *	id     := [params "/"] "p" POINT (":" dev)*
+ *	params := ("s" SECTOR) ("a" ATOMIC)? ("m" ("b"|"d"))?   only when not default
+ *	dev    := "d" SEQ ("." UNIT | ".sz")?       unit (or whole event) dropped
+ *	        | "z" SEQ "." UNIT                   unit left zeroed   (--tear zeros)
+ *	        | "g" SEQ "." UNIT                   unit left garbage  (--tear garbage)
+ *
+ * POINT and SEQ are event seqs, UNIT the unit's index in its file (offset /
+ * unit size).  Devs are sorted by (SEQ, UNIT, kind) with no repeats, so one
+ * state has exactly one id; "p57" is the reference state at crash point 57.
+ * Garbage bytes are a function of (SEQ, UNIT) only, so ids are reproducible.
+ * An id parses back to the same state on any machine, -j or shard.
+ */
+#ifndef TORN_RECOVERY_CRASH_H
+#define TORN_RECOVERY_CRASH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "torn/trace.h"
+
+enum crash_model { CRASH_MODEL_AUTO = 0, CRASH_MODEL_BUFFERED, CRASH_MODEL_DIRECT };
+
+/* Tear patterns (bit mask): by default a unit persists whole or not at all. */
+#define CRASH_TEAR_OLD      0x1u   /* unit keeps its old content (dropped) */
+#define CRASH_TEAR_NEW      0x2u   /* unit has its new content */
+#define CRASH_TEAR_ZEROS    0x4u   /* unit reads back as zeros */
+#define CRASH_TEAR_GARBAGE  0x8u   /* unit reads back as neither old nor new */
+
+enum crash_strategy_kind {
+	CRASH_STRAT_SYNC = 1,      /* before each durability point and at the end: all / none */
+	CRASH_STRAT_PREFIX,        /* pending persisted in trace order up to each write */
+	CRASH_STRAT_TORN,          /* last pending write (n = 1: each) torn at every unit */
+	CRASH_STRAT_REORDER,       /* every way of dropping up to n pending units */
+	CRASH_STRAT_RANDOM,        /* n states drawn with the seed */
+	CRASH_STRAT_EXHAUSTIVE,    /* every state */
+};
+
+struct crash_strategy {
+	enum crash_strategy_kind kind;
+	uint64_t n;
+};
+
+enum crash_points { CRASH_POINTS_ALL = 0, CRASH_POINTS_SYNC, CRASH_POINTS_RANGE };
+
+#define CRASH_MAX_STRATEGIES 8
+
+struct crash_opts {
+	enum crash_model model;
+	unsigned sector;              /* 512 or 4096 */
+	unsigned atomic;              /* atomic write unit; 0 = sector */
+	unsigned tear;                /* CRASH_TEAR_* mask; default OLD|NEW */
+	struct crash_strategy strat[CRASH_MAX_STRATEGIES];
+	int nstrat;                   /* default: sync */
+	uint64_t seed;
+	uint64_t max_states;          /* exhaustive refuses more (default 100000) */
+	enum crash_points points;
+	uint64_t point_lo, point_hi;  /* CRASH_POINTS_RANGE, inclusive */
+};
+
+void crash_opts_default(struct crash_opts *o);
+/* Parsers for the CLI values; on error 'err' gets a message naming what was
+ * expected and -EINVAL is returned. */
+int crash_opts_parse_strategy(struct crash_opts *o, const char *spec, char *err, size_t errlen);
+int crash_opts_parse_tear(struct crash_opts *o, const char *spec, char *err, size_t errlen);
+int crash_opts_parse_points(struct crash_opts *o, const char *spec, char *err, size_t errlen);
+int crash_opts_parse_model(struct crash_opts *o, const char *spec, char *err, size_t errlen);
+
+struct crash_space;
+struct crash_state;
+
+int crash_space_new(const struct torn_trace *t, const struct crash_opts *o,
+		    struct crash_space **out, struct trace_error *err);
+void crash_space_free(struct crash_space *s);
+
+/* Things the model could not account for (mmap writes, unsupported calls,
+ * misaligned direct writes): one line each to @out; returns the count. */
+int crash_space_warnings(const struct crash_space *s, FILE *out);
+
+/* Visit every state the strategies produce, streamed, in canonical order
+ * (crash point ascending, then id; a state two strategies both produce is
+ * visited once).  @fn returns 0 to go on, nonzero to stop (then returned).
+ * The state is valid only during the call.  Returns 0, @fn's value, or
+ * -E2BIG when exhaustive exceeds max_states (nothing visited then). */
+typedef int (*crash_visit_fn)(void *arg, struct crash_state *st);
+int crash_space_enumerate(struct crash_space *s, crash_visit_fn fn, void *arg);
+/* Number of states enumerate would visit (same rules, no materialisation). */
+int64_t crash_space_count(struct crash_space *s);
+
+/* One state from its id (replay, explain, minimize).  -EINVAL with @err
+ * naming the bad part when the id does not parse or names a unit that is
+ * not pending at its crash point. */
+int crash_state_from_id(struct crash_space *s, const char *id, struct crash_state **out,
+			char *err, size_t errlen);
+void crash_state_free(struct crash_state *st);
+
+const char *crash_state_id(const struct crash_state *st);
+uint64_t crash_state_point(const struct crash_state *st);
+/* XXH3-128 of the state's directory: sorted names, types, sizes, bytes. */
+torn_hash crash_state_hash(struct crash_state *st);
+/* Write the state's files into the existing, empty directory @dir. */
+int crash_state_write(struct crash_state *st, const char *dir);
+/* Write the marks made before the crash point, one per line, to @file. */
+int crash_state_write_marks(const struct crash_state *st, const char *file);
+/* Per file, which units differ from the reference state and how, with a
+ * short hex excerpt. */
+int crash_state_explain(struct crash_state *st, FILE *out);
+
+/* Deviations, for minimize. */
+enum crash_dev_kind { CRASH_DEV_DROP = 'd', CRASH_DEV_ZERO = 'z', CRASH_DEV_GARBAGE = 'g' };
+#define CRASH_UNIT_WHOLE  (-1)   /* the whole event (namespace op, truncate) */
+#define CRASH_UNIT_SIZE   (-2)   /* the size update of an extending write */
+struct crash_dev {
+	uint64_t seq;
+	int64_t  unit;
+	char     kind;               /* enum crash_dev_kind */
+};
+/* The state's deviations (sorted as in its id). */
+const struct crash_dev *crash_state_devs(const struct crash_state *st, size_t *n);
+/* Format the canonical id of (point, devs) under @s's options into @buf;
+ * devs need not be sorted.  Returns the length, or -ENOSPC. */
+int crash_id_format(const struct crash_space *s, uint64_t point,
+		    const struct crash_dev *devs, size_t ndevs, char *buf, size_t len);
+
+#endif /* TORN_RECOVERY_CRASH_H */
