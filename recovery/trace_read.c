@@ -1,0 +1,1 @@
+/* recovery/trace_read.c - placeholder: the trace reader lands here */
