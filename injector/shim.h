@@ -97,6 +97,13 @@ void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt,
 /* Under the lock: record a mark line (a newline, if any, ends it). */
 void shim_emit_mark(const char *text, size_t len);
 
+/* For the exec wrappers: fill @out (capacity @cap entries, NULL-terminated)
+ * with @envp plus the variables recording needs (LD_PRELOAD with the shim,
+ * TORN_SHM, TORN_MARK_FD) as they were at start-up, replacing any the program
+ * changed or removed.  Strings point into @envp or into the shim's static
+ * storage; nothing is allocated.  Returns the number of entries, or -E2BIG. */
+int shim_exec_env(char *const envp[], char **out, size_t cap);
+
 /* Process life: call from the fork wrapper in the child (after fork
  * returned 0) and before exec.  They keep the ring usable across both. */
 void shim_after_fork_child(void);
