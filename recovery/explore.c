@@ -1,0 +1,1326 @@
+/*
+ * recovery/explore.c - the checker runner (see explore.h for the contract).
+ *
+ * Sections:
+ *   1. Small helpers: time, robust I/O, rmtree, file hash, outcome names
+ *   2. The dedup set (open addressing over XXH3-128 hashes)
+ *   3. The checker command: argv (shell or direct), environment, spawn
+ *   4. Jobs: start, wait (pidfd poll), classify, collect output
+ *   5. explore_run: enumerate, dedup, shard, run, report
+ *   6. explore_runner: one state at a time (minimize)
+ *   7. Reports, options implied by an id
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "explore.h"
+
+extern char **environ;
+
+/* ==========================================================================
+ * 1. SMALL HELPERS
+ * ========================================================================== */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static ssize_t robust_pread(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)ftw;
+	if (flag == FTW_DP || flag == FTW_D || flag == FTW_DNR) {
+		if (rmdir(path) < 0 && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* A checker may leave directories without write or search permission:
+ * give them back before removing the tree. */
+static int fix_perm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag == FTW_D || flag == FTW_DNR)
+		chmod(path, (sb->st_mode & 07777) | S_IRWXU);
+	return 0;
+}
+
+int explore_rmtree(const char *path)
+{
+	int rc = nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+
+	if (rc == 0)
+		return 0;
+	nftw(path, fix_perm, 16, FTW_PHYS);
+	rc = nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (rc < 0 && errno == ENOENT)
+		return 0;
+	return rc == 0 ? 0 : (rc < 0 ? -errno : rc);
+}
+
+int explore_file_hash(const char *path, char hex[33])
+{
+	XXH3_state_t *st = NULL;
+	char buf[65536];
+	int fd = -1, rc = 0;
+	off_t off = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	st = XXH3_createState();
+	if (!st || XXH3_128bits_reset(st) != XXH_OK) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = robust_pread(fd, buf, sizeof(buf), off);
+
+		if (n < 0) {
+			rc = (int)n;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(st, buf, (size_t)n);
+		off += n;
+	}
+	XXH128_hash_t h = XXH3_128bits_digest(st);
+	snprintf(hex, 33, "%016llx%016llx", (unsigned long long)h.high64,
+		 (unsigned long long)h.low64);
+out:
+	if (st)
+		XXH3_freeState(st);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static const char *const outcome_names[EXPLORE_NOUTCOMES] = {
+	"pass", "fail", "crash", "hang",
+};
+
+const char *explore_outcome_name(enum explore_outcome o)
+{
+	return (unsigned)o < EXPLORE_NOUTCOMES ? outcome_names[o] : NULL;
+}
+
+int explore_outcome_parse(const char *name)
+{
+	for (int i = 0; i < EXPLORE_NOUTCOMES; i++)
+		if (!strcmp(name, outcome_names[i]))
+			return i;
+	return -EINVAL;
+}
+
+void explore_opts_default(struct explore_opts *o)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(o, 0, sizeof(*o));
+	o->jobs = n > 0 ? (unsigned)n : 1;
+	o->timeout_s = 30;
+	o->output_lines = 20;
+	o->total = -1;
+}
+
+const char *explore_default_scratch(void)
+{
+	struct stat sb;
+	const char *t;
+
+	if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK | X_OK) == 0)
+		return "/dev/shm";
+	t = getenv("TMPDIR");
+	if (t && *t)
+		return t;
+	return "/tmp";
+}
+
+void explore_result_free(struct explore_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->noutput; i++)
+		free(r->output[i]);
+	free(r->output);
+	r->output = NULL;
+	r->noutput = 0;
+}
+
+/* ==========================================================================
+ * 2. THE DEDUP SET
+ *
+ * Open addressing with linear probing over the 128-bit content hashes; the
+ * all-zero hash (which XXH3 practically never yields) is kept aside since it
+ * marks an empty slot.  16 bytes per slot, load kept under 3/4.
+ * ========================================================================== */
+
+struct hset {
+	torn_hash *slot;
+	size_t cap, n;
+	int have_zero;
+};
+
+static int hset_grow(struct hset *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 1024;
+	torn_hash *n = calloc(cap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cap; i++) {
+		torn_hash h = s->slot[i];
+
+		if (!h.lo && !h.hi)
+			continue;
+		size_t j = (size_t)h.lo & (cap - 1);
+		while (n[j].lo || n[j].hi)
+			j = (j + 1) & (cap - 1);
+		n[j] = h;
+	}
+	free(s->slot);
+	s->slot = n;
+	s->cap = cap;
+	return 0;
+}
+
+/* 1 when @h was added, 0 when it was there already, -ENOMEM. */
+static int hset_add(struct hset *s, torn_hash h)
+{
+	if (!h.lo && !h.hi) {
+		if (s->have_zero)
+			return 0;
+		s->have_zero = 1;
+		return 1;
+	}
+	if ((s->n + 1) * 4 >= s->cap * 3) {
+		int rc = hset_grow(s);
+
+		if (rc < 0)
+			return rc;
+	}
+	size_t j = (size_t)h.lo & (s->cap - 1);
+	while (s->slot[j].lo || s->slot[j].hi) {
+		if (s->slot[j].lo == h.lo && s->slot[j].hi == h.hi)
+			return 0;
+		j = (j + 1) & (s->cap - 1);
+	}
+	s->slot[j] = h;
+	s->n++;
+	return 1;
+}
+
+static void hset_free(struct hset *s)
+{
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ==========================================================================
+ * 3. THE CHECKER COMMAND
+ *
+ * The contract is `/bin/sh -c CMD`.  Like make, a command that is a plain
+ * list of words (no quoting, expansion, redirection or shell keyword) is
+ * exec'ed directly instead: the shell would only split it and exec the same
+ * program, and skipping it halves the exec cost per state.
+ * ========================================================================== */
+
+struct checker {
+	char **argv;        /* NULL-terminated */
+	char *words;        /* storage of the split words */
+	int direct;         /* argv[0] is searched in PATH, no shell */
+	char **env;         /* environ without our variables, 6 free slots at the end */
+	size_t nenv;
+	char *trace;        /* absolute trace path, or NULL */
+	const char *cmd;
+};
+
+static int simple_word_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       strchr("_./:,@%+-=", c) != NULL;
+}
+
+static int is_shell_word(const char *w)
+{
+	static const char *const kw[] = {
+		"!", "{", "}", "case", "do", "done", "elif", "else", "esac", "fi", "for", "if",
+		"in", "then", "until", "while", ".", ":", "break", "continue", "eval", "exec",
+		"exit", "export", "readonly", "return", "set", "shift", "times", "trap", "unset",
+		"cd", "alias", "unalias", "command", "type", "hash", "ulimit", "umask", "wait",
+		"read", "getopts", "jobs", "fg", "bg", "local", "source", "pwd", NULL,
+	};
+	for (int i = 0; kw[i]; i++)
+		if (!strcmp(w, kw[i]))
+			return 1;
+	return 0;
+}
+
+static void checker_free(struct checker *c)
+{
+	free(c->argv);
+	free(c->words);
+	if (c->env) {
+		for (size_t i = c->nenv; i < c->nenv + 6; i++)
+			free(c->env[i]);
+		free(c->env);
+	}
+	free(c->trace);
+	memset(c, 0, sizeof(*c));
+}
+
+static int env_ours(const char *e)
+{
+	static const char *const ours[] = { "TORN_STATE=", "TORN_MARKS=", "TORN_STATE_ID=",
+					    "TORN_TRACE=", "PWD=", NULL };
+	for (int i = 0; ours[i]; i++)
+		if (!strncmp(e, ours[i], strlen(ours[i])))
+			return 1;
+	return 0;
+}
+
+static int checker_init(struct checker *c, const char *cmd, const char *trace)
+{
+	size_t n = 0, nw = 0, len = strlen(cmd);
+	int simple = len > 0;
+	char *p;
+
+	memset(c, 0, sizeof(*c));
+	c->cmd = cmd;
+	for (size_t i = 0; i < len; i++)
+		if (cmd[i] != ' ' && cmd[i] != '\t' && !simple_word_char((unsigned char)cmd[i]))
+			simple = 0;
+	c->words = strdup(cmd);
+	c->argv = calloc(len / 2 + 4, sizeof(char *));
+	if (!c->words || !c->argv)
+		goto nomem;
+	if (simple) {
+		for (p = strtok(c->words, " \t"); p; p = strtok(NULL, " \t"))
+			c->argv[nw++] = p;
+		/* An assignment or a builtin first: only the shell knows. */
+		if (!nw || strchr(c->argv[0], '=') || is_shell_word(c->argv[0]))
+			simple = 0;
+	}
+	if (!simple) {
+		c->argv[0] = "/bin/sh";
+		c->argv[1] = "-c";
+		c->argv[2] = (char *)cmd;
+		c->argv[3] = NULL;
+	}
+	c->direct = simple;
+	while (environ && environ[n])
+		n++;
+	c->env = calloc(n + 7, sizeof(char *));
+	if (!c->env)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		if (!env_ours(environ[i]))
+			c->env[c->nenv++] = environ[i];
+	if (trace) {
+		c->trace = realpath(trace, NULL);
+		if (!c->trace)
+			c->trace = strdup(trace);
+		if (!c->trace)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	checker_free(c);
+	return -ENOMEM;
+}
+
+/* Fill the 5 per-state variables (freed and replaced each time). */
+static int checker_env(struct checker *c, const char *dir, const char *marks, const char *id)
+{
+	char **e = c->env + c->nenv;
+
+	for (int i = 0; i < 6; i++) {
+		free(e[i]);
+		e[i] = NULL;
+	}
+	if (asprintf(&e[0], "TORN_STATE=%s", dir) < 0 ||
+	    asprintf(&e[1], "TORN_MARKS=%s", marks ? marks : "/dev/null") < 0 ||
+	    asprintf(&e[2], "TORN_STATE_ID=%s", id ? id : "") < 0 ||
+	    asprintf(&e[3], "TORN_TRACE=%s", c->trace ? c->trace : "") < 0 ||
+	    asprintf(&e[4], "PWD=%s", dir) < 0) {
+		for (int i = 0; i < 6; i++) {
+			free(e[i]);
+			e[i] = NULL;
+		}
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Start the checker in @dir with stdout+stderr to @outfd, in a process
+ * group of its own (so that a hang can be killed whole).  posix_spawn
+ * (vfork-like) keeps the cost independent of torn's own memory size. */
+static int checker_spawn(struct checker *c, const char *dir, const char *marks, const char *id,
+			 int outfd, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, def;
+	int rc;
+
+	rc = checker_env(c, dir, marks, id);
+	if (rc < 0)
+		return rc;
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGCHLD);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+				       POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, outfd, 1);
+	posix_spawn_file_actions_adddup2(&fa, outfd, 2);
+	posix_spawn_file_actions_addchdir_np(&fa, dir);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (c->direct)
+		rc = posix_spawnp(pid, c->argv[0], &fa, &at, c->argv, c->env);
+	else
+		rc = posix_spawn(pid, c->argv[0], &fa, &at, c->argv, c->env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return -rc;
+}
+
+/* ==========================================================================
+ * 4. JOBS
+ * ========================================================================== */
+
+struct job {
+	pid_t    pid;
+	int      pidfd;
+	int      hung;
+	uint64_t ordinal;
+	uint64_t point;
+	char    *id;
+	double   start, deadline;
+	char     dir[PATH_MAX + 32]; /* SCRATCH/sN; marks and output beside it */
+};
+
+/* What the loop shares between explore_run and the runner. */
+struct run {
+	const struct explore_opts *o;
+	struct checker chk;
+	char scratch[PATH_MAX];      /* our private torn-XXXXXX */
+	struct job *jobs;
+	unsigned njobs;              /* slots in use */
+	int keep_any;
+	int keep_dirs;               /* never remove a state dir (explore_check_dir) */
+	/* explore_run */
+	struct explore_report *rep;
+	struct hset seen;
+	size_t fcap;
+	double t0, last_progress;
+	/* runner: the result of the last job */
+	struct explore_result *single;
+	/* the first error */
+	int err;
+	char *errbuf;
+	size_t errlen;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+/* Length of the valid UTF-8 sequence at @s (at most @n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], cp, min;
+	size_t need;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1; cp = c & 0x1f; min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		need = 2; cp = c & 0x0f; min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3; cp = c & 0x07; min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (need >= n)
+		return 0;
+	for (size_t k = 1; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+/* Turn invalid UTF-8 and control characters into '?', so that the line
+ * can go into JSON and XML as it is. */
+static char *sanitize_line(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *d = out;
+	size_t i = 0;
+
+	if (!out)
+		return NULL;
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k = utf8_len((const unsigned char *)s + i, n - i);
+
+		if (k == 1 && ((c < 0x20 && c != '\t') || c == 0x7f))
+			k = 0;
+		if (!k) {
+			*d++ = '?';
+			i++;
+			continue;
+		}
+		memcpy(d, s + i, k);
+		d += k;
+		i += k;
+	}
+	*d = '\0';
+	return out;
+}
+
+/* The last @max lines of the file @path (at most its last 16 KiB). */
+static int read_tail(const char *path, unsigned max, struct explore_result *res)
+{
+	char buf[16384];
+	struct stat sb;
+	int fd = -1, rc = 0;
+	ssize_t n;
+	off_t off;
+
+	res->output = NULL;
+	res->noutput = 0;
+	if (!max)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	off = sb.st_size > (off_t)sizeof(buf) ? sb.st_size - (off_t)sizeof(buf) : 0;
+	n = robust_pread(fd, buf, sizeof(buf), off);
+	if (n < 0) {
+		rc = (int)n;
+		goto out;
+	}
+	size_t end = (size_t)n;
+	if (end && buf[end - 1] == '\n')
+		end--;
+	if (!end && sb.st_size == 0)
+		goto out;
+	/* Walk back over @max line starts. */
+	size_t starts[64], ns = 0, cap = max < 64 ? max : 64;
+	size_t i = end;
+	while (ns < cap) {
+		size_t s = i;
+		while (s > 0 && buf[s - 1] != '\n')
+			s--;
+		if (s == 0 && off > 0 && ns > 0)
+			break;              /* a partial first line: leave it out */
+		starts[ns++] = s;
+		if (s == 0)
+			break;
+		i = s - 1;
+	}
+	res->output = calloc(ns ? ns : 1, sizeof(char *));
+	if (!res->output) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < ns; k++) {
+		size_t s = starts[ns - 1 - k], e = s;
+		while (e < end && buf[e] != '\n')
+			e++;
+		res->output[k] = sanitize_line(buf + s, e - s);
+		if (!res->output[k]) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		res->noutput++;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static void side_path(char *buf, size_t len, const char *dir, const char *ext)
+{
+	snprintf(buf, len, "%s.%s", dir, ext);
+}
+
+static void job_clear(struct job *j)
+{
+	if (j->pidfd >= 0)
+		close(j->pidfd);
+	free(j->id);
+	memset(j, 0, sizeof(*j));
+	j->pidfd = -1;
+	j->pid = 0;
+}
+
+/* Start the checker on the state already written to @dir. */
+static int job_start(struct run *r, struct job *j, const char *dir, const char *marks,
+		     const char *id, uint64_t point, uint64_t ordinal)
+{
+	char out[PATH_MAX + 40];
+	int fd = -1, rc;
+
+	j->pidfd = -1;
+	snprintf(j->dir, sizeof(j->dir), "%s", dir);
+	side_path(out, sizeof(out), dir, "out");
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = -errno;
+		seterr(r->errbuf, r->errlen, "cannot create %s: %s", out, strerror(-rc));
+		goto out;
+	}
+	j->id = strdup(id ? id : "");
+	if (!j->id) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	j->point = point;
+	j->ordinal = ordinal;
+	j->hung = 0;
+	j->start = now_s();
+	j->deadline = r->o->timeout_s > 0 ? j->start + r->o->timeout_s : 0;
+	rc = checker_spawn(&r->chk, dir, marks, id, fd, &j->pid);
+	if (rc < 0) {
+		j->pid = 0;
+		seterr(r->errbuf, r->errlen, "cannot run the checker '%s': %s", r->chk.cmd,
+		       strerror(-rc));
+		rc = -TORN_E_CHECKER;
+		goto out;
+	}
+	j->pidfd = (int)syscall(SYS_pidfd_open, j->pid, 0);
+	if (j->pidfd < 0) {
+		rc = -errno;
+		kill(-j->pid, SIGKILL);
+		waitpid(j->pid, NULL, 0);
+		j->pid = 0;
+		seterr(r->errbuf, r->errlen, "pidfd_open: %s", strerror(-rc));
+		goto out;
+	}
+	r->njobs++;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		free(j->id);
+		j->id = NULL;
+	}
+	return rc;
+}
+
+/* Remove the state's files, or keep them when asked to and it failed. */
+static void job_dispose(struct run *r, struct job *j, int failed, char **kept)
+{
+	char p[PATH_MAX + 40];
+
+	if (r->keep_dirs)
+		return;
+	if (failed && r->o->keep_failing) {
+		r->keep_any = 1;
+		if (kept)
+			*kept = strdup(j->dir);
+		return;
+	}
+	explore_rmtree(j->dir);
+	side_path(p, sizeof(p), j->dir, "marks");
+	unlink(p);
+	side_path(p, sizeof(p), j->dir, "out");
+	unlink(p);
+}
+
+static int add_failure(struct run *r, struct job *j, struct explore_result *res)
+{
+	struct explore_report *rep = r->rep;
+	struct explore_failure *f;
+
+	if (rep->nfailures == r->fcap) {
+		size_t cap = r->fcap ? r->fcap * 2 : 16;
+		struct explore_failure *n = realloc(rep->failures, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		rep->failures = n;
+		r->fcap = cap;
+	}
+	f = &rep->failures[rep->nfailures];
+	memset(f, 0, sizeof(*f));
+	f->state = j->id;
+	j->id = NULL;
+	f->crash_point = j->point;
+	f->ordinal = j->ordinal;
+	f->res = *res;
+	memset(res, 0, sizeof(*res));
+	job_dispose(r, j, 1, &f->kept);
+	rep->nfailures++;
+	return 0;
+}
+
+/* The checker of @j has exited (or was killed): classify and dispose. */
+static int job_finish(struct run *r, struct job *j, int status)
+{
+	struct explore_result res;
+	char out[PATH_MAX + 40];
+	int rc = 0;
+
+	memset(&res, 0, sizeof(res));
+	res.exit_code = -1;
+	res.secs = now_s() - j->start;
+	if (j->hung) {
+		res.outcome = EXPLORE_HANG;
+	} else if (WIFSIGNALED(status)) {
+		res.outcome = EXPLORE_CRASH;
+		res.sig = WTERMSIG(status);
+	} else {
+		int code = WEXITSTATUS(status);
+
+		if (code == 0) {
+			res.outcome = EXPLORE_PASS;
+			res.exit_code = 0;
+		} else if (code == 126 || code == 127) {
+			rc = -TORN_E_CHECKER;
+			res.exit_code = code;
+		} else if (code > 128 && code <= 128 + 64) {
+			/* The shell's way to say its child died of signal code-128. */
+			res.outcome = EXPLORE_CRASH;
+			res.exit_code = code;
+			res.sig = code - 128;
+		} else {
+			res.outcome = EXPLORE_FAIL;
+			res.exit_code = code;
+		}
+	}
+	side_path(out, sizeof(out), j->dir, "out");
+	if (rc == 0 && (res.outcome != EXPLORE_PASS || r->single)) {
+		rc = read_tail(out, r->o->output_lines, &res);
+		if (rc < 0)
+			seterr(r->errbuf, r->errlen, "cannot read %s: %s", out, strerror(-rc));
+	}
+	if (rc == -TORN_E_CHECKER) {
+		struct explore_result t;
+		char last[512] = "";
+
+		memset(&t, 0, sizeof(t));
+		if (read_tail(out, 3, &t) == 0)
+			for (size_t i = 0; i < t.noutput; i++)
+				snprintf(last + strlen(last), sizeof(last) - strlen(last), "%s%s",
+					 i ? " / " : "", t.output[i]);
+		explore_result_free(&t);
+		seterr(r->errbuf, r->errlen,
+		       "the checker '%s' could not be run (exit %d: %s)%s%s", r->chk.cmd,
+		       res.exit_code, res.exit_code == 127 ? "command not found" :
+		       "not executable", last[0] ? ": " : "", last);
+		job_dispose(r, j, 0, NULL);
+		goto out;
+	}
+	if (rc < 0) {
+		job_dispose(r, j, 0, NULL);
+		goto out;
+	}
+	if (r->rep) {
+		r->rep->outcomes[res.outcome]++;
+		r->rep->states_checked++;
+	}
+	if (r->single) {
+		*r->single = res;
+		memset(&res, 0, sizeof(res));
+		job_dispose(r, j, 0, NULL);
+	} else if (res.outcome != EXPLORE_PASS) {
+		rc = add_failure(r, j, &res);
+	} else {
+		job_dispose(r, j, 0, NULL);
+	}
+out:
+	explore_result_free(&res);
+	job_clear(j);
+	r->njobs--;
+	return rc;
+}
+
+static void progress(struct run *r, int done)
+{
+	const struct explore_opts *o = r->o;
+	struct explore_progress p;
+	double t = now_s();
+
+	if (!o->progress || !r->rep || (!done && t - r->last_progress < 0.1))
+		return;
+	r->last_progress = t;
+	memset(&p, 0, sizeof(p));
+	p.checked = r->rep->states_checked;
+	p.total = o->total;
+	p.enumerated = r->rep->states_enumerated;
+	p.failures = r->rep->outcomes[EXPLORE_FAIL] + r->rep->outcomes[EXPLORE_CRASH] +
+		     r->rep->outcomes[EXPLORE_HANG];
+	p.elapsed_s = t - r->t0;
+	p.done = done;
+	o->progress(o->progress_arg, &p);
+}
+
+/* Wait until at least one job finished (block) or poll once (!block);
+ * kills the checkers over their deadline.  Returns the number of jobs
+ * finished, or < 0 (the first error). */
+static int reap(struct run *r, int block)
+{
+	unsigned cap = r->o->jobs;
+	struct pollfd pf[cap];
+	unsigned map[cap];
+	int finished = 0;
+
+	while (r->njobs) {
+		double t = now_s(), next = 0;
+		unsigned n = 0;
+		int timeout, rc;
+
+		for (unsigned i = 0; i < cap; i++) {
+			struct job *j = &r->jobs[i];
+
+			if (!j->pid)
+				continue;
+			if (j->deadline && !j->hung && t >= j->deadline) {
+				/* Over time: the whole group, grandchildren included. */
+				j->hung = 1;
+				kill(-j->pid, SIGKILL);
+			}
+			if (j->deadline && !j->hung && (!next || j->deadline < next))
+				next = j->deadline;
+			pf[n].fd = j->pidfd;
+			pf[n].events = POLLIN;
+			pf[n].revents = 0;
+			map[n++] = i;
+		}
+		if (!block || finished)
+			timeout = 0;
+		else if (next)
+			timeout = (int)((next - t) * 1000) + 1;
+		else
+			timeout = 1000;
+		if (block && !finished && r->o->progress && timeout > 100)
+			timeout = 100;
+		rc = poll(pf, n, timeout);
+		if (rc < 0 && errno != EINTR) {
+			seterr(r->errbuf, r->errlen, "poll: %s", strerror(errno));
+			return -errno;
+		}
+		if (interrupted)
+			return -EINTR;
+		for (unsigned k = 0; rc > 0 && k < n; k++) {
+			struct job *j = &r->jobs[map[k]];
+			int status = 0;
+
+			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			/* The leader is a zombie, so its pid (the group id) is not
+			 * reused yet: kill what it left running in its group. */
+			kill(-j->pid, SIGKILL);
+			while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
+				;
+			int frc = job_finish(r, j, status);
+			if (frc < 0)
+				return frc;
+			finished++;
+		}
+		progress(r, 0);
+		if (!block || finished)
+			break;
+	}
+	return finished;
+}
+
+/* Kill and reap every running checker (error or interruption). */
+static void kill_all(struct run *r)
+{
+	for (unsigned i = 0; i < r->o->jobs; i++) {
+		struct job *j = &r->jobs[i];
+
+		if (!j->pid)
+			continue;
+		kill(-j->pid, SIGKILL);
+		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		job_dispose(r, j, 0, NULL);
+		job_clear(j);
+		r->njobs--;
+	}
+}
+
+static struct job *free_slot(struct run *r)
+{
+	for (unsigned i = 0; i < r->o->jobs; i++)
+		if (!r->jobs[i].pid)
+			return &r->jobs[i];
+	return NULL;
+}
+
+static int run_init(struct run *r, const struct explore_opts *o, char *err, size_t errlen)
+{
+	const char *base = o->scratch ? o->scratch : explore_default_scratch();
+	char tmpl[PATH_MAX];
+	int rc;
+
+	memset(r, 0, sizeof(r[0]));
+	r->o = o;
+	r->errbuf = err;
+	r->errlen = errlen;
+	if (!o->check || !*o->check || !o->jobs) {
+		seterr(err, errlen, "no checker command or no jobs");
+		return -EINVAL;
+	}
+	rc = checker_init(&r->chk, o->check, o->trace);
+	if (rc < 0) {
+		seterr(err, errlen, "out of memory");
+		return rc;
+	}
+	r->jobs = calloc(o->jobs, sizeof(*r->jobs));
+	if (!r->jobs) {
+		checker_free(&r->chk);
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < o->jobs; i++)
+		r->jobs[i].pidfd = -1;
+	if (snprintf(tmpl, sizeof(tmpl), "%s/torn-XXXXXX", base) >= (int)sizeof(tmpl) ||
+	    !mkdtemp(tmpl)) {
+		rc = -errno;
+		seterr(err, errlen, "cannot create a scratch directory under %s: %s", base,
+		       strerror(errno ? errno : ENAMETOOLONG));
+		free(r->jobs);
+		checker_free(&r->chk);
+		return rc ? rc : -ENAMETOOLONG;
+	}
+	/* TORN_STATE is absolute, whatever --scratch was. */
+	if (!realpath(tmpl, r->scratch))
+		snprintf(r->scratch, sizeof(r->scratch), "%s", tmpl);
+	return 0;
+}
+
+static void run_fini(struct run *r)
+{
+	kill_all(r);
+	if (!r->keep_any)
+		explore_rmtree(r->scratch);
+	free(r->jobs);
+	checker_free(&r->chk);
+	hset_free(&r->seen);
+}
+
+/* Materialise @st into SCRATCH/sORD (+ .marks) and start its checker. */
+static int start_state(struct run *r, struct crash_state *st, uint64_t ord)
+{
+	char dir[PATH_MAX + 32], marks[PATH_MAX + 40];
+	struct job *j = free_slot(r);
+	int rc;
+
+	if (!j)
+		return -EAGAIN;
+	snprintf(dir, sizeof(dir), "%s/s%llu", r->scratch, (unsigned long long)ord);
+	side_path(marks, sizeof(marks), dir, "marks");
+	if (mkdir(dir, 0755) < 0) {
+		rc = -errno;
+		seterr(r->errbuf, r->errlen, "cannot create %s: %s", dir, strerror(errno));
+		return rc;
+	}
+	rc = crash_state_write(st, dir);
+	if (rc == 0)
+		rc = crash_state_write_marks(st, marks);
+	if (rc < 0) {
+		seterr(r->errbuf, r->errlen, "cannot materialise state %s in %s: %s",
+		       crash_state_id(st), dir, torn_strerror(rc));
+		explore_rmtree(dir);
+		unlink(marks);
+		return rc;
+	}
+	return job_start(r, j, dir, marks, crash_state_id(st), crash_state_point(st), ord);
+}
+
+/* ==========================================================================
+ * 5. EXPLORE_RUN
+ * ========================================================================== */
+
+static int visit(void *arg, struct crash_state *st)
+{
+	struct run *r = arg;
+	struct explore_report *rep = r->rep;
+	torn_hash h;
+	uint64_t ord;
+	int rc;
+
+	if (interrupted)
+		return -EINTR;
+	rep->states_enumerated++;
+	h = crash_state_hash(st);
+	rc = hset_add(&r->seen, h);
+	if (rc < 0) {
+		seterr(r->errbuf, r->errlen, "out of memory (dedup set)");
+		return rc;
+	}
+	if (rc == 0)
+		return 0;               /* the same contents were checked already */
+	ord = rep->unique_states++;
+	if (r->o->shard_n && h.lo % r->o->shard_n != r->o->shard_i - 1)
+		return 0;
+	/* Collect what finished meanwhile; wait when every slot is busy. */
+	rc = reap(r, r->njobs >= r->o->jobs);
+	if (rc < 0)
+		return rc;
+	return start_state(r, st, ord);
+}
+
+static int cmp_failure(const void *a, const void *b)
+{
+	const struct explore_failure *x = a, *y = b;
+
+	return x->ordinal < y->ordinal ? -1 : x->ordinal > y->ordinal;
+}
+
+int explore_run(struct crash_space *space, const struct explore_opts *o,
+		struct explore_report *rep, char *err, size_t errlen)
+{
+	struct sigaction sa, old_int, old_term;
+	struct run r;
+	int rc;
+
+	if (o->shard_n && (o->shard_i < 1 || o->shard_i > o->shard_n)) {
+		seterr(err, errlen, "shard %u/%u out of range", o->shard_i, o->shard_n);
+		return -EINVAL;
+	}
+	rc = run_init(&r, o, err, errlen);
+	if (rc < 0)
+		return rc;
+	r.rep = rep;
+	rep->shard_i = o->shard_n ? o->shard_i : 0;
+	rep->shard_n = o->shard_n;
+	r.t0 = now_s();
+
+	/* No SA_RESTART: poll must return so that the checkers get killed. */
+	interrupted = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+
+	rc = crash_space_enumerate(space, visit, &r);
+	if (rc == -E2BIG)
+		seterr(err, errlen, "the exhaustive strategy would produce more states than "
+		       "--max-states allows");
+	while (rc >= 0 && r.njobs) {
+		rc = reap(&r, 1);
+		if (rc > 0)
+			rc = 0;
+	}
+	if (rc > 0)
+		rc = 0;
+	if (rc == -EINTR || interrupted) {
+		rc = -EINTR;
+		seterr(err, errlen, "interrupted by signal %d", (int)interrupted);
+	}
+	progress(&r, 1);
+	rep->elapsed_s = now_s() - r.t0;
+	run_fini(&r);
+	if (r.keep_any && !rep->scratch_kept)
+		rep->scratch_kept = strdup(r.scratch);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	qsort(rep->failures, rep->nfailures, sizeof(*rep->failures), cmp_failure);
+	return rc;
+}
+
+/* ==========================================================================
+ * 6. THE RUNNER: ONE STATE AT A TIME
+ * ========================================================================== */
+
+struct explore_runner {
+	struct explore_opts o;
+	struct run r;
+	uint64_t n;
+	char err[512];
+};
+
+int explore_runner_new(const struct explore_opts *o, struct explore_runner **out,
+		       char *err, size_t errlen)
+{
+	struct explore_runner *x = calloc(1, sizeof(*x));
+	int rc;
+
+	if (!x) {
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	x->o = *o;
+	x->o.jobs = 1;
+	x->o.keep_failing = 0;
+	x->o.progress = NULL;
+	rc = run_init(&x->r, &x->o, err, errlen);
+	if (rc < 0) {
+		free(x);
+		return rc;
+	}
+	*out = x;
+	return 0;
+}
+
+void explore_runner_free(struct explore_runner *x)
+{
+	if (!x)
+		return;
+	run_fini(&x->r);
+	free(x);
+}
+
+static int run_single(struct run *r, struct explore_result *res)
+{
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	r->single = res;
+	do
+		rc = reap(r, 1);
+	while (rc == 0 && r->njobs);
+	r->single = NULL;
+	if (rc == -EINTR || interrupted) {
+		kill_all(r);
+		seterr(r->errbuf, r->errlen, "interrupted");
+		return -EINTR;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+int explore_runner_check(struct explore_runner *x, struct crash_state *st,
+			 struct explore_result *res, char *err, size_t errlen)
+{
+	struct run *r = &x->r;
+	int rc;
+
+	r->errbuf = err;
+	r->errlen = errlen;
+	rc = start_state(r, st, x->n++);
+	if (rc < 0)
+		return rc;
+	return run_single(r, res);
+}
+
+int explore_check_dir(const struct explore_opts *o, const char *dir, const char *marks,
+		      const char *id, const char *outfile, struct explore_result *res,
+		      char *err, size_t errlen)
+{
+	struct explore_opts one = *o;
+	struct run r;
+	int rc;
+
+	one.jobs = 1;
+	one.keep_failing = 1;      /* the caller's directory stays */
+	one.progress = NULL;
+	rc = run_init(&r, &one, err, errlen);
+	if (rc < 0)
+		return rc;
+	r.keep_dirs = 1;
+	rc = job_start(&r, &r.jobs[0], dir, marks, id, 0, 0);
+	if (rc == 0)
+		rc = run_single(&r, res);
+	/* job_start wrote DIR.out; hand it over where the caller wants it. */
+	if (outfile) {
+		char out[PATH_MAX + 40];
+
+		side_path(out, sizeof(out), dir, "out");
+		rename(out, outfile);
+	}
+	run_fini(&r);
+	return rc;
+}
+
+/* ==========================================================================
+ * 7. REPORTS, OPTIONS IMPLIED BY AN ID
+ * ========================================================================== */
+
+void explore_report_init(struct explore_report *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void explore_report_free(struct explore_report *r)
+{
+	if (!r)
+		return;
+	free(r->trace);
+	free(r->trace_hash);
+	for (size_t i = 0; i < r->noptions; i++) {
+		free(r->options[i].key);
+		free(r->options[i].val);
+	}
+	free(r->options);
+	for (size_t i = 0; i < r->nfailures; i++) {
+		free(r->failures[i].state);
+		free(r->failures[i].kept);
+		explore_result_free(&r->failures[i].res);
+	}
+	free(r->failures);
+	free(r->scratch_kept);
+	memset(r, 0, sizeof(*r));
+}
+
+int explore_report_option(struct explore_report *r, const char *key, const char *val, int is_num)
+{
+	struct explore_kv *n = realloc(r->options, (r->noptions + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	r->options = n;
+	n[r->noptions].key = strdup(key);
+	n[r->noptions].val = strdup(val);
+	n[r->noptions].is_num = is_num;
+	if (!n[r->noptions].key || !n[r->noptions].val) {
+		free(n[r->noptions].key);
+		free(n[r->noptions].val);
+		return -ENOMEM;
+	}
+	r->noptions++;
+	return 0;
+}
+
+int explore_opts_from_id(struct crash_opts *co, const char *id, int sector_set, int atomic_set,
+			 int model_set, char *err, size_t errlen)
+{
+	const char *slash = strchr(id, '/');
+	unsigned sector = 512, atomic = 0;
+	enum crash_model model = CRASH_MODEL_AUTO;
+
+	if (slash) {
+		const char *p = id;
+		char *end;
+
+		if (*p != 's')
+			goto bad;
+		sector = (unsigned)strtoul(p + 1, &end, 10);
+		if (end == p + 1)
+			goto bad;
+		p = end;
+		if (*p == 'a') {
+			atomic = (unsigned)strtoul(p + 1, &end, 10);
+			if (end == p + 1)
+				goto bad;
+			p = end;
+		}
+		if (*p == 'm') {
+			if (p[1] == 'b')
+				model = CRASH_MODEL_BUFFERED;
+			else if (p[1] == 'd')
+				model = CRASH_MODEL_DIRECT;
+			else
+				goto bad;
+			p += 2;
+		}
+		if (p != slash)
+			goto bad;
+	}
+	if (sector_set && co->sector != sector) {
+		seterr(err, errlen, "state id '%s' was made with --sector %u, not %u", id, sector,
+		       co->sector);
+		return -EINVAL;
+	}
+	if (atomic_set && (co->atomic ? co->atomic : co->sector) != (atomic ? atomic : sector)) {
+		seterr(err, errlen, "state id '%s' was made with --atomic %u, not %u", id,
+		       atomic ? atomic : sector, co->atomic ? co->atomic : co->sector);
+		return -EINVAL;
+	}
+	if (model_set && co->model != model) {
+		seterr(err, errlen, "state id '%s' was made with --model %s", id,
+		       model == CRASH_MODEL_AUTO ? "auto" :
+		       model == CRASH_MODEL_BUFFERED ? "buffered" : "direct");
+		return -EINVAL;
+	}
+	co->sector = sector;
+	co->atomic = atomic;
+	co->model = model;
+	/* The tear patterns its deviations use must be allowed. */
+	for (const char *p = strchr(id, ':'); p; p = strchr(p + 1, ':')) {
+		if (p[1] == 'z')
+			co->tear |= CRASH_TEAR_ZEROS;
+		else if (p[1] == 'g')
+			co->tear |= CRASH_TEAR_GARBAGE;
+	}
+	return 0;
+bad:
+	seterr(err, errlen, "state id '%s': bad parameters before '/' (expected sSECTOR[aATOMIC][mb|md])",
+	       id);
+	return -EINVAL;
+}
