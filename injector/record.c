@@ -1,0 +1,980 @@
+/*
+ * injector/record.c - `torn record`: run a program under the shim, write
+ * its trace (contract in injector/record.h, shared layout in injector/shm.h).
+ *
+ * Sections: 1. robust I/O and the trace writer, 2. the control file,
+ * 3. the starting snapshot, 4. starting the program, 5. the consumer
+ * thread (ring -> trace), 6. the main loop and record_run.
+ *
+ * Threads: the main thread writes the header and the snapshot, starts the
+ * program, then drains the mark pipes (under the shared lock, like the shim
+ * does before each event) and waits for the program; the consumer thread
+ * copies records from the ring to the trace file.  The main thread touches
+ * the trace writer only before the consumer starts and after it is joined.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "record.h"
+#include "shim.h"
+#include "shm.h"
+
+extern char **environ;
+
+static int fail(struct record_error *err, int bad_input, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct record_error *err, int bad_input, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->bad_input = bad_input;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code < 0 ? code : -EIO;
+}
+
+/* ==========================================================================
+ * 1. ROBUST I/O AND THE TRACE WRITER
+ * ========================================================================== */
+
+static int robust_write(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads up to @len bytes; fewer only at end of file.  Returns the count. */
+static ssize_t robust_read(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+#define WRITER_BUF (1u << 20)
+
+/* Appends whole records to the trace, in one buffer flushed when full and
+ * whenever the ring runs empty, so that a killed recorder leaves a trace
+ * readable up to a recent record. */
+struct writer {
+	int      fd;
+	int      err;               /* first write error (-errno), later writes dropped */
+	size_t   used;
+	uint64_t bytes;             /* written or buffered */
+	uint8_t *buf;
+};
+
+static int writer_flush(struct writer *w)
+{
+	if (w->used && !w->err)
+		w->err = robust_write(w->fd, w->buf, w->used);
+	w->used = 0;
+	return w->err;
+}
+
+static void writer_put(struct writer *w, const void *rec, size_t len)
+{
+	if (w->used + len > WRITER_BUF)
+		writer_flush(w);
+	memcpy(w->buf + w->used, rec, len);
+	w->used += len;
+	w->bytes += len;
+}
+
+/* Encode @ev (seq already set) and append it. */
+static int writer_event(struct writer *w, const struct torn_event *ev)
+{
+	static uint8_t rec[TORN_REC_MAX];   /* main thread only (before/after the consumer) */
+	long n = trace_encode(ev, rec, sizeof(rec));
+
+	if (n < 0)
+		return (int)n;
+	writer_put(w, rec, (size_t)n);
+	return 0;
+}
+
+/* ==========================================================================
+ * 2. THE CONTROL FILE
+ * ========================================================================== */
+
+struct ctlfile {
+	char path[PATH_MAX];
+	struct shm_ctl *c;
+	size_t size;
+};
+
+static int ctl_create(struct ctlfile *cf, const char *root, size_t ring_size, int marks_from_stdout,
+		      struct record_error *err)
+{
+	const char *dir = "/dev/shm", *tmp = getenv("TMPDIR");
+	pthread_mutexattr_t ma;
+	struct stat st;
+	uint64_t dedup_bytes = 16ull << SHM_DEDUP_BITS;
+	int fd = -1, rc = 0, r;
+
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0)
+		dir = tmp && *tmp ? tmp : "/tmp";
+	snprintf(cf->path, sizeof(cf->path), "%s/torn-ctl-XXXXXX", dir);
+	fd = mkostemp(cf->path, O_CLOEXEC);
+	if (fd < 0) {
+		cf->path[0] = '\0';
+		rc = fail(err, 0, -errno, "%s: cannot create the control file: %s", dir, strerror(errno));
+		goto out;
+	}
+	ring_size = (size_t)shm_align8(ring_size ? ring_size : SHM_RING_DEFAULT);
+	if (ring_size < 4u * TORN_REC_MAX)
+		ring_size = (size_t)shm_align8(4u * TORN_REC_MAX);
+	cf->size = SHM_CTL_SIZE + dedup_bytes + ring_size;
+	/* Sparse: pages of the ring and the dedup set cost memory once touched. */
+	if (ftruncate(fd, (off_t)cf->size) != 0) {
+		rc = fail(err, 0, -errno, "%s: cannot size the control file: %s", cf->path, strerror(errno));
+		goto out;
+	}
+	cf->c = mmap(NULL, cf->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (cf->c == MAP_FAILED) {
+		cf->c = NULL;
+		rc = fail(err, 0, -errno, "%s: cannot map the control file: %s", cf->path, strerror(errno));
+		goto out;
+	}
+	struct shm_ctl *c = cf->c;
+	c->version = SHM_VERSION;
+	c->ctl_size = SHM_CTL_SIZE;
+	c->map_size = cf->size;
+	c->dedup_off = SHM_CTL_SIZE;
+	c->dedup_slots = 1u << SHM_DEDUP_BITS;
+	c->ring_off = SHM_CTL_SIZE + dedup_bytes;
+	c->ring_size = ring_size;
+	c->recorder_pid = getpid();
+	c->mark_rd = c->stdout_rd = c->stdout_orig = -1;
+	c->marks_from_stdout = marks_from_stdout ? 1u : 0u;
+	c->root_len = (uint32_t)strlen(root);
+	memcpy(c->root, root, c->root_len + 1);
+	/* Process-shared and robust: the program's processes take it, and one
+	 * killed while holding it must not stop the others (EOWNERDEAD). */
+	pthread_mutexattr_init(&ma);
+	r = pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	if (!r)
+		r = pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	if (!r)
+		r = pthread_mutex_init(&c->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	if (r) {
+		rc = fail(err, 0, -r, "cannot set up the shared lock: %s", strerror(r));
+		goto out;
+	}
+	/* The magic last: a shim never trusts a half-initialised block. */
+	__atomic_store_n(&c->magic, SHM_MAGIC, __ATOMIC_RELEASE);
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static void ctl_destroy(struct ctlfile *cf)
+{
+	if (cf->c)
+		munmap(cf->c, cf->size);
+	cf->c = NULL;
+	if (cf->path[0])
+		unlink(cf->path);
+	cf->path[0] = '\0';
+}
+
+/* ==========================================================================
+ * 3. THE STARTING SNAPSHOT
+ * ========================================================================== */
+
+struct snap {
+	struct writer *w;
+	struct shm_ctl *c;
+	struct record_error *err;
+	const char *root;
+	dev_t skip_dev[2];          /* the trace and the control file: never recorded */
+	ino_t skip_ino[2];
+	uint32_t pid;
+	uint64_t files;
+	uint8_t *chunk;             /* TORN_CHUNK bytes */
+	uint8_t *hashes;            /* room for the most chunks one record can name */
+	uint32_t max_chunks;
+};
+
+static int snap_event(struct snap *s, struct torn_event *ev)
+{
+	int rc;
+
+	ev->pid = s->pid;
+	ev->tid = s->pid;
+	ev->seq = ++s->c->seq;
+	rc = writer_event(s->w, ev);
+	if (rc < 0)
+		return fail(s->err, 1, rc, "%s/%.*s: too large for one trace record", s->root,
+			    (int)ev->path_len, ev->path);
+	return 0;
+}
+
+static int snap_file(struct snap *s, int dirfd, const char *name, const char *rel,
+		     const struct stat *st)
+{
+	struct torn_event ev = { .type = TORN_EV_INIT_FILE };
+	uint64_t size = 0;
+	uint32_t n = 0;
+	int fd = -1, rc = 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		rc = fail(s->err, 1, -errno, "%s/%s: cannot read for the starting snapshot: %s",
+			  s->root, rel, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		ssize_t got = robust_read(fd, s->chunk, TORN_CHUNK);
+		torn_hash h;
+
+		if (got < 0) {
+			rc = fail(s->err, 1, (int)got, "%s/%s: cannot read for the starting snapshot: %s",
+				  s->root, rel, strerror((int)-got));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		if (n == s->max_chunks) {
+			rc = fail(s->err, 1, -EFBIG, "%s/%s: too large for the starting snapshot "
+				  "(at most %u bytes per file)", s->root, rel,
+				  s->max_chunks * TORN_CHUNK);
+			goto out;
+		}
+		h = trace_hash(s->chunk, (size_t)got);
+		if (!shm_dedup_has(s->c, h)) {
+			uint8_t hb[16];
+			struct torn_event b = { .type = TORN_REC_BLOB, .pid = s->pid, .tid = s->pid,
+						.chunks = hb, .nchunks = 1, .data = s->chunk,
+						.data_len = (uint32_t)got };
+
+			for (int i = 0; i < 8; i++) {
+				hb[i] = (uint8_t)(h.lo >> (8 * i));
+				hb[8 + i] = (uint8_t)(h.hi >> (8 * i));
+			}
+			rc = writer_event(s->w, &b);
+			if (rc < 0)
+				goto out;
+			s->c->blobs++;
+			shm_dedup_add(s->c, h);
+		}
+		for (int i = 0; i < 8; i++) {
+			s->hashes[16 * n + i] = (uint8_t)(h.lo >> (8 * i));
+			s->hashes[16 * n + 8 + i] = (uint8_t)(h.hi >> (8 * i));
+		}
+		n++;
+		size += (uint64_t)got;
+		if ((size_t)got < TORN_CHUNK)
+			break;
+	}
+	ev.path = rel;
+	ev.path_len = (uint32_t)strlen(rel);
+	ev.mode = st->st_mode;
+	ev.ino = st->st_ino;
+	ev.len = (int64_t)size;
+	ev.chunks = s->hashes;
+	ev.nchunks = n;
+	rc = snap_event(s, &ev);
+	s->files++;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every entry below the directory @dirfd (path @rel, "" for the root), in
+ * sorted order, a directory before what it holds.  Consumes @dirfd. */
+static int snap_dir(struct snap *s, int dirfd, const char *rel)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	char **names = NULL, path[TORN_PATH_MAX + 1];
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	d = fdopendir(dirfd);
+	if (!d) {
+		rc = fail(s->err, 1, -errno, "%s/%s: cannot list: %s", s->root, rel, strerror(errno));
+		close(dirfd);
+		goto out;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*names));
+			if (!nn) {
+				rc = fail(s->err, 0, -ENOMEM, "out of memory");
+				goto out;
+			}
+			names = nn;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			rc = fail(s->err, 0, -ENOMEM, "out of memory");
+			goto out;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct torn_event ev = { 0 };
+		struct stat st;
+		int len = snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "", names[i]);
+
+		if (len < 0 || (size_t)len > TORN_PATH_MAX) {
+			rc = fail(s->err, 1, -ENAMETOOLONG, "%s/%s/%s: path too long for a trace",
+				  s->root, rel, names[i]);
+			break;
+		}
+		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			rc = fail(s->err, 1, -errno, "%s/%s: %s", s->root, path, strerror(errno));
+			break;
+		}
+		if ((st.st_dev == s->skip_dev[0] && st.st_ino == s->skip_ino[0]) ||
+		    (st.st_dev == s->skip_dev[1] && st.st_ino == s->skip_ino[1]))
+			continue;
+		ev.path = path;
+		ev.path_len = (uint32_t)len;
+		ev.mode = st.st_mode;
+		ev.ino = st.st_ino;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			ev.type = TORN_EV_INIT_DIR;
+			rc = snap_event(s, &ev);
+			if (rc == 0 && sub < 0)
+				rc = fail(s->err, 1, -errno, "%s/%s: cannot open: %s", s->root, path,
+					  strerror(errno));
+			if (rc == 0) {
+				char sub_rel[TORN_PATH_MAX + 1];
+
+				memcpy(sub_rel, path, (size_t)len + 1);
+				rc = snap_dir(s, sub, sub_rel);
+				sub = -1;
+			}
+			if (sub >= 0)
+				close(sub);
+		} else if (S_ISREG(st.st_mode)) {
+			rc = snap_file(s, dirfd, names[i], path, &st);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[TORN_PATH_MAX + 1];
+			ssize_t tl = readlinkat(dirfd, names[i], target, sizeof(target));
+
+			if (tl < 0 || (size_t)tl > TORN_PATH_MAX) {
+				rc = fail(s->err, 1, tl < 0 ? -errno : -ENAMETOOLONG,
+					  "%s/%s: cannot read the symbolic link", s->root, path);
+				break;
+			}
+			ev.type = TORN_EV_INIT_SYMLINK;
+			ev.path2 = target;
+			ev.path2_len = (uint32_t)tl;
+			rc = snap_event(s, &ev);
+		} else {
+			/* A FIFO, socket or device has no content to rebuild. */
+			fprintf(stderr, "torn: %s/%s: not a file, directory or symbolic link: "
+				"left out of the starting snapshot\n", s->root, path);
+		}
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+/* ==========================================================================
+ * 4. STARTING THE PROGRAM
+ * ========================================================================== */
+
+struct child {
+	pid_t pid;
+	int mark_rd, mark_wr;       /* the $TORN_MARK_FD pipe */
+	int out_rd, out_wr;         /* the stdout pipe (--marks-from-stdout) */
+	char **envp;
+	char *env_strs[3];
+};
+
+static void child_fds_close(struct child *ch)
+{
+	int *fds[] = { &ch->mark_rd, &ch->mark_wr, &ch->out_rd, &ch->out_wr };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static void child_free(struct child *ch)
+{
+	child_fds_close(ch);
+	free(ch->envp);
+	for (int i = 0; i < 3; i++)
+		free(ch->env_strs[i]);
+}
+
+/* The program's environment: ours, with LD_PRELOAD (the shim after any
+ * library already preloaded, such as a sanitizer runtime that must come
+ * first), TORN_SHM and TORN_MARK_FD set. */
+static int child_env(struct child *ch, const char *shim, const char *ctl)
+{
+	const char *old = getenv(SHIM_ENV_PRELOAD);
+	size_t n = 0, cap = 4;
+	int r0, r1, r2;
+
+	for (char **e = environ; *e; e++)
+		cap++;
+	ch->envp = calloc(cap, sizeof(char *));
+	if (old && *old)
+		r0 = asprintf(&ch->env_strs[0], "%s=%s:%s", SHIM_ENV_PRELOAD, old, shim);
+	else
+		r0 = asprintf(&ch->env_strs[0], "%s=%s", SHIM_ENV_PRELOAD, shim);
+	r1 = asprintf(&ch->env_strs[1], "%s=%s", SHIM_ENV_CTL, ctl);
+	r2 = asprintf(&ch->env_strs[2], "%s=%d", SHIM_ENV_MARK_FD, SHM_MARK_FD);
+	/* asprintf leaves the pointer undefined on failure */
+	if (r0 < 0) ch->env_strs[0] = NULL;
+	if (r1 < 0) ch->env_strs[1] = NULL;
+	if (r2 < 0) ch->env_strs[2] = NULL;
+	if (!ch->envp || r0 < 0 || r1 < 0 || r2 < 0)
+		return -ENOMEM;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, SHIM_ENV_PRELOAD "=", sizeof(SHIM_ENV_PRELOAD)) &&
+		    strncmp(*e, SHIM_ENV_CTL "=", sizeof(SHIM_ENV_CTL)) &&
+		    strncmp(*e, SHIM_ENV_MARK_FD "=", sizeof(SHIM_ENV_MARK_FD)))
+			ch->envp[n++] = *e;
+	for (int i = 0; i < 3; i++)
+		ch->envp[n++] = ch->env_strs[i];
+	ch->envp[n] = NULL;
+	return 0;
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls.
+ * @map: pairs (source fd, target fd); sources are first moved out of the
+ * way so that no target overwrites a source not yet placed. */
+static void child_place_fds(int (*map)[2], int n)
+{
+	for (int i = 0; i < n; i++)
+		if (map[i][0] >= 0)
+			map[i][0] = fcntl(map[i][0], F_DUPFD_CLOEXEC, SHIM_FD_BASE + 100);
+	for (int i = 0; i < n; i++)
+		if (map[i][0] >= 0)
+			dup2(map[i][0], map[i][1]);     /* dup2 clears FD_CLOEXEC on the target */
+}
+
+static void child_exec(struct child *ch, char *const *argv, int errfd, int marks_from_stdout)
+{
+	int map[4][2] = {
+		{ ch->mark_rd, SHM_FD_MARK_RD },
+		{ ch->mark_wr, SHM_MARK_FD },
+		{ marks_from_stdout ? STDOUT_FILENO : -1, SHM_FD_STDOUT_ORIG },
+		{ ch->out_rd, SHM_FD_STDOUT_RD },
+	};
+	sigset_t none;
+	int e;
+
+	/* The recorder ignores these; the program gets the defaults back. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	child_place_fds(map, 4);
+	if (marks_from_stdout)
+		dup2(ch->out_wr, STDOUT_FILENO);
+	execvpe(argv[0], argv, ch->envp);
+	e = errno;
+	(void)!write(errfd, &e, sizeof(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* ==========================================================================
+ * 5. THE CONSUMER THREAD (ring -> trace)
+ * ========================================================================== */
+
+struct consumer {
+	struct shm_ctl *c;
+	struct writer *w;
+	uint32_t stop;              /* set by the main thread after the ring is closed */
+	int corrupt;                /* a record in the ring was not well formed */
+	uint64_t records;
+};
+
+static uint32_t get32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void *consumer_main(void *arg)
+{
+	struct consumer *k = arg;
+	struct shm_ctl *c = k->c;
+	const uint8_t *ring = shm_ring(c);
+	uint64_t size = c->ring_size, tail = c->tail;
+
+	for (;;) {
+		/* stop before head: once stop is seen, head is final. */
+		uint32_t stop = __atomic_load_n(&k->stop, __ATOMIC_ACQUIRE);
+		uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
+
+		if (head == tail) {
+			if (stop)
+				break;
+			/* Ring empty: put what we have in the file, then sleep until a
+			 * producer commits (announce, re-check, wait). */
+			writer_flush(k->w);
+			__atomic_store_n(&c->cons_sleep, 1, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&c->head, __ATOMIC_SEQ_CST) == tail)
+				shm_futex_wait(&c->cons_sleep, 1, 50);
+			__atomic_store_n(&c->cons_sleep, 0, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		while (tail != head) {
+			uint64_t pos = tail % size;
+			uint32_t len = get32le(ring + pos);
+
+			if (len == 0) {                 /* pad: the record is at the start */
+				tail += size - pos;
+				continue;
+			}
+			/* The program can scribble on the mapping: never trust a length. */
+			if (len < TORN_REC_FIXED_LEN || len > TORN_REC_MAX || pos + len > size ||
+			    tail + len > head) {
+				k->corrupt = 1;
+				tail = head;
+				break;
+			}
+			if (!k->corrupt)
+				writer_put(k->w, ring + pos, len);
+			k->records++;
+			tail += shm_align8(len);
+			__atomic_store_n(&c->tail, tail, __ATOMIC_RELEASE);
+			if (__atomic_load_n(&c->prod_sleep, __ATOMIC_SEQ_CST)) {
+				__atomic_store_n(&c->prod_sleep, 0, __ATOMIC_SEQ_CST);
+				shm_futex_wake(&c->prod_sleep);
+			}
+		}
+		__atomic_store_n(&c->tail, tail, __ATOMIC_RELEASE);
+	}
+	writer_flush(k->w);
+	return NULL;
+}
+
+/* ==========================================================================
+ * 6. THE MAIN LOOP AND record_run
+ * ========================================================================== */
+
+/* Under the shared lock, turn what waits in the pipes into marks (stdout
+ * bytes also go on to our stdout, the program's real one).  @final: the
+ * program is gone, a last line without its newline is a mark too. */
+static void drain_pipes(struct shm_ctl *c, struct child *ch, int final)
+{
+	if (shm_lock(c) < 0)
+		return;
+	if (ch->mark_rd >= 0)
+		shm_drain_fd(c, ch->mark_rd, -1, &c->mark_line);
+	if (ch->out_rd >= 0)
+		shm_drain_fd(c, ch->out_rd, STDOUT_FILENO, &c->out_line);
+	if (final) {
+		struct shm_line *ls[2] = { &c->mark_line, &c->out_line };
+
+		for (int i = 0; i < 2; i++)
+			if (ls[i]->len)
+				shm_put_mark(c, ls[i]->buf, ls[i]->len, 0, 0);
+		/* Nothing goes into the ring after this: END comes next. */
+		__atomic_store_n(&c->closed, 1, __ATOMIC_SEQ_CST);
+	}
+	shm_unlock(c);
+}
+
+/* Wait for the program, draining the pipes whenever they have something,
+ * so a program that prints a lot never blocks on a full pipe. */
+static int wait_program(struct shm_ctl *c, struct child *ch, int *status)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, ch->pid, 0);
+
+	for (;;) {
+		struct pollfd p[3];
+		int n = 0;
+		pid_t r;
+
+		if (ch->mark_rd >= 0)
+			p[n++] = (struct pollfd){ .fd = ch->mark_rd, .events = POLLIN };
+		if (ch->out_rd >= 0)
+			p[n++] = (struct pollfd){ .fd = ch->out_rd, .events = POLLIN };
+		if (pidfd >= 0)
+			p[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		/* Without a pidfd (kernel < 5.3) look at the child every 20 ms. */
+		if (poll(p, (nfds_t)n, pidfd >= 0 ? 1000 : 20) > 0) {
+			for (int i = 0; i < n; i++)
+				if (p[i].fd != pidfd && (p[i].revents & (POLLIN | POLLHUP))) {
+					drain_pipes(c, ch, 0);
+					break;
+				}
+		}
+		r = waitpid(ch->pid, status, WNOHANG);
+		if (r == ch->pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			int e = errno;
+			if (pidfd >= 0)
+				close(pidfd);
+			return -e;
+		}
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return 0;
+}
+
+/* "a b c" from argv, cut to what a record's text can hold. */
+static void join_argv(char *const *argv, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; argv[i] && n + 1 < cap; i++) {
+		int w = snprintf(out + n, cap - n, "%s%s", i ? " " : "", argv[i]);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	if (n >= cap)
+		out[cap - 1] = '\0';
+}
+
+/* Refuse a trace that would be written inside the root it records. */
+static int trace_outside_root(const char *trace, const char *root, struct record_error *err)
+{
+	char *dup = strdup(trace), *slash, dir[PATH_MAX];
+	const char *d;
+	size_t rl = strlen(root);
+	int rc = 0;
+
+	if (!dup)
+		return fail(err, 0, -ENOMEM, "out of memory");
+	slash = strrchr(dup, '/');
+	if (slash == dup)
+		d = "/";
+	else if (slash) {
+		*slash = '\0';
+		d = dup;
+	} else {
+		d = ".";
+	}
+	if (!realpath(d, dir)) {
+		rc = fail(err, 1, -errno, "%s: cannot write the trace there: %s", trace, strerror(errno));
+		goto out;
+	}
+	if (rl == 0 || (!strncmp(dir, root, rl) && (dir[rl] == '\0' || dir[rl] == '/')))
+		rc = fail(err, 1, -EINVAL, "%s: the trace must not be inside the recorded root %s",
+			  trace, rl ? root : "/");
+out:
+	free(dup);
+	return rc;
+}
+
+static int fsync_parent(const char *path)
+{
+	char *dup = strdup(path), *slash;
+	int fd = -1, rc = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	slash = strrchr(dup, '/');
+	if (slash == dup)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	fd = open(slash ? dup : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(dup);
+	return rc;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int record_run(const struct record_opts *o, struct record_result *res, struct record_error *err)
+{
+	char root[PATH_MAX], *text = NULL;
+	struct ctlfile cf = { .path = "" };
+	struct writer w = { .fd = -1 };
+	struct child ch = { .pid = -1, .mark_rd = -1, .mark_wr = -1, .out_rd = -1, .out_wr = -1 };
+	struct consumer k = { 0 };
+	struct snap s = { 0 };
+	struct stat st, trace_st;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit, old_pipe;
+	pthread_t thr;
+	int thr_started = 0, signals_set = 0, errpipe[2] = { -1, -1 }, dirfd = -1, rc = 0, status = 0;
+	uint8_t hdr[TORN_TRACE_HDR_LEN];
+
+	memset(res, 0, sizeof(*res));
+	err->bad_input = 0;
+	err->msg[0] = '\0';
+	if (!o->argv || !o->argv[0])
+		return fail(err, 1, -EINVAL, "no command to record");
+	if (!realpath(o->root, root) || stat(root, &st) != 0)
+		return fail(err, 1, -errno, "%s: cannot use as the root: %s", o->root, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail(err, 1, -ENOTDIR, "%s: the root must be a directory", o->root);
+	if (!strcmp(root, "/"))
+		root[0] = '\0';          /* paths under "/" are "/" + rel: the root is "" */
+	if ((rc = trace_outside_root(o->trace, root, err)) < 0)
+		return rc;
+	if (access(o->shim, R_OK) != 0)
+		return fail(err, 0, -errno, "%s: cannot find the shim: %s", o->shim, strerror(errno));
+
+	w.buf = malloc(WRITER_BUF);
+	s.chunk = malloc(TORN_CHUNK);
+	s.max_chunks = (TORN_REC_MAX - TORN_REC_FIXED_LEN - TORN_PATH_MAX) / 16u;
+	s.hashes = malloc(16u * s.max_chunks);
+	text = malloc(TORN_TEXT_MAX + 1);
+	if (!w.buf || !s.chunk || !s.hashes || !text) {
+		rc = fail(err, 0, -ENOMEM, "out of memory");
+		goto out;
+	}
+	w.fd = open(o->trace, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (w.fd < 0 || fstat(w.fd, &trace_st) != 0) {
+		rc = fail(err, 1, -errno, "%s: cannot create the trace: %s", o->trace, strerror(errno));
+		goto out;
+	}
+	if ((rc = ctl_create(&cf, root, o->ring_size, o->marks_from_stdout, err)) < 0)
+		goto out;
+
+	/* Header, ROOT, then the starting snapshot, all before the program runs. */
+	trace_encode_header(hdr, now_ns());
+	writer_put(&w, hdr, sizeof(hdr));
+	join_argv(o->argv, text, TORN_TEXT_MAX + 1);
+	{
+		struct torn_event ev = { .type = TORN_EV_ROOT, .pid = (uint32_t)getpid(),
+					 .tid = (uint32_t)getpid(), .seq = ++cf.c->seq,
+					 .mode = st.st_mode, .ino = st.st_ino,
+					 .path2 = root[0] ? root : "/",
+					 .path2_len = (uint32_t)(root[0] ? strlen(root) : 1),
+					 .text = text, .text_len = (uint32_t)strlen(text) };
+		if ((rc = writer_event(&w, &ev)) < 0) {
+			rc = fail(err, 0, rc, "%s: cannot encode the root event", o->trace);
+			goto out;
+		}
+	}
+	s.w = &w;
+	s.c = cf.c;
+	s.err = err;
+	s.root = root[0] ? root : "";
+	s.pid = (uint32_t)getpid();
+	s.skip_dev[0] = trace_st.st_dev;
+	s.skip_ino[0] = trace_st.st_ino;
+	if (stat(cf.path, &st) == 0) {
+		s.skip_dev[1] = st.st_dev;
+		s.skip_ino[1] = st.st_ino;
+	}
+	dirfd = open(root[0] ? root : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		rc = fail(err, 1, -errno, "%s: cannot open: %s", o->root, strerror(errno));
+		goto out;
+	}
+	rc = snap_dir(&s, dirfd, "");
+	dirfd = -1;                          /* snap_dir consumed it */
+	if (rc < 0)
+		goto out;
+	{
+		struct torn_event ev = { .type = TORN_EV_INIT_DONE };
+		if ((rc = snap_event(&s, &ev)) < 0)
+			goto out;
+	}
+	if (writer_flush(&w) < 0) {
+		rc = fail(err, 0, w.err, "%s: cannot write: %s", o->trace, strerror(-w.err));
+		goto out;
+	}
+
+	/* The pipes.  Read ends non-blocking: the shim and we only ever drain
+	 * what is there, under the lock. */
+	int mp[2], op[2] = { -1, -1 };
+	if (pipe2(mp, O_CLOEXEC) != 0 || (o->marks_from_stdout && pipe2(op, O_CLOEXEC) != 0) ||
+	    pipe2(errpipe, O_CLOEXEC) != 0) {
+		rc = fail(err, 0, -errno, "cannot create pipes: %s", strerror(errno));
+		goto out;
+	}
+	ch.mark_rd = mp[0];
+	ch.mark_wr = mp[1];
+	ch.out_rd = op[0];
+	ch.out_wr = op[1];
+	fcntl(ch.mark_rd, F_SETFL, O_NONBLOCK);
+	if (ch.out_rd >= 0)
+		fcntl(ch.out_rd, F_SETFL, O_NONBLOCK);
+	cf.c->mark_rd = SHM_FD_MARK_RD;
+	if (o->marks_from_stdout) {
+		cf.c->stdout_rd = SHM_FD_STDOUT_RD;
+		cf.c->stdout_orig = SHM_FD_STDOUT_ORIG;
+	}
+	if (child_env(&ch, o->shim, cf.path) < 0) {
+		rc = fail(err, 0, -ENOMEM, "out of memory");
+		goto out;
+	}
+
+	/* Like system(): a ^C goes to the program; we stay to finish the trace.
+	 * SIGPIPE: a closed stdout must not kill us before END is written. */
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	sigaction(SIGPIPE, &ign, &old_pipe);
+	signals_set = 1;
+	fflush(NULL);
+	ch.pid = fork();
+	if (ch.pid < 0) {
+		rc = fail(err, 0, -errno, "cannot fork: %s", strerror(errno));
+		goto out;
+	}
+	if (ch.pid == 0)
+		child_exec(&ch, o->argv, errpipe[1], o->marks_from_stdout);
+	close(errpipe[1]);
+	errpipe[1] = -1;
+	close(ch.mark_wr);
+	ch.mark_wr = -1;
+	if (ch.out_wr >= 0)
+		close(ch.out_wr);
+	ch.out_wr = -1;
+
+	k.c = cf.c;
+	k.w = &w;
+	if ((rc = -pthread_create(&thr, NULL, consumer_main, &k)) < 0) {
+		fail(err, 0, rc, "cannot start the consumer thread: %s", strerror(-rc));
+		kill(ch.pid, SIGKILL);
+		waitpid(ch.pid, &status, 0);
+		goto out;
+	}
+	thr_started = 1;
+
+	{
+		int e = 0;
+		if (robust_read(errpipe[0], &e, sizeof(e)) == (ssize_t)sizeof(e))
+			fprintf(stderr, "torn: %s: cannot run: %s\n", o->argv[0], strerror(e));
+	}
+	rc = wait_program(cf.c, &ch, &status);
+	if (rc < 0) {
+		fail(err, 0, rc, "cannot wait for the program: %s", strerror(-rc));
+		goto out;
+	}
+	drain_pipes(cf.c, &ch, 1);
+	__atomic_store_n(&k.stop, 1, __ATOMIC_RELEASE);
+	shm_futex_wake(&cf.c->cons_sleep);
+	pthread_join(thr, NULL);
+	thr_started = 0;
+	if (k.corrupt) {
+		rc = fail(err, 0, -TORN_E_LAYOUT, "%s: the program corrupted the shared ring; "
+			  "the trace stops before the damage", o->trace);
+		goto out;
+	}
+	{
+		struct torn_event ev = { .type = TORN_EV_END, .pid = (uint32_t)getpid(),
+					 .tid = (uint32_t)getpid(), .seq = ++cf.c->seq,
+					 .result = status };
+		writer_event(&w, &ev);
+	}
+	res->wait_status = status;
+	res->events = cf.c->seq;
+	res->blobs = cf.c->blobs;
+	res->snapshot_files = s.files;
+	if (writer_flush(&w) < 0) {
+		rc = fail(err, 0, w.err, "%s: cannot write: %s", o->trace, strerror(-w.err));
+		goto out;
+	}
+	res->bytes = w.bytes;
+	/* The trace is the product: make it durable before saying it is done. */
+	if (fsync(w.fd) != 0) {
+		rc = fail(err, 0, -errno, "%s: fsync: %s", o->trace, strerror(errno));
+		goto out;
+	}
+	/* ...and its name: fsync the directory that holds the new entry. */
+	rc = fsync_parent(o->trace);
+	if (rc < 0) {
+		fail(err, 0, rc, "%s: fsync of its directory: %s", o->trace, strerror(-rc));
+		goto out;
+	}
+out:
+	if (thr_started) {
+		if (cf.c)
+			__atomic_store_n(&cf.c->closed, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&k.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(thr, NULL);
+	}
+	if (signals_set) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		sigaction(SIGPIPE, &old_pipe, NULL);
+	}
+	for (int i = 0; i < 2; i++)
+		if (errpipe[i] >= 0)
+			close(errpipe[i]);
+	if (dirfd >= 0)
+		close(dirfd);
+	child_free(&ch);
+	ctl_destroy(&cf);
+	if (w.fd >= 0)
+		close(w.fd);
+	free(w.buf);
+	free(s.chunk);
+	free(s.hashes);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,456 @@
+/*
+ * injector/shim_ring.c - the shim's event sink: the shared control block
+ * that `torn record` drains into the trace file (injector/shm.h), as the
+ * wrappers see it through injector/shim.h, plus the exported torn_mark().
+ *
+ * Sections: 1. state and start-up (constructor), 2. lock, 3. emitting
+ * events and writes, 4. marks, 5. exec and fork.
+ *
+ * Rules of this file: no malloc once the program runs (the constructor is
+ * the only place that may allocate, and it does not); I/O through raw
+ * syscalls, never through the libc functions the wrappers interpose.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim.h"
+#include "shm.h"
+
+#undef torn_mark   /* mark.h's macro for programs; here we define the function */
+
+/* ==========================================================================
+ * 1. STATE AND START-UP
+ * ========================================================================== */
+
+static struct shm_ctl *g_ctl;           /* NULL: not recording */
+static int g_dead;                      /* the recorder went away: pass through */
+static int g_mark_rd = -1, g_stdout_rd = -1, g_stdout_orig = -1;
+static char g_root[PATH_MAX];
+static size_t g_root_len;
+
+/* "NAME=value" of the variables recording needs, as they were at start-up,
+ * for shim_exec_env(); empty when the variable was not set. */
+static char g_env_shm[PATH_MAX + 16];
+static char g_env_markfd[64];
+static char g_env_preload[8192];
+
+/* Per thread: does this thread hold the global lock?  Initial-exec TLS: a
+ * preloaded library gets static TLS, and no __tls_get_addr (which may
+ * allocate) runs inside a wrapper. */
+static __thread int t_in_lock __attribute__((tls_model("initial-exec")));
+/* Per thread: its tid, valid while getpid() == t_pid (a fork or vfork child
+ * running on this thread's TLS sees another pid and recomputes). */
+static __thread pid_t t_pid __attribute__((tls_model("initial-exec")));
+static __thread pid_t t_tid __attribute__((tls_model("initial-exec")));
+
+/* A buffer to make a chunk contiguous when it spans iovecs (under the lock:
+ * one thread of this process at a time). */
+static uint8_t g_gather[TORN_CHUNK];
+
+static void save_env(char *dst, size_t cap, const char *name)
+{
+	const char *v = getenv(name);
+	int n;
+
+	dst[0] = '\0';
+	if (!v)
+		return;
+	n = snprintf(dst, cap, "%s=%s", name, v);
+	if (n < 0 || (size_t)n >= cap)
+		dst[0] = '\0';         /* too long to keep: exec children lose it */
+}
+
+/* The descriptor @fd is one of ours only if it still is a pipe. */
+static int fifo_fd(int fd)
+{
+	struct stat st;
+
+	if (fd < 0 || syscall(SYS_fstat, fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+		return -1;
+	return fd;
+}
+
+__attribute__((constructor)) static void shim_ring_init(void)
+{
+	const char *path = getenv(SHIM_ENV_CTL);
+	struct shm_ctl *c = MAP_FAILED;
+	struct stat st;
+	long fd = -1;
+
+	if (!path || !*path)
+		return;
+	save_env(g_env_shm, sizeof(g_env_shm), SHIM_ENV_CTL);
+	save_env(g_env_markfd, sizeof(g_env_markfd), SHIM_ENV_MARK_FD);
+	save_env(g_env_preload, sizeof(g_env_preload), SHIM_ENV_PRELOAD);
+
+	fd = syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || syscall(SYS_fstat, (int)fd, &st) != 0 || st.st_size < (off_t)SHM_CTL_SIZE)
+		goto out;
+	c = (struct shm_ctl *)syscall(SYS_mmap, NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+				      MAP_SHARED, (int)fd, 0L);
+	if (c == MAP_FAILED)
+		goto out;
+	/* Check what the recorder promised before trusting any offset. */
+	if (c->magic != SHM_MAGIC || c->version != SHM_VERSION || c->ctl_size != SHM_CTL_SIZE ||
+	    c->map_size != (uint64_t)st.st_size || c->ring_size % 8 || c->ring_size < TORN_REC_MAX * 2 ||
+	    c->ring_off + c->ring_size > c->map_size || c->dedup_slots == 0 ||
+	    (c->dedup_slots & (c->dedup_slots - 1)) ||
+	    c->dedup_off + 16ull * c->dedup_slots > c->map_size || c->root_len >= sizeof(g_root)) {
+		syscall(SYS_munmap, c, (size_t)st.st_size);
+		goto out;
+	}
+	memcpy(g_root, c->root, c->root_len);
+	g_root[c->root_len] = '\0';
+	g_root_len = c->root_len;
+	g_mark_rd = fifo_fd(c->mark_rd);
+	g_stdout_rd = fifo_fd(c->stdout_rd);
+	g_stdout_orig = g_stdout_rd >= 0 ? c->stdout_orig : -1;
+	/* Each printed line must reach the pipe when printed, or it would be
+	 * ordered after the I/O that follows it. */
+	if (c->marks_from_stdout)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	g_ctl = c;
+out:
+	if (fd >= 0)
+		syscall(SYS_close, (int)fd);
+}
+
+int shim_active(void)
+{
+	return g_ctl && !g_dead && !__atomic_load_n(&g_ctl->closed, __ATOMIC_RELAXED);
+}
+
+const char *shim_root(void)
+{
+	return g_root;
+}
+
+size_t shim_root_len(void)
+{
+	return g_root_len;
+}
+
+int shim_own_fd(int fd)
+{
+	if (!g_ctl || fd < 0)
+		return 0;
+	return fd == g_mark_rd || fd == g_stdout_rd || fd == g_stdout_orig;
+}
+
+/* ==========================================================================
+ * 2. LOCK
+ * ========================================================================== */
+
+/* lk->held: 0 nothing, 1 signals blocked, 2 signals blocked and mutex held. */
+void shim_lock(struct shim_lock *lk)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &lk->saved);
+	lk->held = 1;
+	/* Re-entered in this thread: never take the (non-recursive) mutex twice. */
+	if (t_in_lock || !g_ctl || g_dead)
+		return;
+	if (shm_lock(g_ctl) < 0) {
+		g_dead = 1;            /* ENOTRECOVERABLE: stop recording, keep running */
+		return;
+	}
+	t_in_lock = 1;
+	lk->held = 2;
+}
+
+void shim_unlock(struct shim_lock *lk)
+{
+	if (!lk->held)
+		return;
+	/* After fork, the child's copy of lk says 2 but the mutex belongs to
+	 * the parent's thread: shim_after_fork_child cleared t_in_lock. */
+	if (lk->held == 2 && t_in_lock) {
+		t_in_lock = 0;
+		shm_unlock(g_ctl);
+	}
+	lk->held = 0;
+	pthread_sigmask(SIG_SETMASK, &lk->saved, NULL);
+}
+
+int shim_in_lock(void)
+{
+	return t_in_lock;
+}
+
+uint64_t shim_new_handle(void)
+{
+	static uint64_t local;      /* not recording: still unique in this process */
+
+	if (!g_ctl || !t_in_lock)
+		return __atomic_add_fetch(&local, 1, __ATOMIC_RELAXED) | (1ull << 63);
+	return ++g_ctl->handle;
+}
+
+uint64_t shim_seq_now(void)
+{
+	return g_ctl ? __atomic_load_n(&g_ctl->seq, __ATOMIC_ACQUIRE) : 0;
+}
+
+/* ==========================================================================
+ * 3. EMITTING EVENTS AND WRITES
+ * ========================================================================== */
+
+static void who(uint32_t *pid, uint32_t *tid)
+{
+	pid_t p = (pid_t)syscall(SYS_getpid);
+
+	if (t_pid != p) {
+		t_pid = p;
+		t_tid = (pid_t)syscall(SYS_gettid);
+	}
+	*pid = (uint32_t)p;
+	*tid = (uint32_t)t_tid;
+}
+
+/* Can this thread put records in the ring now?  Under the lock only. */
+static int can_emit(void)
+{
+	return g_ctl && !g_dead && t_in_lock && !g_ctl->closed;
+}
+
+/* A ring error other than a too-big record means the recording is over. */
+static void check(int rc)
+{
+	if (rc < 0 && rc != -TORN_E_TOOBIG)
+		g_dead = 1;
+}
+
+/* Marks written to the pipes before this point go before the next event. */
+static int drain(void)
+{
+	int rc = shm_drain_pipes(g_ctl, g_mark_rd, g_stdout_rd, g_stdout_orig);
+
+	check(rc);
+	return rc;
+}
+
+void shim_emit(struct torn_event *ev)
+{
+	if (!can_emit() || drain() < 0)
+		return;
+	who(&ev->pid, &ev->tid);
+	check(shm_put(g_ctl, ev));
+}
+
+/* Cursor over the payload iovecs. */
+struct payload {
+	const struct iovec *iov;
+	int iovcnt, i;
+	size_t at;                  /* bytes consumed of iov[i] */
+};
+
+/* The next @len bytes of the payload, contiguous (in place when they lie in
+ * one iovec, else gathered into g_gather). */
+static const uint8_t *payload_take(struct payload *p, size_t len)
+{
+	size_t got = 0;
+
+	while (p->i < p->iovcnt && p->at == p->iov[p->i].iov_len) {
+		p->i++;
+		p->at = 0;
+	}
+	if (p->i < p->iovcnt && p->iov[p->i].iov_len - p->at >= len) {
+		const uint8_t *r = (const uint8_t *)p->iov[p->i].iov_base + p->at;
+		p->at += len;
+		return r;
+	}
+	while (got < len && p->i < p->iovcnt) {
+		size_t n = p->iov[p->i].iov_len - p->at;
+
+		if (n > len - got)
+			n = len - got;
+		memcpy(g_gather + got, (const uint8_t *)p->iov[p->i].iov_base + p->at, n);
+		got += n;
+		p->at += n;
+		if (p->at == p->iov[p->i].iov_len) {
+			p->i++;
+			p->at = 0;
+		}
+	}
+	return got == len ? g_gather : NULL;
+}
+
+#define SHIM_WRITE_CHUNKS 16u   /* chunks per write event (shim.h's contract) */
+
+/* Write events: one per SHIM_WRITE_CHUNKS chunks of the bytes written.  A
+ * continuation has TORN_F_SPLIT and its offset moved on; each piece has
+ * result = its bytes, len = its bytes except the last piece, whose len also
+ * counts what was requested and not written (sum of len = requested). */
+void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt, size_t nbytes)
+{
+	struct payload pl = { iov, iovcnt, 0, 0 };
+	uint8_t hashes[SHIM_WRITE_CHUNKS * 16];
+	const size_t piece_max = (size_t)SHIM_WRITE_CHUNKS * TORN_CHUNK;
+	int64_t requested = ev->len;
+	size_t done = 0;
+	uint32_t pid, tid;
+
+	if (!can_emit() || drain() < 0)
+		return;
+	who(&pid, &tid);
+	ev->pid = pid;
+	ev->tid = tid;
+	if (nbytes == 0) {
+		ev->nchunks = 0;
+		check(shm_put(g_ctl, ev));
+		return;
+	}
+	while (done < nbytes && !g_dead) {
+		size_t piece = nbytes - done < piece_max ? nbytes - done : piece_max;
+		struct torn_event e = *ev;
+		uint32_t k = 0;
+
+		for (size_t at = 0; at < piece; at += TORN_CHUNK, k++) {
+			size_t n = piece - at < TORN_CHUNK ? piece - at : TORN_CHUNK;
+			const uint8_t *data = payload_take(&pl, n);
+			torn_hash h;
+
+			if (!data) {            /* iovecs shorter than nbytes: a caller bug */
+				return;
+			}
+			h = trace_hash(data, n);
+			check(shm_put_blob(g_ctl, h, data, (uint32_t)n, pid, tid));
+			for (int b = 0; b < 8; b++) {
+				hashes[16 * k + b] = (uint8_t)(h.lo >> (8 * b));
+				hashes[16 * k + 8 + b] = (uint8_t)(h.hi >> (8 * b));
+			}
+		}
+		if (g_dead)
+			return;
+		if (done) {
+			e.flags |= TORN_F_SPLIT;
+			if (e.off >= 0)
+				e.off += (int64_t)done;
+		}
+		e.len = done + piece == nbytes && requested > (int64_t)done ?
+			requested - (int64_t)done : (int64_t)piece;
+		e.result = (int64_t)piece;
+		e.chunks = hashes;
+		e.nchunks = k;
+		check(shm_put(g_ctl, &e));
+		ev->seq = e.seq;
+		done += piece;
+	}
+}
+
+/* ==========================================================================
+ * 4. MARKS
+ * ========================================================================== */
+
+void shim_emit_mark(const char *text, size_t len)
+{
+	const char *nl = memchr(text, '\n', len);
+	uint32_t pid, tid;
+
+	if (!can_emit() || drain() < 0)
+		return;
+	if (nl)
+		len = (size_t)(nl - text);
+	who(&pid, &tid);
+	check(shm_put_mark(g_ctl, text, len, pid, tid));
+}
+
+SHIM_EXPORT void torn_mark(const char *fmt, ...)
+{
+	char buf[TORN_MARK_MAX];
+	struct shim_lock lk;
+	va_list ap;
+	int n;
+
+	if (!shim_active() || !fmt)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	if (shim_in_lock()) {       /* called from inside a wrapper: we hold it */
+		shim_emit_mark(buf, (size_t)n);
+		return;
+	}
+	shim_lock(&lk);
+	shim_emit_mark(buf, (size_t)n);
+	shim_unlock(&lk);
+}
+
+/* ==========================================================================
+ * 5. EXEC AND FORK
+ * ========================================================================== */
+
+static int env_is(const char *e, const char *name_eq)
+{
+	return strncmp(e, name_eq, strlen(name_eq)) == 0;
+}
+
+int shim_exec_env(char *const envp[], char **out, size_t cap)
+{
+	const char *keep_preload = NULL;
+	size_t n = 0;
+
+	if (!out || cap == 0)
+		return -E2BIG;
+	for (size_t i = 0; envp && envp[i]; i++) {
+		const char *e = envp[i];
+
+		if (env_is(e, SHIM_ENV_CTL "=") || env_is(e, SHIM_ENV_MARK_FD "="))
+			continue;
+		if (env_is(e, SHIM_ENV_PRELOAD "=")) {
+			/* The program's own LD_PRELOAD is kept if it still loads the
+			 * shim as it did at start-up; otherwise ours replaces it. */
+			if (g_env_preload[0] &&
+			    strstr(e + sizeof(SHIM_ENV_PRELOAD), g_env_preload + sizeof(SHIM_ENV_PRELOAD)))
+				keep_preload = e;
+			if (!g_env_preload[0])
+				keep_preload = e;
+			continue;
+		}
+		if (n + 1 >= cap)
+			return -E2BIG;
+		out[n++] = (char *)e;
+	}
+	const char *add[3] = { keep_preload ? keep_preload : g_env_preload, g_env_shm, g_env_markfd };
+	for (size_t i = 0; i < 3; i++) {
+		if (!add[i][0])
+			continue;
+		if (n + 1 >= cap)
+			return -E2BIG;
+		out[n++] = (char *)add[i];
+	}
+	out[n] = NULL;
+	return (int)n;
+}
+
+void shim_after_fork_child(void)
+{
+	/* The mutex, if this thread held it in the parent, is the parent's to
+	 * release (it is shared): the child only forgets it held it. */
+	t_in_lock = 0;
+	t_pid = 0;
+}
+
+void shim_before_exec(void)
+{
+	/* Nothing to do: the ring is reached again by path ($TORN_SHM) in the new
+	 * image, the pipes are inherited (not close-on-exec), and every record
+	 * already put in the ring is complete (head moves per whole record). */
+}

@@ -1,0 +1,404 @@
+/*
+ * injector/shm.h - the control block `torn record` shares with every process
+ * of the recorded program, and the producer side of its ring.
+ *
+ * Sections: 1. layout and invariants, 2. futex and lock, 3. the ring,
+ * 4. the dedup set, 5. mark pipes.
+ *
+ * The recorder (injector/record.c) creates a file (in /dev/shm when it
+ * exists), sizes it sparse and maps it MAP_SHARED; the shim
+ * (injector/shim_ring.c) maps the same file, named by $TORN_SHM, in every
+ * process of the program.  Everything in this header is used by both sides
+ * and must stay free of allocation and of libc calls the shim interposes:
+ * I/O here goes through raw syscalls.
+ *
+ * ==========================================================================
+ * 1. LAYOUT AND INVARIANTS
+ * ==========================================================================
+ *
+ *   offset 0                  struct shm_ctl (this header; SHM_CTL_SIZE bytes)
+ *   offset dedup_off          dedup set: dedup_slots x 16-byte hashes
+ *   offset ring_off           the byte ring: ring_size bytes
+ *
+ * The ring holds trace records exactly as trace_encode() writes them, each
+ * starting at an 8-byte aligned ring position and taking align8(len) bytes.
+ * A record never wraps: when it does not fit before the end of the ring, a
+ * pad marker (a 4-byte length of 0) is written at the current position and
+ * the record starts at the beginning.  The consumer skips pads; they never
+ * reach the trace file.
+ *
+ * head and tail are byte counts that only grow (position = count %
+ * ring_size).  Invariants:
+ *   - head is written only under the lock, and only after every byte of the
+ *     records before it is written: a producer that dies mid-record leaves
+ *     head where it was, and the next producer overwrites its half-record;
+ *   - tail is written only by the consumer (the recorder), after it copied
+ *     the record out;  tail <= head <= tail + ring_size;
+ *   - a hash is in the dedup set only if its blob record was committed
+ *     (head advanced past it) before: the set is filled after the commit;
+ *   - seq is the seq of the last event put in the ring (or written by the
+ *     recorder); it is taken under the lock, so ring order is seq order.
+ *     A producer that dies after taking a seq leaves a gap, never a reorder.
+ *   - closed is set under the lock by the recorder once it has drained the
+ *     ring for the last time: nothing may be put in the ring after it.
+ */
+#ifndef TORN_INJECTOR_SHM_H
+#define TORN_INJECTOR_SHM_H
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "torn/mark.h"
+#include "torn/trace.h"
+
+#define SHM_MAGIC           0x314d48534e524f54ull   /* "TORNSHM1" little-endian */
+#define SHM_VERSION         1u
+#define SHM_CTL_SIZE        65536u                  /* room for the header below */
+#define SHM_RING_DEFAULT    (64u << 20)             /* 64 MiB, sparse */
+#define SHM_DEDUP_BITS      20u                     /* 2^20 slots = 16 MiB, sparse */
+#define SHM_MARK_FD         8                       /* $TORN_MARK_FD: one digit for sh */
+
+/* The shim's own descriptors in the program (see SHIM_FD_BASE in shim.h):
+ * inherited by every process, the same numbers everywhere. */
+#define SHM_FD_MARK_RD      1000    /* read end of the $TORN_MARK_FD pipe */
+#define SHM_FD_STDOUT_RD    1001    /* read end of the stdout pipe (--marks-from-stdout) */
+#define SHM_FD_STDOUT_ORIG  1002    /* the program's real stdout (--marks-from-stdout) */
+
+/* A partial line read from a mark pipe, kept until its newline arrives. */
+struct shm_line {
+	uint32_t len;                   /* bytes in buf */
+	uint32_t overflow;              /* the line was longer than buf: rest dropped */
+	char     buf[TORN_MARK_MAX];
+};
+
+struct shm_ctl {
+	/* Set once by the recorder before the program starts. */
+	uint64_t magic;                 /* SHM_MAGIC */
+	uint32_t version;               /* SHM_VERSION */
+	uint32_t ctl_size;              /* SHM_CTL_SIZE */
+	uint64_t map_size;              /* total bytes of the mapping */
+	uint64_t ring_off, ring_size;   /* ring_size: a multiple of 8 */
+	uint64_t dedup_off;
+	uint32_t dedup_slots;           /* a power of two */
+	int32_t  recorder_pid;          /* producers waiting on a full ring check it lives */
+	int32_t  mark_rd;               /* fd of the mark pipe's read end in the program, or -1 */
+	int32_t  stdout_rd;             /* fd of the stdout pipe's read end, or -1 */
+	int32_t  stdout_orig;           /* fd of the real stdout (pass-through), or -1 */
+	uint32_t marks_from_stdout;     /* 1: make stdout line-buffered in the program */
+	uint32_t root_len;
+	char     root[PATH_MAX];        /* absolute, resolved, no trailing '/' ("/" is "") */
+
+	/* Under the lock. */
+	pthread_mutex_t lock;           /* process-shared, robust */
+	uint64_t seq;                   /* last event seq handed out (read without lock too) */
+	uint64_t handle;                /* last open-file-description handle handed out */
+	uint32_t dedup_used;            /* filled slots; adding stops at 75% */
+	uint32_t closed;                /* recording finished: record nothing more */
+	uint64_t events, blobs;         /* records put in the ring (statistics) */
+	struct shm_line mark_line;      /* partial line of the $TORN_MARK_FD pipe */
+	struct shm_line out_line;       /* partial line of the stdout pipe */
+
+	/* Producer -> consumer (head) and back (tail), each on its own line. */
+	__attribute__((aligned(64))) uint64_t head;
+	uint32_t cons_sleep;            /* futex: the consumer sleeps, wake it after a commit */
+	__attribute__((aligned(64))) uint64_t tail;
+	uint32_t prod_sleep;            /* futex: a producer waits for room */
+};
+
+_Static_assert(sizeof(struct shm_ctl) <= SHM_CTL_SIZE, "shm_ctl outgrew its page");
+
+static inline uint8_t *shm_ring(struct shm_ctl *c)  { return (uint8_t *)c + c->ring_off; }
+static inline uint64_t *shm_dedup(struct shm_ctl *c) { return (uint64_t *)((uint8_t *)c + c->dedup_off); }
+static inline uint64_t shm_align8(uint64_t n)       { return (n + 7u) & ~(uint64_t)7u; }
+
+/* ==========================================================================
+ * 2. FUTEX AND LOCK
+ * ========================================================================== */
+
+/* Shared (not PRIVATE) futex ops: the word lives in a MAP_SHARED file. */
+static inline void shm_futex_wait(uint32_t *w, uint32_t val, long timeout_ms)
+{
+	struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
+
+	syscall(SYS_futex, w, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+static inline void shm_futex_wake(uint32_t *w)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Take the control block's mutex.  A previous owner that died mid-way (the
+ * program killed by a signal inside a wrapper) leaves it EOWNERDEAD: the
+ * shared state is still consistent because head only moves once a record is
+ * whole, so mark it consistent and go on.  Returns 0 or -errno
+ * (ENOTRECOVERABLE: stop recording). */
+static inline int shm_lock(struct shm_ctl *c)
+{
+	int rc = pthread_mutex_lock(&c->lock);
+
+	if (rc == EOWNERDEAD)
+		rc = pthread_mutex_consistent(&c->lock);
+	return -rc;
+}
+
+static inline void shm_unlock(struct shm_ctl *c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ==========================================================================
+ * 3. THE RING (producer side; under the lock)
+ * ========================================================================== */
+
+/* Is the recorder process still there?  (Producers waiting for room.) */
+static inline int shm_recorder_alive(const struct shm_ctl *c)
+{
+	return syscall(SYS_kill, (pid_t)c->recorder_pid, 0) == 0 || errno == EPERM;
+}
+
+/* Reserve room for a record of @len bytes and return where to encode it;
+ * shm_commit() publishes it.  Waits while the ring is full; returns NULL
+ * when the recording is closed or the recorder is gone (the caller stops
+ * recording).  *@nhead receives the head value to commit. */
+static inline uint8_t *shm_reserve(struct shm_ctl *c, size_t len, uint64_t *nhead)
+{
+	uint64_t alen = shm_align8(len), size = c->ring_size;
+
+	for (;;) {
+		uint64_t head = c->head;
+		uint64_t tail = __atomic_load_n(&c->tail, __ATOMIC_ACQUIRE);
+		uint64_t pos = head % size, skip = size - pos < alen ? size - pos : 0;
+
+		if (c->closed)
+			return NULL;
+		if (head + skip + alen - tail <= size) {
+			if (skip) {
+				/* pad: the consumer jumps to the ring's start */
+				memset(shm_ring(c) + pos, 0, 4);
+				pos = 0;
+			}
+			*nhead = head + skip + alen;
+			return shm_ring(c) + pos;
+		}
+		/* Full: sleep until the consumer moves tail (announce first, then
+		 * re-check, so a wake-up between the two is not lost). */
+		__atomic_store_n(&c->prod_sleep, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&c->tail, __ATOMIC_SEQ_CST) == tail)
+			shm_futex_wait(&c->prod_sleep, 1, 100);
+		if (!shm_recorder_alive(c))
+			return NULL;
+	}
+}
+
+static inline void shm_commit(struct shm_ctl *c, uint64_t nhead)
+{
+	__atomic_store_n(&c->head, nhead, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&c->cons_sleep, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&c->cons_sleep, 0, __ATOMIC_SEQ_CST);
+		shm_futex_wake(&c->cons_sleep);
+	}
+}
+
+/* Put one record in the ring.  Events (type != BLOB) get the next seq here,
+ * stored back into @ev.  Returns 0, -TORN_E_TOOBIG, or -EPIPE when nothing
+ * can be recorded any more. */
+static inline int shm_put(struct shm_ctl *c, struct torn_event *ev)
+{
+	size_t len = trace_encoded_len(ev);
+	uint64_t nhead;
+	uint8_t *p;
+
+	if (len > TORN_REC_MAX)
+		return -TORN_E_TOOBIG;
+	p = shm_reserve(c, len, &nhead);
+	if (!p)
+		return -EPIPE;
+	if (ev->type != TORN_REC_BLOB)
+		ev->seq = c->seq + 1;
+	if (trace_encode(ev, p, len) < 0)
+		return -TORN_E_TOOBIG;
+	if (ev->type != TORN_REC_BLOB) {
+		__atomic_store_n(&c->seq, ev->seq, __ATOMIC_RELEASE);
+		c->events++;
+	} else {
+		c->blobs++;
+	}
+	shm_commit(c, nhead);
+	return 0;
+}
+
+/* ==========================================================================
+ * 4. THE DEDUP SET (under the lock)
+ * ========================================================================== */
+
+/* Open addressing, linear probing; an all-zero slot is empty (a content
+ * whose hash is all zero is simply never added: its blob is repeated). */
+static inline int shm_dedup_has(struct shm_ctl *c, torn_hash h)
+{
+	uint64_t *s = shm_dedup(c), mask = c->dedup_slots - 1u;
+
+	for (uint64_t i = h.lo & mask;; i = (i + 1) & mask) {
+		if (s[2 * i] == h.lo && s[2 * i + 1] == h.hi)
+			return !(h.lo == 0 && h.hi == 0);
+		if (s[2 * i] == 0 && s[2 * i + 1] == 0)
+			return 0;
+	}
+}
+
+/* Add @h once its blob is committed.  Past 75% full nothing is added any
+ * more: later writes of known content repeat the blob (bigger, still correct). */
+static inline void shm_dedup_add(struct shm_ctl *c, torn_hash h)
+{
+	uint64_t *s = shm_dedup(c), mask = c->dedup_slots - 1u;
+
+	if ((h.lo == 0 && h.hi == 0) || c->dedup_used >= c->dedup_slots / 4u * 3u)
+		return;
+	for (uint64_t i = h.lo & mask;; i = (i + 1) & mask) {
+		if (s[2 * i] == h.lo && s[2 * i + 1] == h.hi)
+			return;
+		if (s[2 * i] == 0 && s[2 * i + 1] == 0) {
+			s[2 * i] = h.lo;
+			s[2 * i + 1] = h.hi;
+			c->dedup_used++;
+			return;
+		}
+	}
+}
+
+/* Put a blob for the chunk @data (@len <= TORN_CHUNK) of hash @h unless the
+ * trace already carries it.  Returns 0 or what shm_put returns. */
+static inline int shm_put_blob(struct shm_ctl *c, torn_hash h, const void *data, uint32_t len,
+			       uint32_t pid, uint32_t tid)
+{
+	uint8_t hb[16];
+	struct torn_event b = { .type = TORN_REC_BLOB, .pid = pid, .tid = tid };
+	int rc;
+
+	if (shm_dedup_has(c, h))
+		return 0;
+	for (int i = 0; i < 8; i++) {
+		hb[i] = (uint8_t)(h.lo >> (8 * i));
+		hb[8 + i] = (uint8_t)(h.hi >> (8 * i));
+	}
+	b.chunks = hb;
+	b.nchunks = 1;
+	b.data = data;
+	b.data_len = len;
+	rc = shm_put(c, &b);
+	if (rc == 0)
+		shm_dedup_add(c, h);
+	return rc;
+}
+
+/* ==========================================================================
+ * 5. MARK PIPES (under the lock)
+ * ========================================================================== */
+
+/* Emit a mark event for @len bytes of @text (no newline in it). */
+static inline int shm_put_mark(struct shm_ctl *c, const char *text, size_t len,
+			       uint32_t pid, uint32_t tid)
+{
+	struct torn_event ev = { .type = TORN_EV_MARK, .pid = pid, .tid = tid };
+
+	ev.text = text;
+	ev.text_len = (uint32_t)(len < TORN_MARK_MAX ? len : TORN_MARK_MAX);
+	return shm_put(c, &ev);
+}
+
+/* Feed @n bytes read from a mark pipe into @l, emitting one mark per
+ * complete line.  Marks read from pipes have pid = tid = 0: the writer is
+ * not known. */
+static inline int shm_feed_lines(struct shm_ctl *c, struct shm_line *l, const char *buf, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (buf[i] == '\n') {
+			rc = shm_put_mark(c, l->buf, l->len, 0, 0);
+			l->len = 0;
+			l->overflow = 0;
+		} else if (l->len < sizeof(l->buf)) {
+			l->buf[l->len++] = buf[i];
+		} else {
+			l->overflow = 1;
+		}
+	}
+	return rc;
+}
+
+/* Write all of @buf to @fd with raw syscalls (pass-through of stdout). */
+static inline void shm_write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		long w = syscall(SYS_write, fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;       /* the reader went away: the program would see EPIPE, we drop */
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Read what is waiting in one non-blocking pipe read end @fd; forward it to
+ * @copy_fd when >= 0; turn its complete lines into marks.  Returns the
+ * number of bytes read (0: empty or EOF), or -errno from the ring. */
+static inline long shm_drain_fd(struct shm_ctl *c, int fd, int copy_fd, struct shm_line *l)
+{
+	char buf[4096];
+	long total = 0;
+
+	for (;;) {
+		long n = syscall(SYS_read, fd, buf, sizeof(buf));
+		int rc;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return total;
+		if (copy_fd >= 0)
+			shm_write_all(copy_fd, buf, (size_t)n);
+		rc = shm_feed_lines(c, l, buf, (size_t)n);
+		if (rc < 0)
+			return rc;
+		total += n;
+	}
+}
+
+/* Drain both mark pipes, given the descriptors valid in the calling process.
+ * One poll() finds out whether there is anything at all, so an event costs
+ * a single extra syscall when the pipes are empty (the common case). */
+static inline int shm_drain_pipes(struct shm_ctl *c, int mark_rd, int stdout_rd, int stdout_orig)
+{
+	static const struct timespec zero;
+	struct pollfd p[2];
+	int n = 0, rc = 0;
+
+	if (mark_rd >= 0)
+		p[n++] = (struct pollfd){ .fd = mark_rd, .events = POLLIN };
+	if (stdout_rd >= 0)
+		p[n++] = (struct pollfd){ .fd = stdout_rd, .events = POLLIN };
+	if (n == 0 || syscall(SYS_ppoll, p, (long)n, &zero, NULL, 8L) <= 0)
+		return 0;
+	for (int i = 0; i < n && rc >= 0; i++) {
+		if (!(p[i].revents & POLLIN))
+			continue;
+		if (p[i].fd == mark_rd)
+			rc = (int)shm_drain_fd(c, mark_rd, -1, &c->mark_line);
+		else
+			rc = (int)shm_drain_fd(c, stdout_rd, stdout_orig, &c->out_line);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+#endif /* TORN_INJECTOR_SHM_H */
