@@ -1,0 +1,493 @@
+/*
+ * engines/eio.c - the common I/O layer (see eio.h for the contract).
+ *
+ *   1. robust helpers (EINTR, short counts)
+ *   2. open / close / alignment (statx STATX_DIOALIGN)
+ *   3. the uring back end: queued writes, drained fdatasync
+ *   4. read, write, sync, truncate
+ *   5. whole-file reads, directories, the commit-by-rename sequence
+ */
+#include "engines/eio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EIO_URING_DEPTH 64
+#define EIO_URING_BATCH 16 /* queued writes submitted together */
+#define EIO_MAX_ALIGN 4096
+
+struct eio_file {
+	int fd;
+	enum eio_mode mode;
+	size_t align;
+	size_t mem_align;
+	/* uring only */
+	struct io_uring ring;
+	int ring_ready;
+	unsigned queued;   /* prepared, not yet submitted */
+	unsigned inflight; /* submitted, completion not yet reaped */
+	int err;           /* first failed completion, reported once */
+};
+
+/* ---- 1. robust helpers ------------------------------------------------ */
+
+ssize_t eio_robust_pread(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+int eio_robust_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t w = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+static int robust_fdatasync(int fd)
+{
+	while (fdatasync(fd) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static int robust_fsync(int fd)
+{
+	while (fsync(fd) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* ---- 2. open / close / alignment -------------------------------------- */
+
+int eio_mode_parse(const char *s, enum eio_mode *out)
+{
+	if (!strcmp(s, "buffered"))
+		*out = EIO_BUFFERED;
+	else if (!strcmp(s, "direct"))
+		*out = EIO_DIRECT;
+	else if (!strcmp(s, "uring"))
+		*out = EIO_URING;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *eio_mode_name(enum eio_mode m)
+{
+	return m == EIO_BUFFERED ? "buffered" : m == EIO_DIRECT ? "direct" : "uring";
+}
+
+size_t eio_round_up(size_t n, size_t a)
+{
+	return a <= 1 ? n : (n + a - 1) / a * a;
+}
+
+/*
+ * Direct-I/O alignment: statx STATX_DIOALIGN answers from Linux 6.1 on;
+ * before that (or on a file system that does not fill it) the logical
+ * block size is the rule, and 512 the last resort.
+ */
+static void dio_alignment(int fd, size_t *off_align, size_t *mem_align)
+{
+	struct statx sx;
+
+	*off_align = 512;
+	*mem_align = 512;
+	memset(&sx, 0, sizeof(sx));
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+	    (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align) {
+		*off_align = sx.stx_dio_offset_align;
+		*mem_align = sx.stx_dio_mem_align ? sx.stx_dio_mem_align : 1;
+	}
+}
+
+int eio_open(struct eio_file **out, int dirfd, const char *name, int flags,
+	     enum eio_mode mode)
+{
+	struct eio_file *f;
+	int oflags = O_RDWR | O_CLOEXEC;
+	int rc;
+
+	*out = NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->fd = -1;
+	f->mode = mode;
+	f->align = 1;
+	f->mem_align = 1;
+	if (flags & EIO_CREATE)
+		oflags |= O_CREAT;
+	if (flags & EIO_TRUNC)
+		oflags |= O_TRUNC;
+	if (flags & EIO_EXCL)
+		oflags |= O_EXCL;
+	if (mode != EIO_BUFFERED)
+		oflags |= O_DIRECT;
+	f->fd = openat(dirfd, name, oflags, 0644);
+	if (f->fd < 0) {
+		/* EINVAL on open with O_DIRECT: the file system refuses it */
+		rc = -errno;
+		goto fail;
+	}
+	if (mode != EIO_BUFFERED)
+		dio_alignment(f->fd, &f->align, &f->mem_align);
+	if (mode == EIO_URING) {
+		rc = io_uring_queue_init(EIO_URING_DEPTH, &f->ring, 0);
+		if (rc < 0)
+			goto fail;
+		f->ring_ready = 1;
+	}
+	*out = f;
+	return 0;
+fail:
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f);
+	return rc;
+}
+
+int eio_close(struct eio_file *f)
+{
+	int rc = 0;
+
+	if (!f)
+		return 0;
+	if (f->ring_ready) {
+		rc = eio_drain(f);
+		io_uring_queue_exit(&f->ring);
+	}
+	if (f->fd >= 0 && close(f->fd) < 0 && rc == 0)
+		rc = -errno;
+	free(f);
+	return rc;
+}
+
+size_t eio_align(const struct eio_file *f) { return f->align; }
+size_t eio_mem_align(const struct eio_file *f) { return f->mem_align; }
+enum eio_mode eio_file_mode(const struct eio_file *f) { return f->mode; }
+int eio_fd(const struct eio_file *f) { return f->fd; }
+
+static void *aligned_zalloc(size_t align, size_t len)
+{
+	void *p = NULL;
+
+	if (align < sizeof(void *))
+		align = sizeof(void *);
+	if (len == 0)
+		len = align;
+	if (posix_memalign(&p, align, len))
+		return NULL;
+	memset(p, 0, len);
+	return p;
+}
+
+void *eio_alloc(const struct eio_file *f, size_t len)
+{
+	return aligned_zalloc(f->mem_align, eio_round_up(len, f->align));
+}
+
+void *eio_alloc_any(size_t len)
+{
+	return aligned_zalloc(EIO_MAX_ALIGN, eio_round_up(len, EIO_MAX_ALIGN));
+}
+
+/* ---- 3. uring back end ------------------------------------------------ */
+
+static void uring_reap_one(struct eio_file *f, struct io_uring_cqe *cqe)
+{
+	void *buf = io_uring_cqe_get_data(cqe);
+	/* a short O_DIRECT write is an error here: the layer promised all */
+	if (cqe->res < 0 && !f->err)
+		f->err = cqe->res;
+	free(buf);
+	io_uring_cqe_seen(&f->ring, cqe);
+	f->inflight--;
+}
+
+static int uring_submit(struct eio_file *f, unsigned wait_nr)
+{
+	int rc;
+
+	do {
+		rc = io_uring_submit_and_wait(&f->ring, wait_nr);
+	} while (rc == -EINTR);
+	if (rc < 0)
+		return rc;
+	f->inflight += f->queued;
+	f->queued = 0;
+	return 0;
+}
+
+static int uring_wait_all(struct eio_file *f)
+{
+	struct io_uring_cqe *cqe;
+	int rc;
+
+	if (f->queued) {
+		rc = uring_submit(f, 0);
+		if (rc < 0)
+			return rc;
+	}
+	while (f->inflight) {
+		rc = io_uring_wait_cqe(&f->ring, &cqe);
+		if (rc == -EINTR)
+			continue;
+		if (rc < 0)
+			return rc;
+		uring_reap_one(f, cqe);
+	}
+	rc = f->err;
+	f->err = 0;
+	return rc;
+}
+
+static struct io_uring_sqe *uring_sqe(struct eio_file *f)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
+
+	if (!sqe && uring_wait_all(f) == 0)
+		sqe = io_uring_get_sqe(&f->ring);
+	return sqe;
+}
+
+static int uring_queue_write(struct eio_file *f, const void *buf, size_t len, off_t off)
+{
+	struct io_uring_sqe *sqe;
+	void *copy;
+
+	if (f->inflight + f->queued + 2 > EIO_URING_DEPTH) {
+		int rc = uring_wait_all(f);
+		if (rc < 0)
+			return rc;
+	}
+	copy = aligned_zalloc(f->mem_align, len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, buf, len);
+	sqe = uring_sqe(f);
+	if (!sqe) {
+		free(copy);
+		return -EBUSY;
+	}
+	io_uring_prep_write(sqe, f->fd, copy, (unsigned)len, (__u64)off);
+	io_uring_sqe_set_data(sqe, copy);
+	f->queued++;
+	if (f->queued >= EIO_URING_BATCH)
+		return uring_submit(f, 0);
+	return 0;
+}
+
+/*
+ * fdatasync through the ring.  IOSQE_IO_DRAIN starts it only after every
+ * earlier submission completed, so the flush covers all queued writes:
+ * the write-then-flush order a direct-I/O log depends on.
+ */
+static int uring_sync(struct eio_file *f, int datasync)
+{
+	struct io_uring_sqe *sqe = uring_sqe(f);
+	int rc;
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_fsync(sqe, f->fd, datasync ? IORING_FSYNC_DATASYNC : 0);
+	io_uring_sqe_set_data(sqe, NULL);
+	sqe->flags |= IOSQE_IO_DRAIN;
+	f->queued++;
+	rc = uring_submit(f, 1);
+	if (rc < 0)
+		return rc;
+	return uring_wait_all(f);
+}
+
+/* ---- 4. read, write, sync, truncate ----------------------------------- */
+
+static int aligned_ok(const struct eio_file *f, const void *buf, size_t len, off_t off)
+{
+	if (f->mode == EIO_BUFFERED)
+		return 1;
+	return (uintptr_t)buf % f->mem_align == 0 && len % f->align == 0 &&
+	       (size_t)off % f->align == 0;
+}
+
+int eio_pwrite(struct eio_file *f, const void *buf, size_t len, off_t off)
+{
+	if (!aligned_ok(f, buf, len, off))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (f->mode == EIO_URING)
+		return uring_queue_write(f, buf, len, off);
+	return eio_robust_pwrite(f->fd, buf, len, off);
+}
+
+ssize_t eio_pread(struct eio_file *f, void *buf, size_t len, off_t off)
+{
+	int rc;
+
+	if (!aligned_ok(f, buf, len, off))
+		return -EINVAL;
+	if (f->mode == EIO_URING) {
+		rc = uring_wait_all(f);
+		if (rc < 0)
+			return rc;
+	}
+	return eio_robust_pread(f->fd, buf, len, off);
+}
+
+int eio_drain(struct eio_file *f)
+{
+	return f->mode == EIO_URING ? uring_wait_all(f) : 0;
+}
+
+int eio_sync(struct eio_file *f)
+{
+	if (f->mode == EIO_URING)
+		return uring_sync(f, 1);
+	return robust_fdatasync(f->fd);
+}
+
+int eio_fsync(struct eio_file *f)
+{
+	if (f->mode == EIO_URING)
+		return uring_sync(f, 0);
+	return robust_fsync(f->fd);
+}
+
+int eio_truncate(struct eio_file *f, off_t size)
+{
+	int rc = eio_drain(f);
+
+	if (rc < 0)
+		return rc;
+	while (ftruncate(f->fd, size) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int eio_size(struct eio_file *f, off_t *size)
+{
+	struct stat st;
+	int rc = eio_drain(f);
+
+	if (rc < 0)
+		return rc;
+	if (fstat(f->fd, &st) < 0)
+		return -errno;
+	*size = st.st_size;
+	return 0;
+}
+
+/* ---- 5. whole files, directories, commit by rename -------------------- */
+
+int eio_read_file(int dirfd, const char *name, void **out, size_t *outlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	int fd, rc;
+
+	*out = NULL;
+	*outlen = 0;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n = eio_robust_pread(fd, buf, (size_t)st.st_size, 0);
+	if (n < 0) {
+		rc = (int)n;
+		goto out;
+	}
+	*out = buf;
+	*outlen = (size_t)n;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int eio_dir_open(const char *path, int create)
+{
+	int fd;
+
+	if (create && mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int eio_dir_sync(int dirfd)
+{
+	/* the directory's entries (creates, renames, unlinks) become durable */
+	return robust_fsync(dirfd);
+}
+
+int eio_commit_rename(struct eio_file *f, int dirfd, const char *tmp,
+		      const char *name, int skip_file_sync, int skip_dir_sync)
+{
+	int rc;
+
+	/* 1. the new contents are durable before any name points at them,
+	 *    or a crash after the rename leaves `name` empty or torn */
+	if (!skip_file_sync) {
+		rc = eio_fsync(f);
+		if (rc < 0)
+			return rc;
+	} else {
+		rc = eio_drain(f);
+		if (rc < 0)
+			return rc;
+	}
+	/* 2. rename is atomic: `name` is the old file or the new, never neither */
+	if (renameat(dirfd, tmp, dirfd, name) < 0)
+		return -errno;
+	/* 3. the rename itself is durable only once the directory is synced;
+	 *    until then a crash may bring back the old file */
+	if (!skip_dir_sync)
+		return eio_dir_sync(dirfd);
+	return 0;
+}

@@ -1,0 +1,107 @@
+/*
+ * engines/eio.h - the engines' common I/O layer: one small interface over
+ * three back ends.
+ *
+ *   buffered  pwrite into the page cache; eio_sync() is fdatasync
+ *   direct    O_DIRECT; every buffer, offset and length must be aligned
+ *             (eio_align(), eio_mem_align(), from statx STATX_DIOALIGN,
+ *             else the logical block size, else 512); eio_sync() is
+ *             fdatasync, which flushes the device's volatile cache
+ *   uring     O_DIRECT through io_uring (liburing, linked dynamically so
+ *             torn's shim sees io_uring_submit): eio_pwrite() queues the
+ *             write (the data is copied, the caller's buffer is free at
+ *             once); queued writes are submitted in batches, and
+ *             eio_sync() submits them with an fdatasync linked behind the
+ *             last one (IOSQE_IO_DRAIN orders it after every earlier write)
+ *             and waits for all completions
+ *
+ * Calling sequence:
+ *
+ *	struct eio_file *f;
+ *	rc = eio_open(&f, dirfd, "data", EIO_CREATE, EIO_DIRECT);
+ *	buf = eio_alloc(f, len);            // aligned for any back end
+ *	rc = eio_pwrite(f, buf, len, off);  // len, off multiples of eio_align(f)
+ *	rc = eio_sync(f);                   // durable once this returns 0
+ *	eio_close(f);
+ *
+ * Error contract: every function returns >= 0 or -errno; a misaligned
+ * direct write is -EINVAL before any I/O.  eio_open() on a file system that
+ * refuses O_DIRECT returns -EINVAL and eio_strerror-style text is the
+ * caller's: "file system refuses O_DIRECT".
+ *
+ * Directory helpers: eio_dir_open(), eio_dir_sync() (fsync of the
+ * directory: makes creates, renames and unlinks in it durable) and
+ * eio_commit_rename() (the write-then-rename sequence, step by step).
+ */
+#ifndef TORN_ENGINES_EIO_H
+#define TORN_ENGINES_EIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum eio_mode { EIO_BUFFERED, EIO_DIRECT, EIO_URING };
+
+/* eio_open() flags */
+#define EIO_CREATE 0x1 /* create if missing */
+#define EIO_TRUNC  0x2 /* truncate to 0 */
+#define EIO_EXCL   0x4 /* fail with -EEXIST if present */
+
+struct eio_file;
+
+/* robust_* helpers: retry EINTR, finish short counts.  pread returns the
+ * bytes read (short only at end of file). */
+ssize_t eio_robust_pread(int fd, void *buf, size_t len, off_t off);
+int eio_robust_pwrite(int fd, const void *buf, size_t len, off_t off);
+
+int eio_mode_parse(const char *s, enum eio_mode *out);
+const char *eio_mode_name(enum eio_mode m);
+
+int eio_open(struct eio_file **out, int dirfd, const char *name, int flags,
+	     enum eio_mode mode);
+/* close without syncing anything; waits for queued uring writes */
+int eio_close(struct eio_file *f);
+
+size_t eio_align(const struct eio_file *f);     /* offset and length unit */
+size_t eio_mem_align(const struct eio_file *f); /* buffer address unit */
+enum eio_mode eio_file_mode(const struct eio_file *f);
+int eio_fd(const struct eio_file *f);
+
+/* A zeroed buffer of round_up(len, align) bytes aligned for f's back end;
+ * free with free(). */
+void *eio_alloc(const struct eio_file *f, size_t len);
+/* aligned allocation without a file: the strictest alignment any back end
+ * on this machine may want (4096) */
+void *eio_alloc_any(size_t len);
+size_t eio_round_up(size_t n, size_t a);
+
+int eio_pwrite(struct eio_file *f, const void *buf, size_t len, off_t off);
+/* reads what is there: returns bytes read; in direct mode len and off
+ * must be aligned; queued uring writes are completed first */
+ssize_t eio_pread(struct eio_file *f, void *buf, size_t len, off_t off);
+/* wait for queued writes (uring); a no-op for the other back ends */
+int eio_drain(struct eio_file *f);
+/* data durable (fdatasync): file contents and the size needed to read them */
+int eio_sync(struct eio_file *f);
+/* everything durable (fsync): also metadata such as the file size */
+int eio_fsync(struct eio_file *f);
+int eio_truncate(struct eio_file *f, off_t size);
+int eio_size(struct eio_file *f, off_t *size);
+
+/* Read a whole small file into a malloc'd buffer (any mode: plain reads). */
+int eio_read_file(int dirfd, const char *name, void **buf, size_t *len);
+
+/* Directories */
+int eio_dir_open(const char *path, int create);
+int eio_dir_sync(int dirfd);
+
+/*
+ * The atomic replacement of a file: f (already fully written under tmp)
+ * is fsynced, renamed over `name`, and the directory fsynced.  With
+ * skip_file_sync / skip_dir_sync the matching step is left out: seeded
+ * bugs use them to show what each step protects.
+ */
+int eio_commit_rename(struct eio_file *f, int dirfd, const char *tmp,
+		      const char *name, int skip_file_sync, int skip_dir_sync);
+
+#endif /* TORN_ENGINES_EIO_H */

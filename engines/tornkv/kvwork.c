@@ -1,0 +1,601 @@
+/*
+ * engines/tornkv/kvwork.c - the deterministic workload and the oracle.
+ *
+ *   1. options
+ *   2. generation: operations and values from the seed
+ *   3. the workload run: apply, sync by policy, mark what is durable
+ *   4. the oracle: marks, recovered state, the promises
+ *
+ * The promises checked (kvw_check), in order; the first broken one is
+ * reported:
+ *   P1  recovery succeeds and the engine's structural invariants hold
+ *   P2  no value appears that was never written (every value is compared
+ *       byte for byte with the one the workload issued), no unknown key
+ *   P3  an acknowledged write is visible with its value or with a later
+ *       issued one; an acknowledged delete stays deleted unless a later
+ *       operation wrote the key again
+ *   P4  a batch is all or nothing
+ *   P5  no hole: the state is exactly that after operations 1..P for some
+ *       P at or after the last acknowledged or visible operation (all four
+ *       engines apply operations in one ordered stream, so this is their
+ *       common contract, and for the logs it is the one that matters)
+ */
+#include "engines/tornkv/kvwork.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "torn/mark.h"
+
+#define KVW_MAX_BATCH 4
+
+/* ==== 1. options ========================================================= */
+
+void kvw_defaults(struct kvw_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->eng.dir = NULL;
+	o->eng.mode = EIO_BUFFERED;
+	o->eng.bug = -1;
+	o->seed = 1;
+	o->ops = 100;
+	o->keys = 16;
+	o->value_size = 100;
+	o->mix_put = 70;
+	o->mix_del = 10;
+	o->mix_batch = 20;
+	o->sync = KVW_SYNC_EVERY;
+	o->sync_n = 1;
+}
+
+int kvw_parse_mix(struct kvw_opts *o, const char *s, char *msg, size_t cap)
+{
+	unsigned put = 0, del = 0, batch = 0;
+	char *copy = strdup(s), *save = NULL, *tok;
+	int rc = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':'), *end;
+		unsigned long v;
+
+		if (!colon) {
+			rc = -EINVAL;
+			break;
+		}
+		*colon = 0;
+		errno = 0;
+		v = strtoul(colon + 1, &end, 10);
+		if (*end || end == colon + 1 || v > 100) {
+			rc = -EINVAL;
+			break;
+		}
+		if (!strcmp(tok, "put"))
+			put = (unsigned)v;
+		else if (!strcmp(tok, "delete") || !strcmp(tok, "del"))
+			del = (unsigned)v;
+		else if (!strcmp(tok, "batch"))
+			batch = (unsigned)v;
+		else {
+			rc = -EINVAL;
+			break;
+		}
+	}
+	free(copy);
+	if (rc == 0 && put + del + batch != 100)
+		rc = -EINVAL;
+	if (rc < 0) {
+		snprintf(msg, cap, "--mix: expected put:P,delete:D,batch:B summing to 100, got '%s'", s);
+		return rc;
+	}
+	o->mix_put = put;
+	o->mix_del = del;
+	o->mix_batch = batch;
+	return 0;
+}
+
+int kvw_parse_sync(struct kvw_opts *o, const char *s)
+{
+	char *end;
+	unsigned long n;
+
+	if (!strcmp(s, "every")) {
+		o->sync = KVW_SYNC_EVERY;
+		o->sync_n = 1;
+	} else if (!strcmp(s, "none")) {
+		o->sync = KVW_SYNC_NONE;
+		o->sync_n = 0;
+	} else if (!strncmp(s, "batch:", 6)) {
+		n = strtoul(s + 6, &end, 10);
+		if (*end || end == s + 6 || n == 0 || n > 1000000)
+			return -EINVAL;
+		o->sync = KVW_SYNC_BATCH;
+		o->sync_n = (unsigned)n;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ==== 2. generation ====================================================== */
+
+struct wop {
+	int n;                      /* 0: single put or delete; else batch size */
+	int type[KVW_MAX_BATCH];    /* ENG_PUT / ENG_DEL */
+	unsigned key[KVW_MAX_BATCH];
+	int count;                  /* sub-operations (1 for a single one) */
+};
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static struct wop *generate(const struct kvw_opts *o)
+{
+	struct wop *w = calloc(o->ops + 1, sizeof(*w));
+	uint64_t st = o->seed;
+
+	if (!w)
+		return NULL;
+	for (unsigned i = 1; i <= o->ops; i++) {
+		unsigned r = (unsigned)(splitmix(&st) % 100);
+		struct wop *op = &w[i];
+
+		if (r < o->mix_batch && o->keys >= 2) {
+			unsigned n = 2 + (unsigned)(splitmix(&st) % (KVW_MAX_BATCH - 1));
+			if (n > o->keys)
+				n = o->keys;
+			op->n = (int)n;
+			op->count = (int)n;
+			for (unsigned j = 0; j < n; j++) {
+				unsigned k;
+				int dup;
+				do { /* distinct keys inside a batch */
+					k = (unsigned)(splitmix(&st) % o->keys);
+					dup = 0;
+					for (unsigned x = 0; x < j; x++)
+						dup |= op->key[x] == k;
+				} while (dup);
+				op->key[j] = k;
+				op->type[j] = splitmix(&st) % 4 == 0 ? ENG_DEL : ENG_PUT;
+			}
+		} else {
+			op->count = 1;
+			op->type[0] = r < o->mix_batch + o->mix_del ? ENG_DEL : ENG_PUT;
+			op->key[0] = (unsigned)(splitmix(&st) % o->keys);
+		}
+	}
+	return w;
+}
+
+size_t kvw_value(const struct kvw_opts *o, uint64_t seq, unsigned j, unsigned key,
+		 char *buf, size_t cap)
+{
+	uint64_t st = o->seed ^ (seq * 0x2545f4914f6cdd1dull) ^ ((uint64_t)(j + 1) << 56);
+	int n = snprintf(buf, cap, "v s=%" PRIu64 " j=%u k%u ", seq, j, key);
+	size_t len = o->value_size > (size_t)n ? o->value_size : (size_t)n;
+
+	if (len > cap)
+		len = cap;
+	for (size_t i = (size_t)n; i < len; i++)
+		buf[i] = (char)('a' + splitmix(&st) % 26);
+	return len;
+}
+
+static unsigned vhash(const char *v, size_t n)
+{
+	return (unsigned)(XXH3_64bits(v, n) & 0xffffffffu);
+}
+
+static void mark_text(const struct kvw_opts *o, const struct wop *op, uint64_t seq,
+		      char *buf, size_t cap)
+{
+	char val[ENG_MAX_VAL];
+	size_t pos = 0;
+
+	if (op->n)
+		pos += (size_t)snprintf(buf, cap, "batch s=%" PRIu64 " n=%d", seq, op->n);
+	for (int j = 0; j < op->count && pos < cap; j++) {
+		const char *sep = op->n ? " " : "";
+		if (op->type[j] == ENG_PUT) {
+			size_t vl = kvw_value(o, seq, (unsigned)j, op->key[j], val, sizeof(val));
+			pos += (size_t)snprintf(buf + pos, cap - pos, "%sput k%u %08x", sep,
+						op->key[j], vhash(val, vl));
+		} else {
+			pos += (size_t)snprintf(buf + pos, cap - pos, "%sdel k%u", sep, op->key[j]);
+		}
+	}
+	if (!op->n && pos < cap)
+		snprintf(buf + pos, cap - pos, " s=%" PRIu64, seq);
+}
+
+/* ==== 3. the workload run ================================================ */
+
+static int emit_marks(const struct kvw_opts *o, const struct wop *w, uint64_t from, uint64_t to)
+{
+	char text[TORN_MARK_MAX];
+
+	for (uint64_t s = from; s <= to; s++) {
+		mark_text(o, &w[s], s, text, sizeof(text));
+		torn_mark("%s", text);
+	}
+	return 0;
+}
+
+int kvw_run(const struct kvw_opts *o)
+{
+	struct wop *w = generate(o);
+	char (*vals)[ENG_MAX_VAL] = NULL;
+	char keys[KVW_MAX_BATCH][16];
+	void *e = NULL;
+	uint64_t acked = 0;
+	int rc;
+
+	if (!w)
+		return -ENOMEM;
+	vals = malloc(KVW_MAX_BATCH * sizeof(*vals));
+	if (!vals) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = o->engine->open(&e, &o->eng);
+	if (rc < 0) {
+		fprintf(stderr, "tornkv: %s: open: %s%s%s\n", o->eng.dir, eng_strerror(rc),
+			*eng_errmsg() ? ": " : "", eng_errmsg());
+		goto out;
+	}
+	for (uint64_t s = 1; s <= o->ops; s++) {
+		struct eng_op ops[KVW_MAX_BATCH];
+		const struct wop *op = &w[s];
+
+		for (int j = 0; j < op->count; j++) {
+			ops[j].type = op->type[j];
+			ops[j].klen = (size_t)snprintf(keys[j], sizeof(keys[j]), "k%u", op->key[j]);
+			ops[j].key = keys[j];
+			ops[j].val = vals[j];
+			ops[j].vlen = op->type[j] == ENG_PUT ?
+				kvw_value(o, s, (unsigned)j, op->key[j], vals[j], ENG_MAX_VAL) : 0;
+		}
+		rc = o->engine->apply(e, ops, op->count);
+		if (rc < 0) {
+			fprintf(stderr, "tornkv: %s: operation s=%" PRIu64 ": %s\n", o->eng.dir, s,
+				eng_strerror(rc));
+			goto out;
+		}
+		if (o->sync == KVW_SYNC_NONE || (o->sync == KVW_SYNC_BATCH && (s - acked) < o->sync_n))
+			continue;
+		rc = o->engine->sync(e);
+		if (rc < 0) {
+			fprintf(stderr, "tornkv: %s: sync: %s\n", o->eng.dir, eng_strerror(rc));
+			goto out;
+		}
+		/* durable now: acknowledge */
+		emit_marks(o, w, acked + 1, s);
+		acked = s;
+	}
+	if (acked < o->ops) {
+		rc = o->engine->sync(e);
+		if (rc < 0) {
+			fprintf(stderr, "tornkv: %s: sync: %s\n", o->eng.dir, eng_strerror(rc));
+			goto out;
+		}
+		emit_marks(o, w, acked + 1, o->ops);
+	}
+	rc = 0;
+out:
+	if (e)
+		o->engine->close(e);
+	free(vals);
+	free(w);
+	return rc;
+}
+
+/* ==== 4. the oracle ====================================================== */
+
+/* the state of one key: absent, or the value of (seq, j) */
+struct kst {
+	uint64_t seq; /* 0: absent */
+	unsigned j;
+};
+
+struct chk {
+	const struct kvw_opts *o;
+	const struct wop *w;
+	struct kst *rec; /* recovered, per key */
+	unsigned live;   /* keys seen by iterate */
+	char *msg;
+	size_t cap;
+	int bad;
+};
+
+static int read_marks(const struct kvw_opts *o, const struct wop *w, const char *path,
+		      uint64_t *acked, char *msg, size_t cap)
+{
+	char line[TORN_MARK_MAX + 2], want[TORN_MARK_MAX];
+	unsigned lineno = 0;
+	FILE *f;
+
+	*acked = 0;
+	if (!path)
+		return 0;
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(msg, cap, "%s: %s", path, strerror(errno));
+		return 2;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s;
+		unsigned long long seq;
+
+		lineno++;
+		line[strcspn(line, "\n")] = 0;
+		if (!line[0])
+			continue;
+		s = strstr(line, "s=");
+		if (!s || sscanf(s, "s=%llu", &seq) != 1 || seq == 0 || seq > o->ops) {
+			snprintf(msg, cap, "%s: line %u: expected a tornkv mark with s=SEQ, got '%s'",
+				 path, lineno, line);
+			fclose(f);
+			return 2;
+		}
+		mark_text(o, &w[seq], seq, want, sizeof(want));
+		if (strcmp(want, line) || seq <= *acked) {
+			snprintf(msg, cap, "%s: line %u: mark '%s' does not match the workload "
+				 "(expected '%s': are the workload flags the same?)",
+				 path, lineno, line, want);
+			fclose(f);
+			return 2;
+		}
+		*acked = seq;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int fail(struct chk *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct chk *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->bad)
+		return 1;
+	va_start(ap, fmt);
+	vsnprintf(c->msg, c->cap, fmt, ap);
+	va_end(ap);
+	c->bad = 1;
+	return 1;
+}
+
+/* P2 for one value: it is exactly one the workload wrote to this key */
+static int value_known(struct chk *c, unsigned key, const char *v, size_t vlen, struct kst *out)
+{
+	char buf[ENG_MAX_VAL + 1], want[ENG_MAX_VAL];
+	unsigned long long seq;
+	unsigned j, k;
+	size_t wl;
+
+	memcpy(buf, v, vlen < ENG_MAX_VAL ? vlen : ENG_MAX_VAL);
+	buf[vlen < ENG_MAX_VAL ? vlen : ENG_MAX_VAL] = 0;
+	if (sscanf(buf, "v s=%llu j=%u k%u ", &seq, &j, &k) != 3 || seq == 0 ||
+	    seq > c->o->ops || k != key || j >= (unsigned)c->w[seq].count ||
+	    c->w[seq].key[j] != key || c->w[seq].type[j] != ENG_PUT)
+		return fail(c, "k%u: value never written (%.24s...)", key, buf);
+	wl = kvw_value(c->o, seq, j, key, want, sizeof(want));
+	if (wl != vlen || memcmp(want, v, vlen))
+		return fail(c, "k%u: value of s=%llu is damaged (%zu bytes, expected %zu)", key,
+			    seq, vlen, wl);
+	out->seq = seq;
+	out->j = j;
+	return 0;
+}
+
+static int iter_fn(void *arg, const char *key, size_t klen, const void *val, size_t vlen)
+{
+	struct chk *c = arg;
+	char kb[32];
+	unsigned k;
+	char extra;
+	struct kst st;
+
+	if (klen >= sizeof(kb) || (memcpy(kb, key, klen), kb[klen] = 0,
+				   sscanf(kb, "k%u%c", &k, &extra) != 1) || k >= c->o->keys)
+		return fail(c, "unknown key '%.*s' in the store", (int)(klen > 40 ? 40 : klen), key);
+	if (value_known(c, k, val, vlen, &st))
+		return 1;
+	if (st.seq != c->rec[k].seq || st.j != c->rec[k].j)
+		return fail(c, "k%u: a scan finds s=%" PRIu64 " but a lookup s=%" PRIu64, k,
+			    st.seq, c->rec[k].seq);
+	c->live++;
+	return 0;
+}
+
+/* is there a delete of key after seq s (so that "absent" is a later state)? */
+static int deleted_after(const struct chk *c, unsigned key, uint64_t s)
+{
+	for (uint64_t t = s + 1; t <= c->o->ops; t++)
+		for (int j = 0; j < c->w[t].count; j++)
+			if (c->w[t].key[j] == key && c->w[t].type[j] == ENG_DEL)
+				return 1;
+	return 0;
+}
+
+/* does the recovered state of key reflect operation s (or a later one)? */
+static int at_or_after(const struct chk *c, unsigned key, uint64_t s, int type)
+{
+	const struct kst *r = &c->rec[key];
+
+	if (r->seq)
+		return r->seq >= s;
+	return type == ENG_DEL || deleted_after(c, key, s);
+}
+
+static void check_acked(struct chk *c, uint64_t acked)
+{
+	for (unsigned k = 0; k < c->o->keys && !c->bad; k++) {
+		uint64_t last = 0;
+		int type = 0;
+
+		for (uint64_t s = acked; s >= 1 && !last; s--)
+			for (int j = 0; j < c->w[s].count; j++)
+				if (c->w[s].key[j] == k) {
+					last = s;
+					type = c->w[s].type[j];
+				}
+		if (!last || at_or_after(c, k, last, type))
+			continue;
+		if (c->rec[k].seq)
+			fail(c, "k%u: acknowledged %s s=%" PRIu64 " lost: the key holds the older s=%" PRIu64,
+			     k, type == ENG_PUT ? "put" : "delete", last, c->rec[k].seq);
+		else
+			fail(c, "k%u: acknowledged put s=%" PRIu64 " lost: the key is missing", k, last);
+	}
+}
+
+static void check_batches(struct chk *c)
+{
+	for (uint64_t s = 1; s <= c->o->ops && !c->bad; s++) {
+		const struct wop *op = &c->w[s];
+		int shown = -1;
+
+		if (!op->n)
+			continue;
+		for (int j = 0; j < op->count; j++)
+			if (op->type[j] == ENG_PUT && c->rec[op->key[j]].seq == s)
+				shown = j;
+		if (shown < 0)
+			continue;
+		for (int j = 0; j < op->count; j++)
+			if (!at_or_after(c, op->key[j], s, op->type[j]))
+				fail(c, "batch s=%" PRIu64 " partially applied: k%u has it, k%u does not",
+				     s, op->key[shown], op->key[j]);
+	}
+}
+
+static void apply_op(struct kst *st, const struct wop *op, uint64_t s)
+{
+	for (int j = 0; j < op->count; j++) {
+		st[op->key[j]].seq = op->type[j] == ENG_PUT ? s : 0;
+		st[op->key[j]].j = op->type[j] == ENG_PUT ? (unsigned)j : 0;
+	}
+}
+
+static void check_prefix(struct chk *c, uint64_t acked)
+{
+	struct kst *st = calloc(c->o->keys, sizeof(*st));
+	uint64_t from = acked;
+	unsigned diff = 0;
+
+	if (!st) {
+		fail(c, "out of memory");
+		return;
+	}
+	for (unsigned k = 0; k < c->o->keys; k++)
+		if (c->rec[k].seq > from)
+			from = c->rec[k].seq;
+	for (uint64_t s = 1; s <= from; s++)
+		apply_op(st, &c->w[s], s);
+	for (uint64_t p = from;; p++) {
+		unsigned k;
+		for (k = 0; k < c->o->keys; k++)
+			if (st[k].seq != c->rec[k].seq || st[k].j != c->rec[k].j)
+				break;
+		if (k == c->o->keys)
+			goto out;
+		if (p == from)
+			diff = k;
+		if (p == c->o->ops)
+			break;
+		apply_op(st, &c->w[p + 1], p + 1);
+	}
+	fail(c, "hole: the state is no prefix of the operations (s=%" PRIu64 " is visible or "
+	     "acknowledged, but k%u does not hold what the operations before it left)", from, diff);
+out:
+	free(st);
+}
+
+int kvw_check(const struct kvw_opts *o, const char *marks_path, char *msg, size_t cap)
+{
+	struct wop *w = generate(o);
+	struct chk c = { .o = o, .w = w, .msg = msg, .cap = cap };
+	char vmsg[256] = "";
+	uint64_t acked;
+	void *e = NULL;
+	int rc;
+
+	msg[0] = 0;
+	if (!w)
+		return -ENOMEM;
+	c.rec = calloc(o->keys, sizeof(*c.rec));
+	if (!c.rec) {
+		free(w);
+		return -ENOMEM;
+	}
+	rc = read_marks(o, w, marks_path, &acked, msg, cap);
+	if (rc)
+		goto out;
+	eng_seterr("%s", "");
+	rc = o->engine->open(&e, &o->eng);
+	if (rc < 0) {
+		snprintf(msg, cap, "recovery failed: %s%s%s", eng_strerror(rc),
+			 *eng_errmsg() ? ": " : "", eng_errmsg());
+		rc = 1;
+		goto out;
+	}
+	/* P1 */
+	if (o->engine->verify(e, vmsg, sizeof(vmsg))) {
+		snprintf(msg, cap, "structure: %s", vmsg);
+		rc = 1;
+		goto out;
+	}
+	/* P2: every key by lookup, then every key by scan */
+	for (unsigned k = 0; k < o->keys && !c.bad; k++) {
+		char key[16];
+		void *v;
+		size_t vlen;
+		int klen = snprintf(key, sizeof(key), "k%u", k);
+
+		rc = o->engine->get(e, key, (size_t)klen, &v, &vlen);
+		if (rc == -ENOENT)
+			continue;
+		if (rc < 0) {
+			fail(&c, "k%u: lookup failed: %s", k, eng_strerror(rc));
+			break;
+		}
+		value_known(&c, k, v, vlen, &c.rec[k]);
+		free(v);
+	}
+	if (!c.bad) {
+		unsigned present = 0;
+		rc = o->engine->iterate(e, iter_fn, &c);
+		if (rc < 0)
+			fail(&c, "scan failed: %s", eng_strerror(rc));
+		for (unsigned k = 0; k < o->keys; k++)
+			present += c.rec[k].seq != 0;
+		if (!c.bad && present != c.live)
+			fail(&c, "a scan finds %u keys, lookups find %u", c.live, present);
+	}
+	if (!c.bad)
+		check_acked(&c, acked);  /* P3 */
+	if (!c.bad)
+		check_batches(&c);       /* P4 */
+	if (!c.bad)
+		check_prefix(&c, acked); /* P5 */
+	rc = c.bad ? 1 : 0;
+out:
+	if (e)
+		o->engine->close(e);
+	free(c.rec);
+	free(w);
+	return rc;
+}
