@@ -141,6 +141,7 @@ static int writer_event(struct writer *w, const struct torn_event *ev)
 
 struct ctlfile {
 	char path[PATH_MAX];
+	int fd;                     /* given to the program at SHM_FD_CTL */
 	struct shm_ctl *c;
 	size_t size;
 };
@@ -159,10 +160,12 @@ static int ctl_create(struct ctlfile *cf, const char *root, size_t ring_size, in
 	snprintf(cf->path, sizeof(cf->path), "%s/torn-ctl-XXXXXX", dir);
 	fd = mkostemp(cf->path, O_CLOEXEC);
 	if (fd < 0) {
-		cf->path[0] = '\0';
 		rc = fail(err, 0, -errno, "%s: cannot create the control file: %s", dir, strerror(errno));
 		goto out;
 	}
+	/* The name is not needed any more: the program inherits the descriptor,
+	 * and a recorder killed at any point leaves nothing in /dev/shm. */
+	unlink(cf->path);
 	ring_size = (size_t)shm_align8(ring_size ? ring_size : SHM_RING_DEFAULT);
 	if (ring_size < 4u * TORN_REC_MAX)
 		ring_size = (size_t)shm_align8(4u * TORN_REC_MAX);
@@ -206,6 +209,8 @@ static int ctl_create(struct ctlfile *cf, const char *root, size_t ring_size, in
 	}
 	/* The magic last: a shim never trusts a half-initialised block. */
 	__atomic_store_n(&c->magic, SHM_MAGIC, __ATOMIC_RELEASE);
+	cf->fd = fd;
+	fd = -1;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -217,9 +222,9 @@ static void ctl_destroy(struct ctlfile *cf)
 	if (cf->c)
 		munmap(cf->c, cf->size);
 	cf->c = NULL;
-	if (cf->path[0])
-		unlink(cf->path);
-	cf->path[0] = '\0';
+	if (cf->fd >= 0)
+		close(cf->fd);
+	cf->fd = -1;
 }
 
 /* ==========================================================================
@@ -443,6 +448,7 @@ struct child {
 	pid_t pid;
 	int mark_rd, mark_wr;       /* the $TORN_MARK_FD pipe */
 	int out_rd, out_wr;         /* the stdout pipe (--marks-from-stdout) */
+	int ctl_fd;                 /* the control file (owned by struct ctlfile) */
 	char **envp;
 	char *env_strs[3];
 };
@@ -469,7 +475,7 @@ static void child_free(struct child *ch)
 /* The program's environment: ours, with LD_PRELOAD (the shim after any
  * library already preloaded, such as a sanitizer runtime that must come
  * first), TORN_SHM and TORN_MARK_FD set. */
-static int child_env(struct child *ch, const char *shim, const char *ctl)
+static int child_env(struct child *ch, const char *shim)
 {
 	const char *old = getenv(SHIM_ENV_PRELOAD);
 	size_t n = 0, cap = 4;
@@ -482,7 +488,7 @@ static int child_env(struct child *ch, const char *shim, const char *ctl)
 		r0 = asprintf(&ch->env_strs[0], "%s=%s:%s", SHIM_ENV_PRELOAD, old, shim);
 	else
 		r0 = asprintf(&ch->env_strs[0], "%s=%s", SHIM_ENV_PRELOAD, shim);
-	r1 = asprintf(&ch->env_strs[1], "%s=%s", SHIM_ENV_CTL, ctl);
+	r1 = asprintf(&ch->env_strs[1], "%s=fd:%d", SHIM_ENV_CTL, SHM_FD_CTL);
 	r2 = asprintf(&ch->env_strs[2], "%s=%d", SHIM_ENV_MARK_FD, SHM_MARK_FD);
 	/* asprintf leaves the pointer undefined on failure */
 	if (r0 < 0) ch->env_strs[0] = NULL;
@@ -502,25 +508,29 @@ static int child_env(struct child *ch, const char *shim, const char *ctl)
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls.
- * @map: pairs (source fd, target fd); sources are first moved out of the
- * way so that no target overwrites a source not yet placed. */
+ * @map: pairs (source fd, target fd); sources are first moved above every
+ * target (still close-on-exec), so that no target overwrites a source not
+ * yet placed.  The moved sources stay under a soft RLIMIT_NOFILE of 1024. */
 static void child_place_fds(int (*map)[2], int n)
 {
 	for (int i = 0; i < n; i++)
 		if (map[i][0] >= 0)
-			map[i][0] = fcntl(map[i][0], F_DUPFD_CLOEXEC, SHIM_FD_BASE + 100);
+			map[i][0] = fcntl(map[i][0], F_DUPFD_CLOEXEC, SHM_FD_CTL + 1);
 	for (int i = 0; i < n; i++)
-		if (map[i][0] >= 0)
+		if (map[i][0] >= 0 && map[i][1] >= 0)
 			dup2(map[i][0], map[i][1]);     /* dup2 clears FD_CLOEXEC on the target */
 }
 
 static void child_exec(struct child *ch, char *const *argv, int errfd, int marks_from_stdout)
 {
-	int map[4][2] = {
+	int map[7][2] = {
+		{ errfd, -1 },                  /* only moved out of the way */
+		{ ch->ctl_fd, SHM_FD_CTL },
 		{ ch->mark_rd, SHM_FD_MARK_RD },
 		{ ch->mark_wr, SHM_MARK_FD },
 		{ marks_from_stdout ? STDOUT_FILENO : -1, SHM_FD_STDOUT_ORIG },
 		{ ch->out_rd, SHM_FD_STDOUT_RD },
+		{ ch->out_wr, STDOUT_FILENO },
 	};
 	sigset_t none;
 	int e;
@@ -531,12 +541,10 @@ static void child_exec(struct child *ch, char *const *argv, int errfd, int marks
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	child_place_fds(map, 4);
-	if (marks_from_stdout)
-		dup2(ch->out_wr, STDOUT_FILENO);
+	child_place_fds(map, 7);
 	execvpe(argv[0], argv, ch->envp);
 	e = errno;
-	(void)!write(errfd, &e, sizeof(e));
+	(void)!write(map[0][0], &e, sizeof(e));
 	_exit(e == ENOENT ? 127 : 126);
 }
 
@@ -644,25 +652,32 @@ static void drain_pipes(struct shm_ctl *c, struct child *ch, int final)
 static int wait_program(struct shm_ctl *c, struct child *ch, int *status)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, ch->pid, 0);
+	int watch[2] = { ch->mark_rd, ch->out_rd };
 
 	for (;;) {
 		struct pollfd p[3];
-		int n = 0;
+		int n = 0, drain = 0;
 		pid_t r;
 
-		if (ch->mark_rd >= 0)
-			p[n++] = (struct pollfd){ .fd = ch->mark_rd, .events = POLLIN };
-		if (ch->out_rd >= 0)
-			p[n++] = (struct pollfd){ .fd = ch->out_rd, .events = POLLIN };
+		for (int i = 0; i < 2; i++)
+			if (watch[i] >= 0)
+				p[n++] = (struct pollfd){ .fd = watch[i], .events = POLLIN };
 		if (pidfd >= 0)
 			p[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
 		/* Without a pidfd (kernel < 5.3) look at the child every 20 ms. */
 		if (poll(p, (nfds_t)n, pidfd >= 0 ? 1000 : 20) > 0) {
-			for (int i = 0; i < n; i++)
-				if (p[i].fd != pidfd && (p[i].revents & (POLLIN | POLLHUP))) {
-					drain_pipes(c, ch, 0);
-					break;
-				}
+			for (int i = 0; i < n; i++) {
+				if (p[i].fd == pidfd)
+					continue;
+				if (p[i].revents & POLLIN)
+					drain = 1;
+				/* Every writer closed it (the program closed its stdout or
+				 * the mark descriptor): stop watching, or poll would spin. */
+				else if (p[i].revents & (POLLHUP | POLLERR | POLLNVAL))
+					watch[p[i].fd == watch[0] ? 0 : 1] = -1;
+			}
+			if (drain)
+				drain_pipes(c, ch, 0);
 		}
 		r = waitpid(ch->pid, status, WNOHANG);
 		if (r == ch->pid)
@@ -758,9 +773,9 @@ static uint64_t now_ns(void)
 int record_run(const struct record_opts *o, struct record_result *res, struct record_error *err)
 {
 	char root[PATH_MAX], *text = NULL;
-	struct ctlfile cf = { .path = "" };
+	struct ctlfile cf = { .path = "", .fd = -1 };
 	struct writer w = { .fd = -1 };
-	struct child ch = { .pid = -1, .mark_rd = -1, .mark_wr = -1, .out_rd = -1, .out_wr = -1 };
+	struct child ch = { .pid = -1, .ctl_fd = -1, .mark_rd = -1, .mark_wr = -1, .out_rd = -1, .out_wr = -1 };
 	struct consumer k = { 0 };
 	struct snap s = { 0 };
 	struct stat st, trace_st;
@@ -825,7 +840,7 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 	s.pid = (uint32_t)getpid();
 	s.skip_dev[0] = trace_st.st_dev;
 	s.skip_ino[0] = trace_st.st_ino;
-	if (stat(cf.path, &st) == 0) {
+	if (fstat(cf.fd, &st) == 0) {
 		s.skip_dev[1] = st.st_dev;
 		s.skip_ino[1] = st.st_ino;
 	}
@@ -868,7 +883,8 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 		cf.c->stdout_rd = SHM_FD_STDOUT_RD;
 		cf.c->stdout_orig = SHM_FD_STDOUT_ORIG;
 	}
-	if (child_env(&ch, o->shim, cf.path) < 0) {
+	ch.ctl_fd = cf.fd;
+	if (child_env(&ch, o->shim) < 0) {
 		rc = fail(err, 0, -ENOMEM, "out of memory");
 		goto out;
 	}

@@ -35,7 +35,7 @@
 
 static struct shm_ctl *g_ctl;           /* NULL: not recording */
 static int g_dead;                      /* the recorder went away: pass through */
-static int g_mark_rd = -1, g_stdout_rd = -1, g_stdout_orig = -1;
+static int g_mark_rd = -1, g_stdout_rd = -1, g_stdout_orig = -1, g_ctl_fd = -1;
 static char g_root[PATH_MAX];
 static size_t g_root_len;
 
@@ -87,6 +87,7 @@ __attribute__((constructor)) static void shim_ring_init(void)
 	struct shm_ctl *c = MAP_FAILED;
 	struct stat st;
 	long fd = -1;
+	int inherited = -1;
 
 	if (!path || !*path)
 		return;
@@ -94,11 +95,25 @@ __attribute__((constructor)) static void shim_ring_init(void)
 	save_env(g_env_markfd, sizeof(g_env_markfd), SHIM_ENV_MARK_FD);
 	save_env(g_env_preload, sizeof(g_env_preload), SHIM_ENV_PRELOAD);
 
-	fd = syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 || syscall(SYS_fstat, (int)fd, &st) != 0 || st.st_size < (off_t)SHM_CTL_SIZE)
+	/* "fd:N": an inherited descriptor (what torn record gives), kept open
+	 * for exec'd images; otherwise a path, opened and closed again. */
+	if (!strncmp(path, "fd:", 3)) {
+		char *end;
+		long n = strtol(path + 3, &end, 10);
+
+		if (*end || n < 0 || n > INT_MAX)
+			return;
+		inherited = (int)n;
+	} else {
+		fd = syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
+	}
+	if (inherited >= 0 ? syscall(SYS_fstat, inherited, &st) != 0 :
+	    fd < 0 || syscall(SYS_fstat, (int)fd, &st) != 0)
+		goto out;
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)SHM_CTL_SIZE)
 		goto out;
 	c = (struct shm_ctl *)syscall(SYS_mmap, NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
-				      MAP_SHARED, (int)fd, 0L);
+				      MAP_SHARED, inherited >= 0 ? inherited : (int)fd, 0L);
 	if (c == MAP_FAILED)
 		goto out;
 	/* Check what the recorder promised before trusting any offset. */
@@ -120,6 +135,7 @@ __attribute__((constructor)) static void shim_ring_init(void)
 	 * ordered after the I/O that follows it. */
 	if (c->marks_from_stdout)
 		setvbuf(stdout, NULL, _IOLBF, 0);
+	g_ctl_fd = inherited;
 	g_ctl = c;
 out:
 	if (fd >= 0)
@@ -145,7 +161,7 @@ int shim_own_fd(int fd)
 {
 	if (!g_ctl || fd < 0)
 		return 0;
-	return fd == g_mark_rd || fd == g_stdout_rd || fd == g_stdout_orig;
+	return fd == g_mark_rd || fd == g_stdout_rd || fd == g_stdout_orig || fd == g_ctl_fd;
 }
 
 /* ==========================================================================

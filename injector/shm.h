@@ -6,9 +6,11 @@
  * 4. the dedup set, 5. mark pipes.
  *
  * The recorder (injector/record.c) creates a file (in /dev/shm when it
- * exists), sizes it sparse and maps it MAP_SHARED; the shim
- * (injector/shim_ring.c) maps the same file, named by $TORN_SHM, in every
- * process of the program.  Everything in this header is used by both sides
+ * exists), sizes it sparse, maps it MAP_SHARED and unlinks it at once (so
+ * that nothing is left behind whatever happens to the recorder); the
+ * program inherits a descriptor of it at SHM_FD_CTL, and $TORN_SHM says
+ * "fd:1003".  The shim (injector/shim_ring.c) maps it in every process of
+ * the program ($TORN_SHM may also name a file by path).  Everything in this header is used by both sides
  * and must stay free of allocation and of libc calls the shim interposes:
  * I/O here goes through raw syscalls.
  *
@@ -71,6 +73,7 @@
 #define SHM_FD_MARK_RD      1000    /* read end of the $TORN_MARK_FD pipe */
 #define SHM_FD_STDOUT_RD    1001    /* read end of the stdout pipe (--marks-from-stdout) */
 #define SHM_FD_STDOUT_ORIG  1002    /* the program's real stdout (--marks-from-stdout) */
+#define SHM_FD_CTL          1003    /* the control file itself ($TORN_SHM = "fd:1003") */
 
 /* A partial line read from a mark pipe, kept until its newline arrives. */
 struct shm_line {

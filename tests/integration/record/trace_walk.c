@@ -3,6 +3,7 @@
  * with nothing but the codec (trace_decode), for the record tests to grep.
  *
  *   trace_walk TRACE          one line per event (blobs counted, not shown)
+ *   trace_walk TRACE PATH     the bytes of PATH in the starting snapshot
  *
  * Line format (fields separated by one space, text last):
  *   SEQ TYPE pid=P tid=T path=PATH [path2=P2] [len=N] [result=R] [mode=M]
@@ -23,25 +24,32 @@
 
 #include "torn/trace.h"
 
-static int seen(const torn_hash *set, size_t n, torn_hash h)
+struct blob {
+	torn_hash h;
+	const uint8_t *data;
+	uint32_t len;
+};
+
+static const struct blob *seen(const struct blob *set, size_t n, torn_hash h)
 {
 	for (size_t i = n; i-- > 0;)
-		if (set[i].lo == h.lo && set[i].hi == h.hi)
-			return 1;
-	return 0;
+		if (set[i].h.lo == h.lo && set[i].h.hi == h.hi)
+			return &set[i];
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
 	struct stat st;
 	uint8_t *buf;
-	torn_hash *blobs = NULL;
+	struct blob *blobs = NULL;
+	const char *cat = argc == 3 ? argv[2] : NULL;
 	size_t nblobs = 0, cap = 0, off = TORN_TRACE_HDR_LEN;
 	uint64_t last_seq = 0, nrec = 0;
 	int fd, complete = 0, rc;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: trace_walk TRACE\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: trace_walk TRACE [PATH]\n");
 		return 2;
 	}
 	fd = open(argv[1], O_RDONLY);
@@ -76,7 +84,9 @@ int main(int argc, char **argv)
 		if (ev.type == TORN_REC_BLOB) {
 			if (nblobs == cap && !(blobs = realloc(blobs, (cap = cap ? 2 * cap : 256) * sizeof(*blobs))))
 				return 3;
-			blobs[nblobs++] = trace_chunk(&ev, 0);
+			blobs[nblobs].h = trace_chunk(&ev, 0);
+			blobs[nblobs].data = ev.data;
+			blobs[nblobs++].len = ev.data_len;
 			continue;
 		}
 		if (ev.seq <= last_seq) {
@@ -91,6 +101,17 @@ int main(int argc, char **argv)
 					argv[1], nrec - 1, i);
 				return 2;
 			}
+		if (cat) {
+			if (ev.type == TORN_EV_INIT_FILE && ev.path_len == strlen(cat) &&
+			    !memcmp(ev.path, cat, ev.path_len)) {
+				for (uint32_t i = 0; i < ev.nchunks; i++) {
+					const struct blob *b = seen(blobs, nblobs, trace_chunk(&ev, i));
+					fwrite(b->data, 1, b->len, stdout);
+				}
+				return 0;
+			}
+			continue;
+		}
 		printf("%" PRIu64 " %s pid=%u tid=%u path=%.*s", ev.seq, trace_type_name(ev.type),
 		       ev.pid, ev.tid, (int)ev.path_len, ev.path);
 		if (ev.path2_len)
@@ -100,6 +121,10 @@ int main(int argc, char **argv)
 		if (ev.text_len)
 			printf(" text=%.*s", (int)ev.text_len, ev.text);
 		putchar('\n');
+	}
+	if (cat) {
+		fprintf(stderr, "%s: no %s in the starting snapshot\n", argv[1], cat);
+		return 1;
 	}
 	printf("blobs=%zu bytes=%lld complete=%d tail=%zu\n", nblobs, (long long)st.st_size, complete,
 	       (size_t)st.st_size - off);

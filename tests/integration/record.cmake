@@ -1,0 +1,35 @@
+# Integration tests of `torn record`: the recorder (injector/record.c), the
+# shim's event sink (injector/shim_ring.c) and marks.  Each case is one run
+# of tests/integration/record/record_test.sh; see its header for the list.
+
+set(REC_DIR ${CMAKE_CURRENT_SOURCE_DIR}/integration/record)
+
+# The program recorded by the tests, and a trace printer built on the codec
+# alone (independent of the reader in recovery/).
+add_executable(record_rec_marks ${REC_DIR}/rec_marks.c)
+target_link_libraries(record_rec_marks PRIVATE dl Threads::Threads)
+add_executable(record_trace_walk ${REC_DIR}/trace_walk.c)
+target_link_libraries(record_trace_walk PRIVATE torn-trace)
+set_target_properties(record_rec_marks record_trace_walk PROPERTIES
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+
+set(REC_ENV
+  "TORN=${TORN_BIN}"
+  "TORN_SHIM=${TORN_SHIM}"
+  "WALK=${CMAKE_BINARY_DIR}/tests/record_trace_walk"
+  "REC_MARKS=${CMAKE_BINARY_DIR}/tests/record_rec_marks"
+  "WORK=${CMAKE_BINARY_DIR}/tests/record-work")
+if(TORN_SANITIZE)
+  # The programs under the shim are sanitized too: their runtime must be
+  # loaded before the shim (torn puts the shim after an existing LD_PRELOAD).
+  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libasan.so
+                  OUTPUT_VARIABLE REC_ASAN OUTPUT_STRIP_TRAILING_WHITESPACE)
+  list(APPEND REC_ENV "LD_PRELOAD=${REC_ASAN}" "ASAN_OPTIONS=detect_leaks=0")
+endif()
+
+set(REC_CASES snapshot usage marks sh-marks threads kill-program kill-recorder
+              recorder-gone no-shim order)
+foreach(c ${REC_CASES})
+  add_test(NAME record/${c} COMMAND sh ${REC_DIR}/record_test.sh ${c})
+  set_tests_properties(record/${c} PROPERTIES ENVIRONMENT "${REC_ENV}" TIMEOUT 120)
+endforeach()

@@ -1,0 +1,295 @@
+#!/bin/sh
+# tests/integration/record/record_test.sh CASE - integration tests of
+# `torn record` (the recorder, the shim's event sink, marks).
+#
+# Environment (set by tests/integration/record.cmake):
+#   TORN       the torn binary          TORN_SHIM  the shim library
+#   WALK       trace_walk (prints a trace with the codec alone)
+#   REC_MARKS  the test program (rec_marks.c)
+#   WORK       a scratch directory for this test run
+#
+# Cases: snapshot usage marks sh-marks threads kill-program kill-recorder
+#        recorder-gone no-shim order
+# Exit 0 pass, 1 fail (with the reason on stderr).
+set -u
+umask 022
+
+case_name=$1
+W=$WORK/$case_name
+rm -rf "$W"
+mkdir -p "$W"
+cd "$W" || exit 1
+
+fail() {
+	echo "FAIL [$case_name]: $*" >&2
+	exit 1
+}
+
+# expect_rc WANT CMD...: run CMD, check its exit status.
+expect_rc() {
+	want=$1
+	shift
+	"$@" >"$W/out" 2>"$W/err"
+	rc=$?
+	[ "$rc" -eq "$want" ] || { cat "$W/err" >&2; fail "'$*' exited $rc, expected $want"; }
+}
+
+# The events of a trace without pids (they change from run to run).
+events() {
+	"$WALK" "$1" >"$W/walk" || fail "trace_walk rejected $1"
+	sed -e '/^blobs=/d' -e 's/ pid=[0-9]* tid=[0-9]*//' "$W/walk"
+}
+
+# Just the mark texts, in trace order.
+marks() {
+	events "$1" | sed -n 's/^[0-9]* mark .* text=//p'
+}
+
+# "complete=1" or 0 from the walk's last line.
+complete() {
+	"$WALK" "$1" | tail -n 1 | sed 's/.*complete=\([01]\).*/\1/'
+}
+
+case $case_name in
+
+snapshot)
+	# A root with nested directories, a file over one chunk (64 KiB), two
+	# files with the same content, an empty file and directory, a symlink.
+	mkdir -p root/a/b/c root/empty
+	head -c 150000 /dev/urandom >root/big
+	head -c 70000 /dev/urandom >root/dup1
+	cp root/dup1 root/a/b/dup2
+	printf 'hello\n' >root/a/small
+	: >root/a/b/c/zero
+	ln -s ../big root/a/link
+	chmod 600 root/a/small
+	expect_rc 0 "$TORN" record -q -o t.trace --root root -- true
+	events t.trace | sed 's/ text=.*//' >got
+	cat >want <<EOF
+1 root path= path2=$(cd root && pwd -P) len=0 result=0 mode=40755 nchunks=0 flags=0 off=0
+2 init-dir path=a len=0 result=0 mode=40755 nchunks=0 flags=0 off=0
+3 init-dir path=a/b len=0 result=0 mode=40755 nchunks=0 flags=0 off=0
+4 init-dir path=a/b/c len=0 result=0 mode=40755 nchunks=0 flags=0 off=0
+5 init-file path=a/b/c/zero len=0 result=0 mode=100644 nchunks=0 flags=0 off=0
+6 init-file path=a/b/dup2 len=70000 result=0 mode=100644 nchunks=2 flags=0 off=0
+7 init-symlink path=a/link path2=../big len=0 result=0 mode=120777 nchunks=0 flags=0 off=0
+8 init-file path=a/small len=6 result=0 mode=100600 nchunks=1 flags=0 off=0
+9 init-file path=big len=150000 result=0 mode=100644 nchunks=3 flags=0 off=0
+10 init-file path=dup1 len=70000 result=0 mode=100644 nchunks=2 flags=0 off=0
+11 init-dir path=empty len=0 result=0 mode=40755 nchunks=0 flags=0 off=0
+12 init-done path= len=0 result=0 mode=0 nchunks=0 flags=0 off=0
+13 end path= len=0 result=0 mode=0 nchunks=0 flags=0 off=0
+EOF
+	# umask may differ: compare modes only where the test set them
+	diff want got >&2 || fail "snapshot events differ (want, got above)"
+	# 3 chunks of big + 2 of the duplicated content (stored once) + 1 of small
+	"$WALK" t.trace | tail -n 1 | grep -q '^blobs=6 .* complete=1 tail=0$' ||
+		fail "expected 6 blobs in a complete trace: $("$WALK" t.trace | tail -n 1)"
+	for f in big dup1 a/b/dup2 a/small a/b/c/zero; do
+		"$WALK" t.trace "$f" | cmp -s - "root/$f" || fail "content of $f differs in the trace"
+	done
+	# The ROOT event names the command line.
+	events t.trace | head -n 1 | grep -q ' text=true$' || fail "ROOT text is not the command line"
+	;;
+
+usage)
+	mkdir root
+	expect_rc 2 "$TORN" record -o t.trace --root missing -- true
+	grep -q 'missing' err || fail "no message naming the missing root"
+	expect_rc 2 "$TORN" record -o t.trace --root root
+	expect_rc 2 "$TORN" record --root root -- true
+	expect_rc 2 "$TORN" record -o root/t.trace --root root -- true
+	grep -q 'inside the recorded root' err || fail "no message about the trace inside the root"
+	mkdir -p root/sub
+	expect_rc 2 "$TORN" record -o root/sub/../t.trace --root root/sub/.. -- true
+	expect_rc 2 "$TORN" record -o t.trace --root root --ring-mib 0 -- true
+	expect_rc 2 "$TORN" record -o t.trace --root root --bogus -- true
+	expect_rc 0 "$TORN" record --help
+	grep -q -- '--marks-from-stdout' out || fail "usage does not list --marks-from-stdout"
+	expect_rc 3 "$TORN" record -o t.trace --root root --shim "$W/no-such-shim.so" -- true
+	# The program's status is torn's: exit code, signal, not found.
+	expect_rc 7 "$TORN" record -q -o t.trace --root root -- sh -c 'exit 7'
+	[ "$(complete t.trace)" = 1 ] || fail "trace of 'exit 7' is not complete"
+	events t.trace | tail -n 1 | grep -q '^[0-9]* end .* result=1792 ' ||
+		fail "END does not carry the wait status of exit 7"
+	expect_rc 143 "$TORN" record -q -o t.trace --root root -- sh -c 'kill -TERM $$'
+	expect_rc 127 "$TORN" record -q -o t.trace --root root -- "$W/no-such-program"
+	grep -q 'no-such-program' err || fail "no message naming the program that cannot run"
+	# Options after the command are the command's own.
+	expect_rc 0 "$TORN" record -q -o t.trace --root root -- sh -c 'test "$1" = -q' sh -q
+	;;
+
+marks)
+	mkdir root
+	# torn_mark (cut at its newline), the mark descriptor and stdout lines,
+	# in the order the program made them: torn_mark drains the pipes first.
+	expect_rc 0 "$TORN" record -q --marks-from-stdout -o t.trace --root root -- "$REC_MARKS" mix 3
+	marks t.trace >got
+	printf 'api %d\nfd %d\nout %d\n' 0 0 0 1 1 1 2 2 2 >want
+	diff want got >&2 || fail "marks differ (want, got above)"
+	printf 'out %d\n' 0 1 2 >want_out
+	diff want_out out >&2 || fail "stdout was not passed through"
+	# Without --marks-from-stdout, stdout is only stdout.
+	expect_rc 0 "$TORN" record -q -o t.trace --root root -- "$REC_MARKS" mix 2
+	marks t.trace >got
+	printf 'api %d\nfd %d\n' 0 0 1 1 >want
+	diff want got >&2 || fail "marks without --marks-from-stdout differ"
+	diff out - <<EOF >&2 || fail "stdout differs without --marks-from-stdout"
+out 0
+out 1
+EOF
+	# A program printing a lot never blocks on the pipe (the recorder drains it).
+	expect_rc 0 "$TORN" record -q --marks-from-stdout -o t.trace --root root -- \
+		sh -c 'i=0; while [ $i -lt 3000 ]; do echo "line $i with some padding to fill the pipe"; i=$((i+1)); done'
+	[ "$(marks t.trace | wc -l)" -eq 3000 ] || fail "expected 3000 stdout marks"
+	[ "$(wc -l <out)" -eq 3000 ] || fail "expected 3000 lines passed through"
+	;;
+
+sh-marks)
+	mkdir root
+	# A shell script: its echo is a builtin writing with write(2) to the
+	# pipe; a nested sh (fork + exec) marks too; a last line without its
+	# newline still counts.
+	cat >script.sh <<'EOF'
+echo ack 1 >&$TORN_MARK_FD
+sh -c 'echo ack 2 >&$TORN_MARK_FD'
+( echo ack 3 >&$TORN_MARK_FD )
+env -u TORN_MARK_FD sh -c 'echo no-var-$TORN_MARK_FD' >/dev/null
+echo ack 4 >&$TORN_MARK_FD
+printf 'ack 5' >&$TORN_MARK_FD
+EOF
+	expect_rc 0 "$TORN" record -q -o t.trace --root root -- /bin/sh script.sh
+	marks t.trace >got
+	printf 'ack %d\n' 1 2 3 4 5 >want
+	diff want got >&2 || fail "shell marks differ (want, got above)"
+	;;
+
+threads)
+	mkdir root
+	# 2 processes x 4 threads x 2000 marks of ~300 bytes (about 5 MB)
+	# through a 1 MiB ring: producers wait for room many times.
+	export REC_MARKS_LONG=1
+	expect_rc 0 "$TORN" record -q --ring-mib 1 -o t.trace --root root -- \
+		"$REC_MARKS" threads 2 4 2000
+	# trace_walk already checked that seqs strictly increase.
+	events t.trace | grep ' mark ' | sed 's/.* text=//' | awk '
+		{ k = $1; i = $2
+		  if ((k in last) && i != last[k] + 1) { print "thread " k ": mark " i " after " last[k]; bad = 1 }
+		  if (!(k in last) && i != 0) { print "thread " k ": first mark " i; bad = 1 }
+		  last[k] = i; n[k]++; total++ }
+		END { for (k in n) if (n[k] != 2000) { print "thread " k ": " n[k] " marks"; bad = 1 }
+		      if (total != 16000) { print "total " total; bad = 1 }
+		      exit bad }' >&2 || fail "marks lost, repeated or out of order"
+	[ "$(complete t.trace)" = 1 ] || fail "trace not complete"
+	;;
+
+kill-program)
+	mkdir root
+	# The program kills itself: torn reports 128+9, the trace has every mark
+	# made before and an END with the wait status.
+	expect_rc 137 "$TORN" record -q -o t.trace --root root -- "$REC_MARKS" kill 500
+	[ "$(marks t.trace | wc -l)" -eq 500 ] || fail "expected 500 marks before the kill"
+	marks t.trace | tail -n 1 | grep -qx 'k 499' || fail "last mark is not k 499"
+	events t.trace | tail -n 1 | grep -q '^[0-9]* end .* result=9 ' || fail "END does not say SIGKILL"
+	;;
+
+kill-recorder)
+	mkdir root
+	# torn itself killed mid-run: the trace stops at a whole record, without
+	# END, and the marks in it are a prefix of what the program made.
+	"$TORN" record -q -o t.trace --root root -- "$REC_MARKS" slow 400 2 &
+	torn_pid=$!
+	sleep 0.4
+	prog=$(cat /proc/$torn_pid/task/*/children 2>/dev/null | tr -s ' ' '\n' | head -n 1)
+	kill -KILL $torn_pid
+	wait $torn_pid 2>/dev/null
+	"$WALK" t.trace >walk || fail "trace of a killed recorder is not readable"
+	[ "$(complete t.trace)" = 0 ] || fail "trace of a killed recorder ends with END"
+	n=$(marks t.trace | wc -l)
+	[ "$n" -ge 1 ] || fail "no marks made before the kill reached the trace"
+	i=0
+	marks t.trace | while read -r s k; do
+		[ "$s $k" = "s $i" ] || { echo "mark $i is '$s $k'" >&2; exit 1; }
+		i=$((i + 1))
+	done || fail "the marks are not a prefix of the program's"
+	# The program goes on without the recorder and ends by itself.
+	if [ -n "$prog" ]; then
+		t=0
+		while kill -0 "$prog" 2>/dev/null && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
+		kill -0 "$prog" 2>/dev/null && { kill -KILL "$prog"; fail "the program hung after the recorder died"; }
+	fi
+	# Nothing left behind in /dev/shm (the control file is unlinked at once).
+	ls /dev/shm 2>/dev/null | grep -q "torn-ctl" && echo "note: torn-ctl files in /dev/shm (other runs?)" >&2
+	;;
+
+recorder-gone)
+	mkdir root
+	# A ring that fills while the recorder is gone: the program must notice
+	# (the recorder's pid is dead) and run on unrecorded, not hang.
+	export REC_MARKS_LONG=1
+	"$TORN" record -q --ring-mib 1 -o t.trace --root root -- \
+		sh -c 'kill -STOP $PPID; exec "$0" threads 1 4 5000' "$REC_MARKS" &
+	torn_pid=$!
+	t=0
+	until grep -q '^State:.*stopped' /proc/$torn_pid/status 2>/dev/null || [ $t -ge 100 ]; do
+		sleep 0.05; t=$((t + 1))
+	done
+	prog=$(cat /proc/$torn_pid/task/*/children 2>/dev/null | tr -s ' ' '\n' | head -n 1)
+	[ -n "$prog" ] || { kill -KILL $torn_pid; fail "could not find the program"; }
+	sleep 0.3          # the ring fills while the recorder is stopped
+	kill -KILL $torn_pid
+	wait $torn_pid 2>/dev/null
+	t=0
+	while kill -0 "$prog" 2>/dev/null && [ $t -lt 150 ]; do sleep 0.1; t=$((t + 1)); done
+	kill -0 "$prog" 2>/dev/null && { kill -KILL "$prog"; fail "the program hung on a full ring"; }
+	"$WALK" t.trace >/dev/null || fail "trace not readable"
+	;;
+
+no-shim)
+	# Without the shim, torn_mark does nothing and the program runs as usual.
+	expect_rc 0 env -u TORN_SHM "$REC_MARKS" mix 2
+	diff out - <<EOF >&2 || fail "the program's output differs without the shim"
+out 0
+out 1
+EOF
+	# With the shim preloaded but no recorder (no TORN_SHM): the same.
+	expect_rc 0 env -u TORN_SHM LD_PRELOAD="$TORN_SHIM" "$REC_MARKS" mix 2
+	diff out - <<EOF >&2 || fail "the program's output differs with an idle shim"
+out 0
+out 1
+EOF
+	;;
+
+order)
+	# Marks land between the I/O events around them (needs the wrappers).
+	mkdir root
+	expect_rc 0 "$TORN" record -q --marks-from-stdout -o t.trace --root root -- \
+		"$REC_MARKS" files root 3
+	events t.trace | awk '
+		$2 == "write" || $2 == "fsync" { print $2 }
+		$2 == "mark" { sub(/.* text=/, ""); print "mark " $0 }' >got
+	cat >want <<'EOF'
+write
+mark fd 0
+mark out 0
+mark api 0
+fsync
+write
+mark fd 1
+mark out 1
+mark api 1
+fsync
+write
+mark fd 2
+mark out 2
+mark api 2
+fsync
+EOF
+	diff want got >&2 || fail "marks are not between the writes around them (want, got above)"
+	;;
+
+*)
+	fail "unknown case"
+	;;
+esac
+exit 0
