@@ -653,8 +653,9 @@ int report_merge(const struct explore_report *in, const char *const *names, size
 			goto out;
 		}
 		if (strcmp(b->trace_hash, a->trace_hash)) {
-			seterr(err, errlen, "%s: explores another trace than %s (%s and %s differ)",
-			       names[i], names[0], b->trace, a->trace);
+			seterr(err, errlen, "%s: explores another trace than %s (%s is not %s: "
+			       "the trace files' hashes differ)", names[i], names[0], b->trace,
+			       a->trace);
 			goto out;
 		}
 		if (!same_options(a, b)) {

@@ -4,7 +4,8 @@
 set -eu
 
 pkgs="build-essential cmake pkg-config libfiu-dev fiu-utils liburing-dev libcmocka-dev
-      libxxhash-dev libinih-dev libjansson-dev sqlite3 valgrind"
+      libxxhash-dev libinih-dev libjansson-dev sqlite3 valgrind
+      libxml2-utils"
 
 missing=""
 for p in $pkgs; do
