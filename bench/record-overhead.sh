@@ -1,0 +1,51 @@
+#!/bin/sh
+# bench/record-overhead.sh BUILD_DIR [RUNS] - wall time of `torn record`
+# against the same program run natively, side by side in one run: native and
+# recorded runs alternate (RUNS of each, default 7), and the ratio of the
+# medians is printed.  Workloads (bench/record-overhead.c), on /tmp:
+#   (a) append: 2,000 appends of 4 KiB, each followed by fdatasync  target <= 1.10
+#   (b) stream: 64 MiB of 4 KiB buffered writes, no fsync           target <= 1.50
+# A benchmark, not a test: it never fails on timing (exit 0 unless a run fails).
+set -u
+
+B=${1:?usage: record-overhead.sh BUILD_DIR [RUNS]}
+RUNS=${2:-7}
+TORN=$B/bin/torn
+PROG=$B/bench/record-overhead
+[ -x "$TORN" ] && [ -x "$PROG" ] || { echo "record-overhead: build first ($TORN, $PROG)" >&2; exit 2; }
+
+W=$(mktemp -d /tmp/torn-bench.XXXXXX) || exit 2
+trap 'rm -rf "$W"' EXIT INT TERM
+mkdir "$W/root"
+
+now_ms() { date +%s%N | awk '{ printf "%.3f\n", $1 / 1e6 }'; }
+
+# time_ms CMD...: wall milliseconds of one run (the data file removed first,
+# so every run starts from the same empty root and snapshot)
+time_ms() {
+	rm -f "$W"/root/*.dat
+	t0=$(now_ms)
+	"$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; echo "record-overhead: run failed: $*" >&2; exit 1; }
+	t1=$(now_ms)
+	echo "$t0 $t1" | awk '{ printf "%.3f\n", $2 - $1 }'
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+printf '%-8s %6s %12s %12s %8s %8s  %s\n' workload runs native_ms recorded_ms ratio target trace_MiB
+for wl in append stream; do
+	: >"$W/native" ; : >"$W/recorded"
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		time_ms "$PROG" $wl "$W/root" >>"$W/native"
+		time_ms "$TORN" record -q -o "$W/t.trace" --root "$W/root" -- "$PROG" $wl "$W/root" >>"$W/recorded"
+		i=$((i + 1))
+	done
+	n=$(median <"$W/native")
+	r=$(median <"$W/recorded")
+	target=1.10
+	[ $wl = stream ] && target=1.50
+	mib=$(wc -c <"$W/t.trace" | awk '{ printf "%.1f", $1 / 1048576 }')
+	echo "$wl $RUNS $n $r $target $mib" |
+		awk '{ printf "%-8s %6d %12.1f %12.1f %8.2f %8s  %s\n", $1, $2, $3, $4, $4 / $3, "<=" $5, $6 }'
+done
