@@ -1,0 +1,203 @@
+/*
+ * injector/shim_calls.h - the table of interposed calls.
+ *
+ * One line per call the shim interposes, in the manner of libfiu's
+ * preload/posix/ modules and SQLite's aSyscall[]:
+ *
+ *   P(ret, name, (params), (args), error value, "failure point")   plain
+ *   H(ret, name, (params),          error value, "failure point")   by hand
+ *
+ * P lines get their whole wrapper generated in shim.c (SHIM_GEN_PLAIN): it
+ * passes through unless pre_NAME() says the call concerns the root, then
+ * runs the real call, and post_NAME() records it.  H lines are written by
+ * hand (variadic calls, exec, stdio, ...) beside the table; for them the
+ * table only declares the pointer to the real function.  Every line
+ * declares `shim_real_NAME`, resolved with dlsym(RTLD_NEXT) by the
+ * constructor, or lazily by the first wrapper that runs before it.
+ *
+ * The failure point is the name libfiu's POSIX preload gives the call
+ * (posix/io/rw/write, posix/io/sync/fsync, ...); calls libfiu does not
+ * cover get a name in the same scheme (marked "torn:" in the comment).
+ * Faults are injected by a later issue; the names are kept here so that
+ * `torn record --fault 'enable name=...'` speaks libfiu's language.
+ *
+ * Sections: 1. descriptors, 2. data, 3. durability, 4. sizes,
+ * 5. namespace, 6. processes, 7. mappings, 8. stdio.
+ */
+#ifndef TORN_INJECTOR_SHIM_CALLS_H
+#define TORN_INJECTOR_SHIM_CALLS_H
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+
+#define SHIM_CALLS(P, H)                                                                  \
+	/* 1. descriptors */                                                              \
+	H(int, open, (const char *path, int flags, ...), -1, "posix/io/oc/open")          \
+	H(int, open64, (const char *path, int flags, ...), -1, "posix/io/oc/open")        \
+	H(int, openat, (int dirfd, const char *path, int flags, ...), -1,                \
+	  "posix/io/oc/open")                                                             \
+	H(int, openat64, (int dirfd, const char *path, int flags, ...), -1,              \
+	  "posix/io/oc/open")                                                             \
+	H(int, __open_2, (const char *path, int flags), -1, "posix/io/oc/open")           \
+	H(int, __open64_2, (const char *path, int flags), -1, "posix/io/oc/open")         \
+	H(int, __openat_2, (int dirfd, const char *path, int flags), -1,                  \
+	  "posix/io/oc/open")                                                             \
+	H(int, __openat64_2, (int dirfd, const char *path, int flags), -1,                \
+	  "posix/io/oc/open")                                                             \
+	H(int, creat, (const char *path, mode_t mode), -1, "posix/io/oc/open")            \
+	H(int, creat64, (const char *path, mode_t mode), -1, "posix/io/oc/open")          \
+	H(int, close, (int fd), -1, "posix/io/oc/close")                                  \
+	H(int, close_range, (unsigned first, unsigned last, int flags), -1,               \
+	  "posix/io/oc/close_range" /* torn: */)                                          \
+	H(void, closefrom, (int lowfd), 0, "posix/io/oc/closefrom" /* torn: */)           \
+	H(int, dup, (int fd), -1, "posix/io/oc/dup" /* torn: */)                          \
+	H(int, dup2, (int fd, int fd2), -1, "posix/io/oc/dup2" /* torn: */)               \
+	H(int, dup3, (int fd, int fd2, int flags), -1, "posix/io/oc/dup3" /* torn: */)    \
+	H(int, fcntl, (int fd, int cmd, ...), -1, "posix/io/oc/fcntl" /* torn: */)        \
+	H(int, fcntl64, (int fd, int cmd, ...), -1, "posix/io/oc/fcntl" /* torn: */)      \
+	H(int, closedir, (DIR *d), -1, "posix/io/dir/closedir")                           \
+	/* 2. data */                                                                     \
+	P(ssize_t, write, (int fd, const void *buf, size_t n), (fd, buf, n), -1,          \
+	  "posix/io/rw/write")                                                            \
+	P(ssize_t, pwrite, (int fd, const void *buf, size_t n, off_t off),                \
+	  (fd, buf, n, off), -1, "posix/io/rw/pwrite")                                    \
+	P(ssize_t, pwrite64, (int fd, const void *buf, size_t n, off64_t off),            \
+	  (fd, buf, n, off), -1, "posix/io/rw/pwrite")                                    \
+	P(ssize_t, writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),   \
+	  -1, "posix/io/rw/writev")                                                       \
+	P(ssize_t, pwritev, (int fd, const struct iovec *iov, int cnt, off_t off),        \
+	  (fd, iov, cnt, off), -1, "posix/io/rw/pwritev")                                 \
+	P(ssize_t, pwritev64, (int fd, const struct iovec *iov, int cnt, off64_t off),    \
+	  (fd, iov, cnt, off), -1, "posix/io/rw/pwritev")                                 \
+	P(ssize_t, pwritev2,                                                              \
+	  (int fd, const struct iovec *iov, int cnt, off_t off, int flags),               \
+	  (fd, iov, cnt, off, flags), -1, "posix/io/rw/pwritev2" /* torn: */)             \
+	P(ssize_t, pwritev64v2,                                                           \
+	  (int fd, const struct iovec *iov, int cnt, off64_t off, int flags),             \
+	  (fd, iov, cnt, off, flags), -1, "posix/io/rw/pwritev2" /* torn: */)             \
+	/* 3. durability */                                                               \
+	P(int, fsync, (int fd), (fd), -1, "posix/io/sync/fsync")                          \
+	P(int, fdatasync, (int fd), (fd), -1, "posix/io/sync/fdatasync")                  \
+	P(int, sync_file_range, (int fd, off64_t off, off64_t n, unsigned int flags),     \
+	  (fd, off, n, flags), -1, "posix/io/sync/sync_file_range" /* torn: */)           \
+	H(void, sync, (void), 0, "posix/io/sync/sync" /* torn: */)                        \
+	P(int, syncfs, (int fd), (fd), -1, "posix/io/sync/syncfs" /* torn: */)            \
+	/* 4. sizes */                                                                    \
+	P(int, ftruncate, (int fd, off_t len), (fd, len), -1, "posix/io/rw/ftruncate")    \
+	P(int, ftruncate64, (int fd, off64_t len), (fd, len), -1,                         \
+	  "posix/io/rw/ftruncate")                                                        \
+	P(int, truncate, (const char *path, off_t len), (path, len), -1,                  \
+	  "posix/io/rw/truncate")                                                         \
+	P(int, truncate64, (const char *path, off64_t len), (path, len), -1,              \
+	  "posix/io/rw/truncate")                                                         \
+	P(int, fallocate, (int fd, int mode, off_t off, off_t len), (fd, mode, off, len), \
+	  -1, "posix/io/rw/fallocate" /* torn: */)                                        \
+	P(int, fallocate64, (int fd, int mode, off64_t off, off64_t len),                 \
+	  (fd, mode, off, len), -1, "posix/io/rw/fallocate" /* torn: */)                  \
+	/* returns the error number itself, leaves errno alone */                        \
+	P(int, posix_fallocate, (int fd, off_t off, off_t len), (fd, off, len), 0,       \
+	  "posix/io/rw/posix_fallocate" /* torn: */)                                      \
+	P(int, posix_fallocate64, (int fd, off64_t off, off64_t len), (fd, off, len), 0, \
+	  "posix/io/rw/posix_fallocate" /* torn: */)                                      \
+	/* 5. namespace */                                                                \
+	P(int, rename, (const char *from, const char *to), (from, to), -1,                \
+	  "posix/io/dir/rename")                                                          \
+	P(int, renameat, (int fd1, const char *from, int fd2, const char *to),            \
+	  (fd1, from, fd2, to), -1, "posix/io/dir/rename")                                \
+	P(int, renameat2,                                                                 \
+	  (int fd1, const char *from, int fd2, const char *to, unsigned int flags),       \
+	  (fd1, from, fd2, to, flags), -1, "posix/io/dir/rename")                         \
+	P(int, unlink, (const char *path), (path), -1, "posix/io/dir/unlink")             \
+	P(int, unlinkat, (int dirfd, const char *path, int flags), (dirfd, path, flags),  \
+	  -1, "posix/io/dir/unlink")                                                      \
+	P(int, link, (const char *from, const char *to), (from, to), -1,                  \
+	  "posix/io/dir/link" /* torn: */)                                                \
+	P(int, linkat, (int fd1, const char *from, int fd2, const char *to, int flags),   \
+	  (fd1, from, fd2, to, flags), -1, "posix/io/dir/link" /* torn: */)               \
+	P(int, symlink, (const char *target, const char *path), (target, path), -1,       \
+	  "posix/io/dir/symlink" /* torn: */)                                             \
+	P(int, symlinkat, (const char *target, int dirfd, const char *path),              \
+	  (target, dirfd, path), -1, "posix/io/dir/symlink" /* torn: */)                  \
+	P(int, mkdir, (const char *path, mode_t mode), (path, mode), -1,                  \
+	  "posix/io/dir/mkdir" /* torn: */)                                               \
+	P(int, mkdirat, (int dirfd, const char *path, mode_t mode), (dirfd, path, mode),  \
+	  -1, "posix/io/dir/mkdir" /* torn: */)                                           \
+	P(int, rmdir, (const char *path), (path), -1, "posix/io/dir/rmdir" /* torn: */)   \
+	/* 6. processes */                                                                \
+	H(pid_t, fork, (void), -1, "posix/proc/fork")                                     \
+	H(int, execve, (const char *path, char *const argv[], char *const envp[]), -1,    \
+	  "posix/proc/exec" /* torn: */)                                                  \
+	H(int, execv, (const char *path, char *const argv[]), -1,                         \
+	  "posix/proc/exec" /* torn: */)                                                  \
+	H(int, execvp, (const char *file, char *const argv[]), -1,                        \
+	  "posix/proc/exec" /* torn: */)                                                  \
+	H(int, execl, (const char *path, const char *arg, ...), -1,                       \
+	  "posix/proc/exec" /* torn: */)                                                  \
+	H(int, execlp, (const char *file, const char *arg, ...), -1,                      \
+	  "posix/proc/exec" /* torn: */)                                                  \
+	H(int, execle, (const char *path, const char *arg, ...), -1,                      \
+	  "posix/proc/exec" /* torn: */)                                                  \
+	H(int, execvpe, (const char *file, char *const argv[], char *const envp[]), -1,   \
+	  "posix/proc/exec" /* torn: */)                                                  \
+	H(int, posix_spawn,                                                               \
+	  (pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,            \
+	   const posix_spawnattr_t *attr, char *const argv[], char *const envp[]),        \
+	  1, "posix/proc/spawn" /* torn: */)                                              \
+	H(int, posix_spawnp,                                                              \
+	  (pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,            \
+	   const posix_spawnattr_t *attr, char *const argv[], char *const envp[]),        \
+	  1, "posix/proc/spawn" /* torn: */)                                              \
+	/* 7. mappings */                                                                 \
+	H(void *, mmap, (void *addr, size_t len, int prot, int flags, int fd, off_t off), \
+	  MAP_FAILED, "posix/mm/mmap")                                                    \
+	H(void *, mmap64,                                                                 \
+	  (void *addr, size_t len, int prot, int flags, int fd, off64_t off),             \
+	  MAP_FAILED, "posix/mm/mmap")                                                    \
+	H(int, munmap, (void *addr, size_t len), -1, "posix/mm/munmap")                   \
+	H(int, msync, (void *addr, size_t len, int flags), -1, "posix/mm/msync")          \
+	/* 8. stdio */                                                                    \
+	H(FILE *, fopen, (const char *path, const char *mode), NULL,                      \
+	  "posix/stdio/oc/fopen")                                                         \
+	H(FILE *, fopen64, (const char *path, const char *mode), NULL,                    \
+	  "posix/stdio/oc/fopen")                                                         \
+	H(FILE *, fdopen, (int fd, const char *mode), NULL, "posix/stdio/oc/fdopen")      \
+	H(FILE *, freopen, (const char *path, const char *mode, FILE *f), NULL,           \
+	  "posix/stdio/oc/freopen")                                                       \
+	H(FILE *, freopen64, (const char *path, const char *mode, FILE *f), NULL,         \
+	  "posix/stdio/oc/freopen")                                                       \
+	H(int, fclose, (FILE *f), EOF, "posix/stdio/oc/fclose")                           \
+	H(int, fflush, (FILE *f), EOF, "posix/stdio/fflush")                              \
+	H(int, fflush_unlocked, (FILE *f), EOF, "posix/stdio/fflush")                     \
+	H(size_t, fwrite, (const void *p, size_t size, size_t n, FILE *f), 0,             \
+	  "posix/stdio/rw/fwrite")                                                        \
+	H(size_t, fwrite_unlocked, (const void *p, size_t size, size_t n, FILE *f), 0,    \
+	  "posix/stdio/rw/fwrite")                                                        \
+	H(int, fputs, (const char *s, FILE *f), EOF, "posix/stdio/gp/fputs")              \
+	H(int, fputs_unlocked, (const char *s, FILE *f), EOF, "posix/stdio/gp/fputs")     \
+	H(int, fputc, (int c, FILE *f), EOF, "posix/stdio/gp/fputc")                      \
+	H(int, fputc_unlocked, (int c, FILE *f), EOF, "posix/stdio/gp/fputc")             \
+	H(int, putc, (int c, FILE *f), EOF, "posix/stdio/gp/putc")                        \
+	H(int, putc_unlocked, (int c, FILE *f), EOF, "posix/stdio/gp/putc")               \
+	H(int, fprintf, (FILE *f, const char *fmt, ...), -1, "posix/stdio/sp/fprintf")    \
+	H(int, vfprintf, (FILE *f, const char *fmt, va_list ap), -1,                      \
+	  "posix/stdio/sp/vfprintf")                                                      \
+	H(int, __fprintf_chk, (FILE *f, int flag, const char *fmt, ...), -1,              \
+	  "posix/stdio/sp/fprintf")                                                       \
+	H(int, __vfprintf_chk, (FILE *f, int flag, const char *fmt, va_list ap), -1,      \
+	  "posix/stdio/sp/vfprintf")                                                      \
+	H(int, fseek, (FILE *f, long off, int whence), -1, "posix/stdio/seek/fseek")      \
+	H(int, fseeko, (FILE *f, off_t off, int whence), -1, "posix/stdio/seek/fseeko")   \
+	H(int, fseeko64, (FILE *f, off64_t off, int whence), -1,                          \
+	  "posix/stdio/seek/fseeko")                                                      \
+	H(void, rewind, (FILE *f), 0, "posix/stdio/seek/rewind" /* torn: */)              \
+	H(int, fsetpos, (FILE *f, const fpos_t *pos), -1, "posix/stdio/seek/fsetpos")     \
+	H(int, fsetpos64, (FILE *f, const fpos64_t *pos), -1,                             \
+	  "posix/stdio/seek/fsetpos")
+
+#endif /* TORN_INJECTOR_SHIM_CALLS_H */

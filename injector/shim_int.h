@@ -1,0 +1,187 @@
+/*
+ * injector/shim_int.h - what the wrapper files (shim.c, shim_path.c,
+ * shim_proc.c, shim_mmap.c, shim_stdio.c) share: the pointers to the real
+ * functions, the per-process descriptor table, path resolution, and the
+ * per-call context of a wrapper.
+ *
+ * Sections: 1. real functions, 2. the descriptor table, 3. paths,
+ * 4. the call context, 5. recording helpers.
+ *
+ * Nothing here allocates.  Symbols are hidden (the library is built with
+ * -fvisibility=hidden and shim.map exports only the wrappers).
+ */
+#ifndef TORN_INJECTOR_SHIM_INT_H
+#define TORN_INJECTOR_SHIM_INT_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "shim.h"
+#include "shim_calls.h"
+
+/* ==========================================================================
+ * 1. REAL FUNCTIONS
+ * ========================================================================== */
+
+#define SHIM_DECL_REAL_P(ret, name, params, args, errv, fiu) extern ret(*shim_real_##name) params;
+#define SHIM_DECL_REAL_H(ret, name, params, errv, fiu)       extern ret(*shim_real_##name) params;
+SHIM_CALLS(SHIM_DECL_REAL_P, SHIM_DECL_REAL_H)
+
+/* Resolve every shim_real_* with dlsym(RTLD_NEXT).  Run by the constructor;
+ * also by the first wrapper called before it (another library's
+ * constructor): dlsym may allocate, which is acceptable only here. */
+void shim_resolve(void);
+
+#define SHIM_REAL(name)                                                      \
+	(__builtin_expect(shim_real_##name != NULL, 1) ? shim_real_##name :  \
+	 (shim_resolve(), shim_real_##name))
+
+/* ==========================================================================
+ * 2. THE DESCRIPTOR TABLE
+ * ==========================================================================
+ *
+ * One entry per descriptor number below SHIM_FD_MAX.  An entry is
+ * RECORDED (the descriptor refers to an object under the root; handle names
+ * its open file description, shared by dup), IGNORED (it does not), or
+ * UNKNOWN (not looked at yet: created by a path the shim does not see, such
+ * as opendir() or inheritance across exec; looked up once, on first use).
+ * Entries change under the lock when they are or become RECORDED.  Each
+ * process has its own table (a fork child gets a copy, a new image after
+ * exec starts with every entry UNKNOWN).
+ */
+#define SHIM_FD_MAX 65536
+
+enum shim_fd_state { SHIM_FD_UNKNOWN = 0, SHIM_FD_IGNORED = 1, SHIM_FD_RECORDED = 2 };
+
+struct shim_fd {
+	uint64_t handle;        /* open-file-description id (shim_new_handle) */
+	uint64_t ino;
+	FILE    *stream;        /* the stdio stream on this descriptor, if any */
+	uint32_t oflags;        /* status flags of the description (F_GETFL) */
+	uint32_t dio_mem;       /* statx STATX_DIOALIGN, 0 if unknown */
+	uint32_t dio_off;
+	uint32_t blksize;       /* logical block size of the device (512 if unknown) */
+	uint8_t  state;         /* enum shim_fd_state */
+	uint8_t  is_dir;
+};
+
+extern struct shim_fd shim_fds[SHIM_FD_MAX];
+
+/* The entry of @fd if it is recorded, else NULL.  An UNKNOWN descriptor is
+ * looked up here (readlink of /proc/self/fd/N) and, when it is under the
+ * root, adopted: given a handle and recorded as an open.  Not under the
+ * lock. */
+struct shim_fd *shim_fd_rec(int fd);
+
+/* Forget @fd (it was closed); under the lock when it was recorded.  Emits
+ * TORN_EV_CLOSE with @result when it held the last reference of this
+ * process to its handle. */
+void shim_fd_drop(int fd, int64_t result);
+
+/* @fd2 now refers to the same description as @fd (dup): under the lock
+ * when @fd is recorded. */
+void shim_fd_copy(int fd, int fd2);
+
+/* Record an open of @fd, a new description under the root with path @rel:
+ * fills the entry and emits TORN_EV_OPEN.  Under the lock. */
+struct shim_path;
+void shim_fd_open(int fd, const struct shim_path *p, int given_flags, uint16_t evflags);
+
+/* Highest descriptor whose entry was ever set (-1: none). */
+int shim_fd_hi(void);
+
+/* Report, once per process, that descriptors beyond the table are not
+ * recorded. */
+void shim_fd_too_high(int fd);
+
+/* ==========================================================================
+ * 3. PATHS
+ * ========================================================================== */
+
+struct shim_path {
+	char   abs[PATH_MAX];   /* absolute, resolved */
+	size_t len;             /* strlen(abs) */
+	size_t rel;             /* abs + rel is the root-relative path ("" = root) */
+	int    in;              /* at or below the root */
+};
+
+/* Resolve @path (relative to @dirfd, or the cwd for AT_FDCWD) with realpath
+ * semantics: every directory component resolved by the kernel (symlinks,
+ * ".."), and the last component followed when @follow and it exists, else
+ * taken as is (unlink, rename, mkdir name an entry, not its target).
+ * Returns 0 or -errno (the parent does not exist, ...). */
+int shim_path_resolve(struct shim_path *p, int dirfd, const char *path, int follow);
+
+/* The path the kernel gives for the object open on @fd. */
+int shim_path_fd(struct shim_path *p, int fd);
+
+static inline const char *shim_path_rel(const struct shim_path *p)
+{
+	return p->abs + p->rel;
+}
+
+static inline uint16_t shim_path_rel_len(const struct shim_path *p)
+{
+	return (uint16_t)(p->len - p->rel);
+}
+
+/* "/proc/self/fd/N" into @buf (at least 32 bytes). */
+void shim_proc_fd_name(char *buf, int fd);
+
+/* ==========================================================================
+ * 4. THE CALL CONTEXT
+ * ========================================================================== */
+
+struct shim_call {
+	struct shim_lock lk;
+	int       errno0;       /* errno at entry: the real call starts with it */
+	int       err;          /* errno right after the real call */
+	struct shim_fd *f;      /* the recorded descriptor, if any */
+	int64_t   off;          /* write: file offset before the call (-1: unknown) */
+	uint64_t  aux_seq;      /* fsync: seq when the call started */
+	uint64_t  ino;          /* namespace: ino of the source, before the call */
+	int       what;         /* namespace: which event the call makes */
+	struct shim_path p1, p2;
+};
+
+/* Start a wrapper: 0 means pass straight through (not recording, or
+ * re-entered from inside the shim in this thread). */
+static inline int shim_begin(struct shim_call *c)
+{
+	c->lk.held = 0;
+	c->f = NULL;
+	c->errno0 = errno;
+	if (shim_in_lock() || !shim_active())
+		return 0;
+	return 1;
+}
+
+static inline void shim_finish(struct shim_call *c)
+{
+	if (c->lk.held)
+		shim_unlock(&c->lk);
+}
+
+/* ==========================================================================
+ * 5. RECORDING HELPERS
+ * ========================================================================== */
+
+/* Record an object that came into the root from outside (rename or link
+ * from outside): its contents as TORN_EV_IMPORT (a directory: TORN_EV_MKDIR
+ * plus an unsupported note; a symlink: TORN_EV_SYMLINK).  Under the lock. */
+void shim_import(const struct shim_path *p);
+
+/* Emit TORN_EV_UNSUPPORTED with @text.  Under the lock. */
+void shim_unsupported(const char *text);
+
+/* Is the file system of @fd the one of the root (for syncfs)? */
+int shim_same_fs_as_root(int fd);
+
+/* The stdio side (shim_stdio.c): record what a flush moved to the file of
+ * a recorded stream; used by fclose and at exit. */
+void shim_stdio_exit_flush(void);
+
+#endif /* TORN_INJECTOR_SHIM_INT_H */
