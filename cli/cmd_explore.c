@@ -259,7 +259,7 @@ int cmd_explore(int argc, char **argv)
 		eo.total = crash_space_count(cc.space);
 	}
 
-	rc = explore_run(cc.space, &eo, &rep, err, sizeof(err));
+	rc = explore_run(cc.trace, cc.space, &eo, &rep, err, sizeof(err));
 	if (rc == -EINTR) {
 		cli_err("explore: %s; scratch directories removed", err);
 		ret = 130;

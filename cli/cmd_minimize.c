@@ -67,6 +67,7 @@ struct memo {
 struct mini {
 	struct crashcli *cc;
 	struct explore_runner *run;
+	struct explore_marks marks;
 	enum explore_outcome target;
 	struct memo *memo;
 	size_t nmemo, cap;
@@ -76,8 +77,7 @@ struct mini {
 
 /* 1 when (point, devs) fails like the original, 0 when it does not or is
  * not a state at all (a unit not pending there), < 0 on error. */
-static int try_state(struct mini *m, uint64_t point, const struct crash_dev *devs, size_t n,
-		     struct explore_result *keep)
+static int try_state(struct mini *m, uint64_t point, const struct crash_dev *devs, size_t n)
 {
 	struct crash_state *st = NULL;
 	struct explore_result res;
@@ -90,8 +90,9 @@ static int try_state(struct mini *m, uint64_t point, const struct crash_dev *dev
 		return 0;
 	if (crash_state_from_id(m->cc->space, id, &st, err, sizeof(err)) < 0)
 		return 0;
-	h = crash_state_hash(st);
-	for (size_t i = 0; i < m->nmemo && !keep; i++)
+	/* Same files and same promises: the same answer. */
+	h = explore_state_key(&m->marks, st);
+	for (size_t i = 0; i < m->nmemo; i++)
 		if (m->memo[i].h.lo == h.lo && m->memo[i].h.hi == h.hi) {
 			crash_state_free(st);
 			return m->memo[i].fails;
@@ -104,10 +105,7 @@ static int try_state(struct mini *m, uint64_t point, const struct crash_dev *dev
 	}
 	m->runs++;
 	fails = res.outcome == m->target;
-	if (keep)
-		*keep = res;
-	else
-		explore_result_free(&res);
+	explore_result_free(&res);
 	if (m->nmemo == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
 		struct memo *x = realloc(m->memo, cap * sizeof(*x));
@@ -133,7 +131,7 @@ static int ddmin(struct mini *m, uint64_t point, struct crash_dev *c, size_t *n)
 	size_t gran = 2;
 	int rc;
 
-	rc = try_state(m, point, NULL, 0, NULL);
+	rc = try_state(m, point, NULL, 0);
 	if (rc != 0) {
 		if (rc > 0)
 			*n = 0;
@@ -150,7 +148,7 @@ static int ddmin(struct mini *m, uint64_t point, struct crash_dev *c, size_t *n)
 		for (size_t s = 0; s < len && !reduced; s += chunk) {
 			size_t e = s + chunk < len ? s + chunk : len;
 
-			rc = try_state(m, point, c + s, e - s, NULL);
+			rc = try_state(m, point, c + s, e - s);
 			if (rc < 0)
 				goto out;
 			if (rc) {
@@ -168,7 +166,7 @@ static int ddmin(struct mini *m, uint64_t point, struct crash_dev *c, size_t *n)
 			for (size_t i = 0; i < len; i++)
 				if (i < s || i >= e)
 					tmp[k++] = c[i];
-			rc = try_state(m, point, tmp, k, NULL);
+			rc = try_state(m, point, tmp, k);
 			if (rc < 0)
 				goto out;
 			if (rc) {
@@ -214,7 +212,7 @@ static int earliest_point(struct mini *m, uint64_t *point, struct crash_dev *c, 
 		for (size_t i = 0; i < *n; i++)
 			if (c[i].seq < ev.seq)
 				tmp[k++] = c[i];
-		rc = try_state(m, ev.seq, tmp, k, NULL);
+		rc = try_state(m, ev.seq, tmp, k);
 		if (rc < 0)
 			break;
 		if (rc) {
@@ -302,6 +300,10 @@ int cmd_minimize(int argc, char **argv)
 	}
 	m.cc = &cc;
 	m.quiet = quiet;
+	if (explore_marks_init(&m.marks, cc.trace) < 0) {
+		cli_err("minimize: out of memory");
+		goto out;
+	}
 
 	/* The original must fail: that is what we keep. */
 	rc = explore_runner_check(m.run, st, &res0, err, sizeof(err));
@@ -393,6 +395,7 @@ out:
 		crash_state_free(fin);
 	free(devs);
 	free(m.memo);
+	explore_marks_free(&m.marks);
 	explore_runner_free(m.run);
 	crashcli_close(&cc);
 	return ret;

@@ -478,6 +478,7 @@ struct run {
 	int keep_dirs;               /* never remove a state dir (explore_check_dir) */
 	/* explore_run */
 	struct explore_report *rep;
+	struct explore_marks marks;
 	struct hset seen;
 	size_t fcap;
 	double t0, last_progress;
@@ -981,6 +982,7 @@ static void run_fini(struct run *r)
 	free(r->jobs);
 	checker_free(&r->chk);
 	hset_free(&r->seen);
+	explore_marks_free(&r->marks);
 }
 
 /* Materialise @st into SCRATCH/sORD (+ .marks) and start its checker. */
@@ -1027,7 +1029,7 @@ static int visit(void *arg, struct crash_state *st)
 	if (interrupted)
 		return -EINTR;
 	rep->states_enumerated++;
-	h = crash_state_hash(st);
+	h = explore_state_key(&r->marks, st);
 	rc = hset_add(&r->seen, h);
 	if (rc < 0) {
 		seterr(r->errbuf, r->errlen, "out of memory (dedup set)");
@@ -1052,8 +1054,65 @@ static int cmp_failure(const void *a, const void *b)
 	return x->ordinal < y->ordinal ? -1 : x->ordinal > y->ordinal;
 }
 
-int explore_run(struct crash_space *space, const struct explore_opts *o,
-		struct explore_report *rep, char *err, size_t errlen)
+int explore_marks_init(struct explore_marks *m, const struct torn_trace *t)
+{
+	struct torn_event ev;
+	uint64_t pos = 0;
+	size_t cap = 0;
+
+	memset(m, 0, sizeof(*m));
+	while (t && trace_next(t, &pos, &ev) == 1) {
+		if (ev.type != TORN_EV_MARK)
+			continue;
+		if (m->n == cap) {
+			uint64_t *n = realloc(m->seq, (cap ? cap * 2 : 64) * sizeof(*n));
+
+			if (!n) {
+				explore_marks_free(m);
+				return -ENOMEM;
+			}
+			m->seq = n;
+			cap = cap ? cap * 2 : 64;
+		}
+		m->seq[m->n++] = ev.seq;
+	}
+	return 0;
+}
+
+void explore_marks_free(struct explore_marks *m)
+{
+	free(m->seq);
+	memset(m, 0, sizeof(*m));
+}
+
+torn_hash explore_state_key(const struct explore_marks *m, struct crash_state *st)
+{
+	torn_hash h = crash_state_hash(st);
+	uint64_t p = crash_state_point(st), buf[3];
+	size_t lo = 0, hi = m ? m->n : 0;
+	XXH128_hash_t k;
+
+	/* Marks made before the crash point: those with seq < p. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->seq[mid] < p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	buf[0] = h.lo;
+	buf[1] = h.hi;
+	buf[2] = lo;
+	k = XXH3_128bits(buf, sizeof(buf));
+	h.lo = k.low64;
+	h.hi = k.high64;
+	return h;
+}
+
+int explore_run(const struct torn_trace *t, struct crash_space *space,
+		const struct explore_opts *o, struct explore_report *rep, char *err,
+		size_t errlen)
 {
 	struct sigaction sa, old_int, old_term;
 	struct run r;
@@ -1067,6 +1126,11 @@ int explore_run(struct crash_space *space, const struct explore_opts *o,
 	if (rc < 0)
 		return rc;
 	r.rep = rep;
+	if (explore_marks_init(&r.marks, t) < 0) {
+		seterr(err, errlen, "out of memory");
+		run_fini(&r);
+		return -ENOMEM;
+	}
 	rep->shard_i = o->shard_n ? o->shard_i : 0;
 	rep->shard_n = o->shard_n;
 	r.t0 = now_s();

@@ -18,9 +18,15 @@
  *
  * What explore_run does, per state in canonical order (the order of
  * crash_space_enumerate):
- *   1. hash it (crash_state_hash); a hash seen before is a duplicate:
- *      counted, never run again;
- *   2. with --shard I/N, skip it unless (hash.lo % N) == I-1: identical
+ *   1. compute its key: the content hash (crash_state_hash) mixed with the
+ *      number of marks made before its crash point.  The marks are part of
+ *      what the checker is given: the same files with more promises made
+ *      are a different question (the log absent before "ack 1" is fine,
+ *      after it a lost commit), and since the first occurrence of some
+ *      contents is always at the earliest crash point, deduplicating on
+ *      contents alone would hide exactly the lost-acknowledgement bugs.
+ *      A key seen before is a duplicate: counted, never run again;
+ *   2. with --shard I/N, skip it unless (key.lo % N) == I-1: identical
  *      states always land in one shard, so the union of the shards is
  *      exactly the unsharded set of unique states;
  *   3. materialise it into SCRATCH/sORDINAL/ and its marks into
@@ -151,12 +157,25 @@ int explore_report_option(struct explore_report *r, const char *key, const char 
 /* XXH3-128 of a file, as 32 hex digits into @hex[33]. */
 int explore_file_hash(const char *path, char hex[33]);
 
-/* Explore every state of @space.  @rep is initialised here (counts,
- * failures, shard; the caller fills trace/options).  Returns 0 (whatever the
- * outcomes), or < 0 with @err: -TORN_E_CHECKER when the checker cannot be run,
- * -EINTR when interrupted (SIGINT/SIGTERM), other codes for internal errors. */
-int explore_run(struct crash_space *space, const struct explore_opts *o,
-		struct explore_report *rep, char *err, size_t errlen);
+/* The seqs of the trace's marks, for the dedup key. */
+struct explore_marks {
+	uint64_t *seq;              /* ascending */
+	size_t    n;
+};
+int explore_marks_init(struct explore_marks *m, const struct torn_trace *t);
+void explore_marks_free(struct explore_marks *m);
+/* The dedup key of @st: XXH3-128 of (content hash, number of marks with
+ * seq < its crash point). */
+torn_hash explore_state_key(const struct explore_marks *m, struct crash_state *st);
+
+/* Explore every state of @space (built from trace @t).  @rep is
+ * initialised here (counts, failures, shard; the caller fills
+ * trace/options).  Returns 0 (whatever the outcomes), or < 0 with @err:
+ * -TORN_E_CHECKER when the checker cannot be run, -EINTR when interrupted
+ * (SIGINT/SIGTERM), other codes for internal errors. */
+int explore_run(const struct torn_trace *t, struct crash_space *space,
+		const struct explore_opts *o, struct explore_report *rep, char *err,
+		size_t errlen);
 
 /* ---- One state at a time ---- */
 struct explore_runner;

@@ -356,7 +356,7 @@ static int run(const char *strategy, unsigned jobs, uint32_t si, uint32_t sn,
 	o.shard_i = si;
 	o.shard_n = sn;
 	explore_report_init(rep);
-	rc = explore_run(sp, &o, rep, err, sizeof(err));
+	rc = explore_run(t, sp, &o, rep, err, sizeof(err));
 	if (rc < 0)
 		print_message("explore_run: %s\n", err);
 	crash_space_free(sp);
@@ -473,7 +473,7 @@ static void test_keep_failing(void **state)
 	o.scratch = scratch;
 	o.keep_failing = 1;
 	explore_report_init(&rep);
-	assert_int_equal(explore_run(sp, &o, &rep, err, sizeof(err)), 0);
+	assert_int_equal(explore_run(t, sp, &o, &rep, err, sizeof(err)), 0);
 	assert_true(rep.nfailures > 0);
 	assert_non_null(rep.scratch_kept);
 	for (size_t i = 0; i < rep.nfailures; i++) {
@@ -511,7 +511,7 @@ static void test_checker_error_stops(void **state)
 	o.scratch = scratch;
 	o.jobs = 2;
 	explore_report_init(&rep);
-	assert_int_equal(explore_run(sp, &o, &rep, err, sizeof(err)), -TORN_E_CHECKER);
+	assert_int_equal(explore_run(t, sp, &o, &rep, err, sizeof(err)), -TORN_E_CHECKER);
 	assert_non_null(strstr(err, "torn-no-such-checker-xyz"));
 	assert_int_equal(count_entries(scratch), 0);
 	explore_report_free(&rep);
