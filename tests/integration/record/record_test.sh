@@ -205,6 +205,8 @@ kill-recorder)
 	wait $torn_pid 2>/dev/null
 	"$WALK" t.trace >walk || fail "trace of a killed recorder is not readable"
 	[ "$(complete t.trace)" = 0 ] || fail "trace of a killed recorder ends with END"
+	"$TORN" info t.trace >info || fail "torn info rejects the trace of a killed recorder"
+	grep -q truncated info || fail "torn info does not say the trace is truncated"
 	n=$(marks t.trace | wc -l)
 	[ "$n" -ge 1 ] || fail "no marks made before the kill reached the trace"
 	i=0
