@@ -151,6 +151,7 @@ replay)
 	expect_rc 0 "$TORN" replay "$W/buggy.trace" --state "$id" --out "$W/st" --marks "$W/st.marks"
 	(cd "$W/st" && TORN_MARKS="$W/st.marks" "$TINYLOG" check .) >/dev/null &&
 		fail "the replayed state $id passes the checker"
+	touch "$W/st/extra"
 	expect_rc 2 "$TORN" replay "$W/buggy.trace" --state "$id" --out "$W/st"
 	grep -q "not empty" "$W/err" || fail "non-empty DIR not refused"
 	expect_rc 0 "$TORN" replay "$W/buggy.trace" --state "$id" --out "$W/st" --force
