@@ -134,6 +134,10 @@ int64_t crash_space_count(struct crash_space *s);
 int crash_state_from_id(struct crash_space *s, const char *id, struct crash_state **out,
 			char *err, size_t errlen);
 void crash_state_free(struct crash_state *st);
+/* Set o->sector, o->atomic and o->model from the option prefix of @id (the
+ * defaults when it has none), so that replay/explain/minimize can build the
+ * space an id was made in.  -EINVAL with @err when the prefix is malformed. */
+int crash_id_parse_opts(const char *id, struct crash_opts *o, char *err, size_t errlen);
 
 const char *crash_state_id(const struct crash_state *st);
 uint64_t crash_state_point(const struct crash_state *st);

@@ -1,0 +1,1011 @@
+/*
+ * recovery/crash_model.c - the persistence models: one pass over a trace
+ * that cuts every event into units and decides when each became durable.
+ *
+ * Sections:
+ *   1. Small growable arrays, warnings, the namespace primitives
+ *   2. The walk's own state: handles, the fully persisted namespace,
+ *      the units still open per inode
+ *   3. Durability: fsync of a file or a directory, sync, a failed fsync
+ *   4. The walk: crash_space_new, event by event
+ *   5. crash_space_free, crash_space_warnings, unit lookup
+ *
+ * The rules (design.md "Persistence models", crash.h):
+ *   - buffered files: units are --sector pieces; direct ones --atomic
+ *     pieces; auto picks per write from the handle's O_DIRECT (open flags,
+ *     F_SETFL) or the write's TORN_F_DIRECT;
+ *   - a successful fsync/fdatasync of a file (seq F, started at S) resolves
+ *     the file's open units with seq < S as durable at F; a failed one
+ *     (result < 0, or a fault injected on a sync call while it ran) drops
+ *     its open data units for good (lost at F): Linux marks the pages clean
+ *     after a writeback error, so a later fsync does not write them.  Size,
+ *     truncate and fallocate units are inode metadata, not pages: they stay
+ *     pending and a later fsync persists them (zeros where data was lost);
+ *   - fsync of a directory resolves the open namespace units whose parent
+ *     it is (a rename or link needs both parents); a failed directory fsync
+ *     changes nothing (the journal still holds the operations);
+ *   - sync() and syncfs() resolve everything issued before they started;
+ *   - writes through O_SYNC/O_DSYNC handles or flagged TORN_F_SYNC are
+ *     durable on return; sync_file_range makes nothing durable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/falloc.h>
+
+#include "crash_int.h"
+
+/* ==========================================================================
+ * 1. Arrays, warnings, namespace primitives
+ * ========================================================================== */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	n = *cap ? *cap * 2 : 16;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * elem);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
+void crash_warn(struct crash_space *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	if (s->nwarn >= 1000)   /* a pathological trace: the first thousand say enough */
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	if (!m || GROW(s->warn, s->wcap, s->nwarn + 1) < 0) {
+		free(m);
+		return;
+	}
+	s->warn[s->nwarn++] = m;
+}
+
+int ns_set(struct ns_dir *d, const char *name, uint32_t nlen, uint32_t ino)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->e[i].nlen == nlen && !memcmp(d->e[i].name, name, nlen)) {
+			d->e[i].ino = ino;
+			return 0;
+		}
+	if (d->n == d->cap) {
+		uint32_t cap = d->cap ? d->cap * 2 : 8;
+		struct ns_ent *e = realloc(d->e, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		d->e = e;
+		d->cap = cap;
+	}
+	d->e[d->n].name = name;
+	d->e[d->n].nlen = nlen;
+	d->e[d->n].ino = ino;
+	d->n++;
+	return 0;
+}
+
+int64_t ns_get(const struct ns_dir *d, const char *name, uint32_t nlen)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->e[i].nlen == nlen && !memcmp(d->e[i].name, name, nlen))
+			return d->e[i].ino;
+	return -1;
+}
+
+void ns_del(struct ns_dir *d, const char *name, uint32_t nlen, uint32_t ino)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->e[i].nlen == nlen && !memcmp(d->e[i].name, name, nlen)) {
+			if (ino != UINT32_MAX && d->e[i].ino != ino)
+				return;
+			d->e[i] = d->e[--d->n];
+			return;
+		}
+}
+
+/* ==========================================================================
+ * 2. The walk's state
+ * ========================================================================== */
+
+struct handle {
+	uint64_t id;          /* 0 = empty slot */
+	uint32_t ino;
+	uint8_t  direct, sync;
+};
+
+/* Per inode during the walk: the full namespace (dirs) and the open units. */
+struct wino {
+	struct ns_dir dir;
+	uint32_t *open;       /* indices of units not yet resolved, seq order */
+	size_t nopen, ocap;
+	uint64_t size;        /* size with everything persisted */
+};
+
+struct walk {
+	struct crash_space *s;
+	struct handle *h;
+	size_t hcap, hn;
+	struct wino *w;
+	size_t wcap;
+	uint64_t fault_seq;   /* last TORN_EV_FAULT on a sync call (0: none) */
+	uint64_t fault_handle;
+	int warned_uring;
+};
+
+static struct handle *handle_slot(struct walk *k, uint64_t id, int add)
+{
+	size_t i;
+
+	if (add && (k->hn + 1) * 2 > k->hcap) {
+		size_t cap = k->hcap ? k->hcap * 2 : 64, j;
+		struct handle *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (i = 0; i < k->hcap; i++) {
+			if (!k->h[i].id)
+				continue;
+			for (j = (k->h[i].id * 0x9e3779b97f4a7c15ull) >> 7 & (cap - 1); n[j].id;
+			     j = (j + 1) & (cap - 1))
+				;
+			n[j] = k->h[i];
+		}
+		free(k->h);
+		k->h = n;
+		k->hcap = cap;
+	}
+	if (!k->hcap)
+		return NULL;
+	for (i = (id * 0x9e3779b97f4a7c15ull) >> 7 & (k->hcap - 1);; i = (i + 1) & (k->hcap - 1)) {
+		if (k->h[i].id == id)
+			return &k->h[i];
+		if (!k->h[i].id) {
+			if (!add)
+				return NULL;
+			k->h[i].id = id;
+			k->hn++;
+			return &k->h[i];
+		}
+	}
+}
+
+static int64_t new_ino(struct walk *k, uint8_t type, uint32_t mode, const char *path, uint32_t plen)
+{
+	struct crash_space *s = k->s;
+	struct cino *c;
+
+	if (GROW(s->inos, s->inocap, s->nino + 1) < 0 || GROW(k->w, k->wcap, s->nino + 1) < 0)
+		return -ENOMEM;
+	c = &s->inos[s->nino];
+	memset(c, 0, sizeof(*c));
+	c->type = type;
+	c->mode = mode & 07777;
+	c->path = path;
+	c->plen = plen;
+	memset(&k->w[s->nino], 0, sizeof(k->w[0]));
+	return (int64_t)s->nino++;
+}
+
+static int64_t add_ev(struct crash_space *s, const struct torn_event *ev)
+{
+	if (s->nevs && s->evs[s->nevs - 1].seq == ev->seq)
+		return (int64_t)s->nevs - 1;
+	if (GROW(s->evs, s->evcap, s->nevs + 1) < 0)
+		return -ENOMEM;
+	s->evs[s->nevs] = *ev;
+	return (int64_t)s->nevs++;
+}
+
+/* Append a unit (zeroed but for seq/unit/kind/ev). */
+static struct cu *add_unit(struct crash_space *s, const struct torn_event *ev, int64_t unit,
+			   uint8_t kind)
+{
+	int64_t e = add_ev(s, ev);
+	struct cu *u;
+
+	if (e < 0 || GROW(s->units, s->ucap, s->nunits + 1) < 0)
+		return NULL;
+	u = &s->units[s->nunits++];
+	memset(u, 0, sizeof(*u));
+	u->seq = ev->seq;
+	u->unit = unit;
+	u->kind = kind;
+	u->ev = (uint32_t)e;
+	return u;
+}
+
+static int track(struct walk *k, uint32_t ino, size_t ui)
+{
+	struct wino *w = &k->w[ino];
+
+	if (GROW(w->open, w->ocap, w->nopen + 1) < 0)
+		return -ENOMEM;
+	w->open[w->nopen++] = (uint32_t)ui;
+	return 0;
+}
+
+/* Resolve path @p (len @n) in the full namespace: parent directory and last
+ * component.  The root ("") has no parent: *dir = UINT32_MAX, ino 0.
+ * Returns the inode the name has now, or -1 when absent, or -ENOENT when a
+ * directory on the way is missing. */
+static int64_t resolve(struct walk *k, const char *p, uint32_t n, uint32_t *dir,
+		       const char **name, uint32_t *nlen)
+{
+	uint32_t cur = 0, i = 0;
+
+	if (!n) {
+		*dir = UINT32_MAX;
+		*name = p;
+		*nlen = 0;
+		return 0;
+	}
+	for (;;) {
+		uint32_t j = i;
+		int64_t c;
+
+		while (j < n && p[j] != '/')
+			j++;
+		if (j == n) {
+			*dir = cur;
+			*name = p + i;
+			*nlen = n - i;
+			return ns_get(&k->w[cur].dir, p + i, n - i);
+		}
+		c = ns_get(&k->w[cur].dir, p + i, j - i);
+		if (c < 0 || k->s->inos[c].type != CI_DIR)
+			return -ENOENT;
+		cur = (uint32_t)c;
+		i = j + 1;
+	}
+}
+
+/* ==========================================================================
+ * 3. Durability
+ * ========================================================================== */
+
+static void resolve_unit(struct cu *u, uint8_t fate, uint64_t at)
+{
+	u->fate = fate;
+	u->end = at;
+}
+
+/* fsync/fdatasync of a regular file: units with seq < start become durable
+ * at @at, or, when the call failed, data units are lost at @at. */
+static void sync_file(struct walk *k, uint32_t ino, uint64_t start, uint64_t at, int failed)
+{
+	struct wino *w = &k->w[ino];
+	size_t i, kept = 0;
+
+	for (i = 0; i < w->nopen; i++) {
+		struct cu *u = &k->s->units[w->open[i]];
+
+		if (u->fate == CU_OPEN && u->seq < start) {
+			if (!failed)
+				resolve_unit(u, CU_DURABLE, at);
+			else if (u->kind == CU_DATA)
+				resolve_unit(u, CU_LOST, at);
+		}
+		if (u->fate == CU_OPEN)
+			w->open[kept++] = w->open[i];
+	}
+	w->nopen = kept;
+}
+
+/* fsync of a directory: its namespace units with seq < start. */
+static void sync_dir(struct walk *k, uint32_t ino, uint64_t start, uint64_t at)
+{
+	struct wino *w = &k->w[ino];
+	size_t i, kept = 0;
+
+	for (i = 0; i < w->nopen; i++) {
+		struct cu *u = &k->s->units[w->open[i]];
+
+		if (u->fate == CU_OPEN && u->seq < start) {
+			uint8_t need = 1;
+
+			if (u->dir2 != UINT32_MAX && u->dir2 != u->dir)
+				need |= 2;
+			if (u->dir == ino)
+				u->covered |= 1;
+			if (u->dir2 == ino)
+				u->covered |= (u->dir2 == u->dir) ? 1 : 2;
+			if ((u->covered & need) == need)
+				resolve_unit(u, CU_DURABLE, at);
+		}
+		/* Covered here or not, a unit issued before the fsync is done
+		 * with this directory (it may still wait for its other one). */
+		if (u->fate == CU_OPEN && u->seq >= start)
+			w->open[kept++] = w->open[i];
+	}
+	w->nopen = kept;
+}
+
+/* sync()/syncfs(): everything issued before @start. */
+static void sync_all(struct walk *k, uint64_t start, uint64_t at)
+{
+	size_t i;
+
+	for (i = 0; i < k->s->nino; i++) {
+		struct wino *w = &k->w[i];
+		size_t j, kept = 0;
+
+		for (j = 0; j < w->nopen; j++) {
+			struct cu *u = &k->s->units[w->open[j]];
+
+			if (u->fate == CU_OPEN && u->seq < start)
+				resolve_unit(u, CU_DURABLE, at);
+			if (u->fate == CU_OPEN)
+				w->open[kept++] = w->open[j];
+		}
+		w->nopen = kept;
+	}
+}
+
+/* ==========================================================================
+ * 4. The walk
+ * ========================================================================== */
+
+static int add_point(uint64_t **arr, size_t *n, size_t *cap, uint64_t p)
+{
+	if (*n && (*arr)[*n - 1] >= p)
+		return 0;
+	if (grow((void **)arr, cap, *n + 1, sizeof(**arr)) < 0)
+		return -ENOMEM;
+	(*arr)[(*n)++] = p;
+	return 0;
+}
+
+/* A namespace unit; @durable for the starting snapshot. */
+static struct cu *ns_unit(struct walk *k, const struct torn_event *ev, uint8_t op, int durable)
+{
+	struct cu *u = add_unit(k->s, ev, CRASH_UNIT_WHOLE, CU_NS);
+
+	if (!u)
+		return NULL;
+	u->op = op;
+	u->dir = u->dir2 = UINT32_MAX;
+	if (durable)
+		resolve_unit(u, CU_DURABLE, 0);
+	return u;
+}
+
+/* Register a namespace unit with the open lists of its parents. */
+static int ns_track(struct walk *k, struct cu *u)
+{
+	size_t ui = (size_t)(u - k->s->units);
+	int r = 0;
+
+	if (u->fate != CU_OPEN)
+		return 0;
+	if (u->dir != UINT32_MAX)
+		r = track(k, u->dir, ui);
+	if (!r && u->dir2 != UINT32_MAX && u->dir2 != u->dir)
+		r = track(k, u->dir2, ui);
+	return r;
+}
+
+static int ev_path_msg(struct crash_space *s, const struct torn_event *ev, const char *what)
+{
+	crash_warn(s, "event %llu (%s): %s '%.*s'", (unsigned long long)ev->seq,
+		   trace_type_name(ev->type) ? trace_type_name(ev->type) : "?", what,
+		   (int)ev->path_len, ev->path);
+	return 0;
+}
+
+/* A new object at ev->path: file, directory or symlink.  Returns the inode
+ * or a negative code (0 warnings: -ENOENT means "skipped"). */
+static int64_t ns_create(struct walk *k, const struct torn_event *ev, const char *path,
+			 uint32_t plen, uint8_t type, uint8_t op, int durable)
+{
+	uint32_t dir, nlen;
+	const char *name;
+	int64_t old = resolve(k, path, plen, &dir, &name, &nlen), ino;
+	struct cu *u;
+
+	if (old == -ENOENT || dir == UINT32_MAX) {
+		ev_path_msg(k->s, ev, "parent directory not in the model, ignored");
+		return -ENOENT;
+	}
+	ino = new_ino(k, type, ev->mode, path, plen);
+	if (ino < 0)
+		return ino;
+	if (ns_set(&k->w[dir].dir, name, nlen, (uint32_t)ino) < 0)
+		return -ENOMEM;
+	u = ns_unit(k, ev, op, durable);
+	if (!u)
+		return -ENOMEM;
+	u->ino = (uint32_t)ino;
+	u->dir = dir;
+	u->name = name;
+	u->nlen = (uint16_t)nlen;
+	if (ns_track(k, u) < 0)
+		return -ENOMEM;
+	return ino;
+}
+
+/* The starting content of a file (INIT_FILE, IMPORT): durable. */
+static int init_content(struct walk *k, const struct torn_event *ev, uint32_t ino)
+{
+	struct cu *u = add_unit(k->s, ev, CU_UNIT_INIT, CU_INIT);
+
+	if (!u)
+		return -ENOMEM;
+	u->ino = ino;
+	u->len = ev->len > 0 ? (uint64_t)ev->len : 0;
+	resolve_unit(u, CU_DURABLE, 0);
+	k->w[ino].size = u->len;
+	return 0;
+}
+
+static int do_write(struct walk *k, const struct torn_event *ev, const struct handle *h)
+{
+	struct crash_space *s = k->s;
+	uint32_t ino = h->ino;
+	uint64_t n = (uint64_t)ev->result, off = (uint64_t)ev->off, usz, b;
+	int direct, sync = h->sync || (ev->flags & TORN_F_SYNC);
+	size_t first = s->nunits, i;
+
+	if (s->inos[ino].type != CI_FILE) {
+		ev_path_msg(s, ev, "write to a non-regular file, ignored");
+		return 0;
+	}
+	if (s->o.model == CRASH_MODEL_DIRECT)
+		direct = 1;
+	else if (s->o.model == CRASH_MODEL_BUFFERED)
+		direct = 0;
+	else
+		direct = h->direct || (ev->flags & TORN_F_DIRECT);
+	usz = direct ? s->usize_direct : s->o.sector;
+	if (ev->flags & TORN_F_MISALIGNED)
+		crash_warn(s, "event %llu: O_DIRECT write of %llu bytes at %llu not aligned to the "
+			   "device's direct-I/O alignment", (unsigned long long)ev->seq,
+			   (unsigned long long)n, (unsigned long long)off);
+	if ((uint64_t)ev->nchunks != trace_nchunks(n)) {
+		crash_warn(s, "event %llu: write of %llu bytes carries %u chunks, ignored",
+			   (unsigned long long)ev->seq, (unsigned long long)n, ev->nchunks);
+		return 0;
+	}
+	if (off + n > k->w[ino].size) {
+		struct cu *u = add_unit(s, ev, CRASH_UNIT_SIZE, CU_SIZE);
+		if (!u)
+			return -ENOMEM;
+		u->ino = ino;
+		u->off = off + n;
+		k->w[ino].size = off + n;
+	}
+	for (b = off / usz; b * usz < off + n; b++) {
+		uint64_t lo = b * usz > off ? b * usz : off;
+		uint64_t hi = (b + 1) * usz < off + n ? (b + 1) * usz : off + n;
+		struct cu *u = add_unit(s, ev, (int64_t)b, CU_DATA);
+
+		if (!u)
+			return -ENOMEM;
+		u->ino = ino;
+		u->off = lo;
+		u->len = hi - lo;
+		u->usize = (uint32_t)usz;
+	}
+	for (i = first; i < s->nunits; i++) {
+		if (sync)   /* O_SYNC/O_DSYNC/RWF_DSYNC: durable when the call returns */
+			resolve_unit(&s->units[i], CU_DURABLE, ev->seq);
+		else if (track(k, ino, i) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Inode of a handle or a path (truncate(2)), or -1 with a warning. */
+static int64_t target_ino(struct walk *k, const struct torn_event *ev)
+{
+	if (ev->handle) {
+		struct handle *h = handle_slot(k, ev->handle, 0);
+		if (h)
+			return h->ino;
+	} else if (ev->path_len) {
+		uint32_t dir, nlen;
+		const char *name;
+		int64_t ino = resolve(k, ev->path, ev->path_len, &dir, &name, &nlen);
+		if (ino >= 0)
+			return ino;
+	}
+	ev_path_msg(k->s, ev, "unknown file, ignored");
+	return -1;
+}
+
+static int meta_unit(struct walk *k, const struct torn_event *ev, uint32_t ino, uint8_t kind,
+		     uint64_t len, uint64_t zoff, uint64_t zlen, uint64_t newsize)
+{
+	struct cu *u = add_unit(k->s, ev, CRASH_UNIT_WHOLE, kind);
+
+	if (!u)
+		return -ENOMEM;
+	u->ino = ino;
+	u->len = kind == CU_TRUNC ? len : zlen;
+	u->off = zoff;
+	u->newsize = newsize;
+	if (kind == CU_TRUNC)
+		k->w[ino].size = len;
+	else if (newsize > k->w[ino].size)
+		k->w[ino].size = newsize;
+	return track(k, ino, (size_t)(u - k->s->units));
+}
+
+static int do_open(struct walk *k, const struct torn_event *ev)
+{
+	struct crash_space *s = k->s;
+	struct handle *h;
+	int64_t ino;
+
+	if (ev->result < 0)
+		return 0;
+	if (ev->flags & TORN_F_CREATED && !(ev->flags & TORN_F_DIR)) {
+		ino = ns_create(k, ev, ev->path, ev->path_len, CI_FILE, NS_CREATE, 0);
+		if (ino == -ENOENT)
+			return 0;
+	} else {
+		uint32_t dir, nlen;
+		const char *name;
+
+		ino = resolve(k, ev->path, ev->path_len, &dir, &name, &nlen);
+		if (ino < 0) {
+			/* Opened but not in the snapshot nor created while recording:
+			 * treat it as a file that was always there, empty. */
+			ev_path_msg(s, ev, "opened file not in the starting snapshot, assumed empty and durable");
+			ino = ns_create(k, ev, ev->path, ev->path_len,
+					(ev->flags & TORN_F_DIR) ? CI_DIR : CI_FILE, NS_CREATE, 1);
+			if (ino == -ENOENT)
+				return 0;
+		} else if ((ev->flags & TORN_F_TRUNCATED) && s->inos[ino].type == CI_FILE &&
+		    meta_unit(k, ev, (uint32_t)ino, CU_TRUNC, 0, 0, 0, 0) < 0)
+			return -ENOMEM;
+	}
+	if (ino < 0)
+		return (int)ino;
+	h = handle_slot(k, ev->handle, 1);
+	if (!h)
+		return -ENOMEM;
+	h->ino = (uint32_t)ino;
+	h->direct = !!(ev->oflags & O_DIRECT);
+	h->sync = !!(ev->oflags & (O_SYNC | O_DSYNC));
+	return 0;
+}
+
+static int do_fsync(struct walk *k, const struct torn_event *ev)
+{
+	struct handle *h = handle_slot(k, ev->handle, 0);
+	uint64_t start = ev->aux_seq ? ev->aux_seq : ev->seq;
+	int failed = ev->result < 0;
+
+	if (!h) {
+		crash_warn(k->s, "event %llu: fsync of an unknown handle, ignored",
+			   (unsigned long long)ev->seq);
+		return 0;
+	}
+	/* A fault injected into this call while it ran (libfiu returns the
+	 * error without calling the kernel, but the shim may record the fault
+	 * and the call's own result separately). */
+	if (k->fault_seq && k->fault_seq >= start &&
+	    (!k->fault_handle || k->fault_handle == ev->handle))
+		failed = 1;
+	k->fault_seq = 0;
+	if (k->s->inos[h->ino].type == CI_DIR) {
+		if (!failed)
+			sync_dir(k, h->ino, start, ev->seq);
+	} else {
+		sync_file(k, h->ino, start, ev->seq, failed);
+	}
+	return 0;
+}
+
+static int do_ns(struct walk *k, const struct torn_event *ev)
+{
+	struct crash_space *s = k->s;
+	uint32_t dir, dir2, nlen, nlen2;
+	const char *name, *name2;
+	int64_t ino, ino2;
+	struct cu *u;
+
+	if (ev->result < 0)
+		return 0;
+	switch (ev->type) {
+	case TORN_EV_MKDIR:
+		ino = ns_create(k, ev, ev->path, ev->path_len, CI_DIR, NS_MKDIR, 0);
+		return ino == -ENOENT ? 0 : (int)(ino < 0 ? ino : 0);
+	case TORN_EV_SYMLINK:
+		ino = ns_create(k, ev, ev->path, ev->path_len, CI_SYMLINK, NS_SYMLINK, 0);
+		if (ino >= 0) {
+			s->inos[ino].target = ev->path2;
+			s->inos[ino].tlen = ev->path2_len;
+		}
+		return ino == -ENOENT ? 0 : (int)(ino < 0 ? ino : 0);
+	case TORN_EV_UNLINK:
+	case TORN_EV_RMDIR:
+		ino = resolve(k, ev->path, ev->path_len, &dir, &name, &nlen);
+		if (ino < 0 || dir == UINT32_MAX)
+			return ev_path_msg(s, ev, "no such entry in the model, ignored");
+		ns_del(&k->w[dir].dir, name, nlen, UINT32_MAX);
+		u = ns_unit(k, ev, ev->type == TORN_EV_UNLINK ? NS_UNLINK : NS_RMDIR, 0);
+		if (!u)
+			return -ENOMEM;
+		u->ino = (uint32_t)ino;
+		u->dir = dir;
+		u->name = name;
+		u->nlen = (uint16_t)nlen;
+		return ns_track(k, u);
+	case TORN_EV_LINK:
+	case TORN_EV_RENAME:
+		ino = resolve(k, ev->path, ev->path_len, &dir, &name, &nlen);
+		ino2 = resolve(k, ev->path2, ev->path2_len, &dir2, &name2, &nlen2);
+		if (ino < 0 || dir == UINT32_MAX || ino2 == -ENOENT || dir2 == UINT32_MAX)
+			return ev_path_msg(s, ev, "source or target not in the model, ignored");
+		if (ev->type == TORN_EV_LINK) {
+			if (ns_set(&k->w[dir2].dir, name2, nlen2, (uint32_t)ino) < 0)
+				return -ENOMEM;
+			u = ns_unit(k, ev, NS_LINK, 0);
+		} else if (ev->oflags & 2 /* RENAME_EXCHANGE */) {
+			if (ino2 < 0)
+				return ev_path_msg(s, ev, "exchange with a missing entry, ignored");
+			if (ns_set(&k->w[dir].dir, name, nlen, (uint32_t)ino2) < 0 ||
+			    ns_set(&k->w[dir2].dir, name2, nlen2, (uint32_t)ino) < 0)
+				return -ENOMEM;
+			u = ns_unit(k, ev, NS_EXCHANGE, 0);
+		} else {
+			if (dir == dir2 && nlen == nlen2 && !memcmp(name, name2, nlen))
+				return 0;   /* rename onto itself: nothing happens */
+			ns_del(&k->w[dir].dir, name, nlen, UINT32_MAX);
+			if (ns_set(&k->w[dir2].dir, name2, nlen2, (uint32_t)ino) < 0)
+				return -ENOMEM;
+			u = ns_unit(k, ev, NS_RENAME, 0);
+		}
+		if (!u)
+			return -ENOMEM;
+		u->ino = (uint32_t)ino;
+		u->ino2 = ino2 >= 0 ? (uint32_t)ino2 : UINT32_MAX;
+		u->dir = dir;
+		u->name = name;
+		u->nlen = (uint16_t)nlen;
+		u->dir2 = dir2;
+		u->name2 = name2;
+		u->nlen2 = (uint16_t)nlen2;
+		if (ev->type == TORN_EV_LINK) {
+			/* Only the new name's directory changes. */
+			u->dir = dir2;
+			u->dir2 = UINT32_MAX;
+		}
+		return ns_track(k, u);
+	case TORN_EV_IMPORT:
+		ino = ns_create(k, ev, ev->path, ev->path_len, CI_FILE, NS_CREATE, 0);
+		if (ino == -ENOENT)
+			return 0;
+		return ino < 0 ? (int)ino : init_content(k, ev, (uint32_t)ino);
+	}
+	return 0;
+}
+
+static int do_event(struct walk *k, const struct torn_event *ev, uint64_t *floor)
+{
+	struct crash_space *s = k->s;
+	struct handle *h;
+	int64_t ino;
+
+	switch (ev->type) {
+	case TORN_EV_ROOT:
+	case TORN_EV_INIT_DONE:
+		*floor = ev->seq;
+		return 0;
+	case TORN_EV_INIT_DIR:
+		*floor = ev->seq;
+		if (!ev->path_len) {
+			s->inos[0].mode = ev->mode & 07777;
+			return 0;
+		}
+		ino = ns_create(k, ev, ev->path, ev->path_len, CI_DIR, NS_MKDIR, 1);
+		return ino == -ENOENT ? 0 : (int)(ino < 0 ? ino : 0);
+	case TORN_EV_INIT_FILE:
+		*floor = ev->seq;
+		ino = ns_create(k, ev, ev->path, ev->path_len, CI_FILE, NS_CREATE, 1);
+		if (ino == -ENOENT)
+			return 0;
+		return ino < 0 ? (int)ino : init_content(k, ev, (uint32_t)ino);
+	case TORN_EV_INIT_SYMLINK:
+		*floor = ev->seq;
+		ino = ns_create(k, ev, ev->path, ev->path_len, CI_SYMLINK, NS_SYMLINK, 1);
+		if (ino >= 0) {
+			s->inos[ino].target = ev->path2;
+			s->inos[ino].tlen = ev->path2_len;
+		}
+		return ino == -ENOENT ? 0 : (int)(ino < 0 ? ino : 0);
+	case TORN_EV_OPEN:
+		return do_open(k, ev);
+	case TORN_EV_SETFL:
+		if ((h = handle_slot(k, ev->handle, 0)))
+			h->direct = !!(ev->oflags & O_DIRECT);
+		return 0;
+	case TORN_EV_WRITE:
+		if (ev->result <= 0)
+			return 0;
+		h = handle_slot(k, ev->handle, 0);
+		if (!h) {
+			crash_warn(s, "event %llu: write to an unknown handle, ignored",
+				   (unsigned long long)ev->seq);
+			return 0;
+		}
+		if (h->sync || (ev->flags & TORN_F_SYNC))
+			if (add_point(&s->syncpts, &s->nsync, &s->scap, ev->seq) < 0)
+				return -ENOMEM;
+		return do_write(k, ev, h);
+	case TORN_EV_FSYNC:
+		if (add_point(&s->syncpts, &s->nsync, &s->scap, ev->seq) < 0)
+			return -ENOMEM;
+		return do_fsync(k, ev);
+	case TORN_EV_SYNC:
+	case TORN_EV_SYNCFS:
+		if (add_point(&s->syncpts, &s->nsync, &s->scap, ev->seq) < 0)
+			return -ENOMEM;
+		if (ev->result >= 0)
+			sync_all(k, ev->aux_seq ? ev->aux_seq : ev->seq, ev->seq);
+		return 0;
+	case TORN_EV_SYNC_RANGE:
+		return 0;   /* sync_file_range writes back pages but flushes no cache and no metadata */
+	case TORN_EV_TRUNCATE:
+		if (ev->result < 0 || (ino = target_ino(k, ev)) < 0)
+			return 0;
+		return meta_unit(k, ev, (uint32_t)ino, CU_TRUNC, ev->len > 0 ? (uint64_t)ev->len : 0,
+				 0, 0, 0);
+	case TORN_EV_FALLOCATE: {
+		uint32_t m = ev->oflags;
+		uint64_t zoff = 0, zlen = 0, ns = 0, end = (uint64_t)ev->off + (uint64_t)ev->len;
+
+		if (ev->result < 0 || (ino = target_ino(k, ev)) < 0)
+			return 0;
+		if (m & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+			crash_warn(s, "event %llu: fallocate collapse/insert range not modelled, ignored",
+				   (unsigned long long)ev->seq);
+			return 0;
+		}
+		if (m & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+			zoff = (uint64_t)ev->off;
+			zlen = (uint64_t)ev->len;
+		}
+		if (!(m & FALLOC_FL_KEEP_SIZE) && end > k->w[ino].size)
+			ns = end;
+		if (!zlen && !ns)
+			return 0;   /* allocation only: nothing a crash could show */
+		return meta_unit(k, ev, (uint32_t)ino, CU_FALLOC, 0, zoff, zlen, ns);
+	}
+	case TORN_EV_RENAME:
+	case TORN_EV_UNLINK:
+	case TORN_EV_LINK:
+	case TORN_EV_MKDIR:
+	case TORN_EV_RMDIR:
+	case TORN_EV_SYMLINK:
+	case TORN_EV_IMPORT:
+		return do_ns(k, ev);
+	case TORN_EV_MARK:
+		if (GROW(s->marks, s->mcap, s->nmarks + 1) < 0)
+			return -ENOMEM;
+		s->marks[s->nmarks].seq = ev->seq;
+		s->marks[s->nmarks].text = ev->text;
+		s->marks[s->nmarks].len = ev->text_len;
+		s->nmarks++;
+		return 0;
+	case TORN_EV_FAULT:
+		if (ev->text_len >= 4 && memmem(ev->text, ev->text_len, "sync", 4)) {
+			k->fault_seq = ev->seq;
+			k->fault_handle = ev->handle;
+		}
+		return 0;
+	case TORN_EV_URING_SUBMIT:
+	case TORN_EV_URING_CQE:
+		if (!k->warned_uring++)
+			crash_warn(s, "event %llu: io_uring operations are not modelled yet: their "
+				   "writes are missing from every crash state", (unsigned long long)ev->seq);
+		return 0;
+	case TORN_EV_MMAP:
+		crash_warn(s, "event %llu: shared writable mapping of '%.*s': writes through it are "
+			   "not seen", (unsigned long long)ev->seq, (int)ev->path_len, ev->path);
+		return 0;
+	case TORN_EV_MSYNC:
+		return 0;
+	case TORN_EV_UNSUPPORTED:
+		crash_warn(s, "event %llu: not recorded: %.*s", (unsigned long long)ev->seq,
+			   (int)ev->text_len, ev->text);
+		return 0;
+	}
+	return 0;
+}
+
+static int check_opts(const struct crash_opts *o, struct trace_error *err)
+{
+	const char *what = NULL;
+
+	if (o->sector != 512 && o->sector != 4096)
+		what = "sector size must be 512 or 4096";
+	else if (o->atomic && (o->atomic < 512 || o->atomic % 512 || (o->atomic & (o->atomic - 1))))
+		what = "atomic write unit must be a power of two, at least 512";
+	else if (o->nstrat < 0 || o->nstrat > CRASH_MAX_STRATEGIES)
+		what = "too many strategies";
+	else if (o->points == CRASH_POINTS_RANGE && o->point_lo > o->point_hi)
+		what = "crash point range is empty";
+	if (!what)
+		return 0;
+	if (err) {
+		memset(err, 0, sizeof(*err));
+		err->code = -EINVAL;
+		snprintf(err->msg, sizeof(err->msg), "%s", what);
+	}
+	return -EINVAL;
+}
+
+int crash_space_new(const struct torn_trace *t, const struct crash_opts *o,
+		    struct crash_space **out, struct trace_error *err)
+{
+	struct crash_space *s = NULL;
+	struct walk k;
+	struct torn_event ev;
+	uint64_t pos = 0, floor = 0, last = 0, rec = 0;
+	size_t i;
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	*out = NULL;
+	r = check_opts(o, err);
+	if (r < 0)
+		return r;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		r = -ENOMEM;
+		goto out;
+	}
+	s->t = t;
+	s->o = *o;
+	if (!s->o.nstrat) {
+		s->o.strat[0].kind = CRASH_STRAT_SYNC;
+		s->o.nstrat = 1;
+	}
+	s->o.tear |= CRASH_TEAR_OLD | CRASH_TEAR_NEW;
+	s->usize_direct = o->atomic ? o->atomic : o->sector;
+	k.s = s;
+	if (new_ino(&k, CI_DIR, 0755, "", 0) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (trace_next(t, &pos, &ev) == 1) {
+		rec++;
+		if (ev.type == TORN_REC_BLOB)
+			continue;
+		r = do_event(&k, &ev, &floor);
+		if (r < 0)
+			goto out;
+		last = ev.seq;
+	}
+	/* Crash points: every event after the starting snapshot, and the end. */
+	s->first_point = floor + 1;
+	s->end_point = last + 1 > floor + 1 ? last + 1 : floor + 1;
+	pos = 0;
+	while (trace_next(t, &pos, &ev) == 1)
+		if (ev.type != TORN_REC_BLOB && ev.seq > floor &&
+		    add_point(&s->points, &s->npoints, &s->pcap, ev.seq) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+	if (add_point(&s->points, &s->npoints, &s->pcap, s->end_point) < 0 ||
+	    add_point(&s->syncpts, &s->nsync, &s->scap, s->end_point) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Durability points inside the snapshot are no crash points. */
+	for (i = 0; i < s->nsync && s->syncpts[i] <= floor; i++)
+		;
+	memmove(s->syncpts, s->syncpts + i, (s->nsync - i) * sizeof(*s->syncpts));
+	s->nsync -= i;
+	r = 0;
+out:
+	for (i = 0; i < s->nino && k.w; i++) {
+		free(k.w[i].dir.e);
+		free(k.w[i].open);
+	}
+	free(k.w);
+	free(k.h);
+	if (r < 0) {
+		if (err && r != -EINVAL) {
+			memset(err, 0, sizeof(*err));
+			err->code = r;
+			err->record = rec;
+			snprintf(err->msg, sizeof(err->msg), "%s: crash model: %s",
+				 trace_path(t) ? trace_path(t) : "trace", torn_strerror(r));
+		}
+		crash_space_free(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+/* ==========================================================================
+ * 5. Free, warnings, lookup
+ * ========================================================================== */
+
+void crash_space_free(struct crash_space *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nwarn; i++)
+		free(s->warn[i]);
+	free(s->warn);
+	free(s->evs);
+	free(s->units);
+	free(s->inos);
+	free(s->points);
+	free(s->syncpts);
+	free(s->marks);
+	free(s);
+}
+
+int crash_space_warnings(const struct crash_space *s, FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < s->nwarn && out; i++)
+		fprintf(out, "%s: warning: %s\n", trace_path(s->t) ? trace_path(s->t) : "trace",
+			s->warn[i]);
+	return (int)s->nwarn;
+}
+
+int64_t crash_unit_find(const struct crash_space *s, uint64_t seq, int64_t unit)
+{
+	size_t lo = 0, hi = s->nunits;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct cu *u = &s->units[mid];
+
+		if (u->seq < seq || (u->seq == seq && u->unit < unit))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nunits && s->units[lo].seq == seq && s->units[lo].unit == unit)
+		return (int64_t)lo;
+	return -1;
+}
+
+const char *cu_kinds(const struct crash_space *s, const struct cu *u)
+{
+	static const char *k[4] = { "d", "dz", "dg", "dgz" };
+	unsigned i = 0;
+
+	if (u->kind == CU_DATA) {
+		if (s->o.tear & CRASH_TEAR_ZEROS)
+			i |= 1;
+		if (s->o.tear & CRASH_TEAR_GARBAGE)
+			i |= 2;
+	}
+	return k[i];
+}

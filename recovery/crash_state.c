@@ -1,0 +1,778 @@
+/*
+ * recovery/crash_state.c - one crash state: its image, hash, files, marks
+ * and explanation.
+ *
+ * Sections:
+ *   1. Allocation and accessors
+ *   2. Building the image: the units with seq < P, in trace order, each
+ *      applied (durable, or pending and kept), skipped (lost, or dropped) or
+ *      applied as zeros / garbage
+ *   3. Walking the image: sorted entries, the hash
+ *   4. Writing it into a directory (openat + O_NOFOLLOW, never a path from
+ *      the trace resolved through the file system)
+ *   5. Marks
+ *   6. Explain: each deviation and each file that differs from the
+ *      reference state at the same crash point
+ *
+ * Sizes (design.md): an extending write's size unit sets size = max(size,
+ * end of the write); a truncate sets the size and cuts the bytes beyond
+ * min(old size, new size); data units beyond the final size are cut, and a
+ * size reaching past the bytes that persisted reads as zeros.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "crash_int.h"
+
+/* ==========================================================================
+ * 1. Allocation and accessors
+ * ========================================================================== */
+
+int crash_state_alloc(struct crash_space *s, struct crash_state **out)
+{
+	struct crash_state *st = calloc(1, sizeof(*st));
+
+	*out = NULL;
+	if (!st)
+		return -ENOMEM;
+	st->s = s;
+	st->nino = s->nino;
+	st->files = calloc(s->nino ? s->nino : 1, sizeof(*st->files));
+	st->dirs = calloc(s->nino ? s->nino : 1, sizeof(*st->dirs));
+	st->seen = calloc(s->nino ? s->nino : 1, sizeof(*st->seen));
+	if (!st->files || !st->dirs || !st->seen || crash_state_set(st, s->first_point, NULL, 0) < 0) {
+		crash_state_free(st);
+		return -ENOMEM;
+	}
+	*out = st;
+	return 0;
+}
+
+void crash_state_free(struct crash_state *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->nino; i++) {
+		if (st->files)
+			free(st->files[i].buf);
+		if (st->dirs)
+			free(st->dirs[i].e);
+	}
+	free(st->files);
+	free(st->dirs);
+	free(st->seen);
+	free(st->devs);
+	free(st->id);
+	free(st);
+}
+
+const char *crash_state_id(const struct crash_state *st) { return st->id; }
+uint64_t crash_state_point(const struct crash_state *st) { return st->point; }
+
+const struct crash_dev *crash_state_devs(const struct crash_state *st, size_t *n)
+{
+	*n = st->ndevs;
+	return st->devs;
+}
+
+/* ==========================================================================
+ * 2. Building
+ * ========================================================================== */
+
+static int file_reserve(struct st_file *f, uint64_t end)
+{
+	uint64_t cap;
+	uint8_t *b;
+
+	if (end <= f->cap)
+		return 0;
+	cap = f->cap ? f->cap : 4096;
+	while (cap < end)
+		cap *= 2;
+	b = realloc(f->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	f->buf = b;
+	f->cap = cap;
+	return 0;
+}
+
+/* Bytes that are neither old nor new: an XXH3 stream keyed by (seq, unit)
+ * only, so the same id gives the same bytes on any machine. */
+static void garbage(uint8_t *dst, uint64_t len, uint64_t seq, int64_t unit)
+{
+	uint64_t key[2] = { seq, (uint64_t)unit }, i, k;
+	uint64_t sd = XXH3_64bits_withSeed(key, sizeof(key), 0x67617262616765ull);
+
+	for (i = 0; i < len; i += 8) {
+		uint64_t ctr = i / 8, v = XXH3_64bits_withSeed(&ctr, sizeof(ctr), sd);
+		for (k = 0; k < 8 && i + k < len; k++)
+			dst[i + k] = (uint8_t)(v >> (8 * k));
+	}
+}
+
+static int apply_data(struct crash_state *st, const struct cu *u, char kind)
+{
+	const struct crash_space *s = st->s;
+	struct st_file *f = &st->files[u->ino];
+	const struct torn_event *ev = &s->evs[u->ev];
+	uint64_t end = u->off + u->len;
+	int r = file_reserve(f, end);
+
+	if (r < 0)
+		return r;
+	if (u->off > f->dlen)
+		memset(f->buf + f->dlen, 0, u->off - f->dlen);
+	if (kind == 'z')
+		memset(f->buf + u->off, 0, u->len);
+	else if (kind == 'g')
+		garbage(f->buf + u->off, u->len, u->seq, u->unit);
+	else if ((r = trace_content(s->t, ev, u->off - (uint64_t)ev->off, f->buf + u->off, u->len)) < 0)
+		return r;
+	if (end > f->dlen)
+		f->dlen = end;
+	return 0;
+}
+
+static void apply_ns(struct crash_state *st, const struct cu *u)
+{
+	switch (u->op) {
+	case NS_CREATE:
+	case NS_MKDIR:
+	case NS_SYMLINK:
+		ns_set(&st->dirs[u->dir], u->name, u->nlen, u->ino);
+		break;
+	case NS_LINK:
+		ns_set(&st->dirs[u->dir], u->name2, u->nlen2, u->ino);
+		break;
+	case NS_UNLINK:
+	case NS_RMDIR:
+		ns_del(&st->dirs[u->dir], u->name, u->nlen, u->ino);
+		break;
+	case NS_RENAME:
+		ns_del(&st->dirs[u->dir], u->name, u->nlen, u->ino);
+		ns_set(&st->dirs[u->dir2], u->name2, u->nlen2, u->ino);
+		break;
+	case NS_EXCHANGE:
+		ns_set(&st->dirs[u->dir], u->name, u->nlen, u->ino2);
+		ns_set(&st->dirs[u->dir2], u->name2, u->nlen2, u->ino);
+		break;
+	}
+}
+
+static int apply(struct crash_state *st, const struct cu *u, char kind)
+{
+	struct st_file *f = &st->files[u->ino];
+	int r;
+
+	switch (u->kind) {
+	case CU_INIT:
+		r = file_reserve(f, u->len);
+		if (r < 0)
+			return r;
+		if (u->len && (r = trace_content(st->s->t, &st->s->evs[u->ev], 0, f->buf, u->len)) < 0)
+			return r;
+		f->dlen = u->len;
+		f->size = u->len;
+		return 0;
+	case CU_DATA:
+		return apply_data(st, u, kind);
+	case CU_SIZE:
+		if (u->off > f->size)
+			f->size = u->off;
+		return 0;
+	case CU_TRUNC: {
+		uint64_t cut = u->len < f->size ? u->len : f->size;
+		if (f->dlen > cut)
+			f->dlen = cut;
+		f->size = u->len;
+		return 0;
+	}
+	case CU_FALLOC:
+		if (u->len && u->off < f->dlen) {
+			uint64_t e = u->off + u->len < f->dlen ? u->off + u->len : f->dlen;
+			memset(f->buf + u->off, 0, e - u->off);
+		}
+		if (u->newsize > f->size)
+			f->size = u->newsize;
+		return 0;
+	case CU_NS:
+		apply_ns(st, u);
+		return 0;
+	}
+	return 0;
+}
+
+int crash_state_build(struct crash_state *st)
+{
+	const struct crash_space *s = st->s;
+	uint64_t p = st->point;
+	size_t i, d = 0;
+	int r;
+
+	if (st->built)
+		return 0;
+	for (i = 0; i < st->nino; i++) {
+		st->files[i].dlen = st->files[i].size = 0;
+		st->dirs[i].n = 0;
+	}
+	for (i = 0; i < s->nunits && s->units[i].seq < p; i++) {
+		const struct cu *u = &s->units[i];
+		char kind = 0;
+
+		if (u->fate != CU_OPEN && u->end < p) {
+			if (u->fate == CU_LOST)
+				continue;
+		} else {
+			/* Pending: devs and units share one order. */
+			while (d < st->ndevs && (st->devs[d].seq < u->seq ||
+			       (st->devs[d].seq == u->seq && st->devs[d].unit < u->unit)))
+				d++;
+			if (d < st->ndevs && st->devs[d].seq == u->seq && st->devs[d].unit == u->unit)
+				kind = st->devs[d].kind;
+		}
+		if (kind == 'd')
+			continue;
+		r = apply(st, u, kind);
+		if (r < 0)
+			return r;
+	}
+	st->built = 1;
+	return 0;
+}
+
+/* ==========================================================================
+ * 3. Walking the image, hashing
+ * ========================================================================== */
+
+/* Entries of directory @ino in name order (a malloc'd copy). */
+static struct ns_ent *sorted_entries(const struct crash_state *st, uint32_t ino, uint32_t *n);
+
+static int ent_cmp(const void *pa, const void *pb)
+{
+	const struct ns_ent *a = pa, *b = pb;
+	uint32_t m = a->nlen < b->nlen ? a->nlen : b->nlen;
+	int c = memcmp(a->name, b->name, m);
+
+	return c ? c : (a->nlen > b->nlen) - (a->nlen < b->nlen);
+}
+
+static struct ns_ent *sorted_entries(const struct crash_state *st, uint32_t ino, uint32_t *n)
+{
+	const struct ns_dir *d = &st->dirs[ino];
+	struct ns_ent *e;
+
+	*n = d->n;
+	e = malloc((d->n ? d->n : 1) * sizeof(*e));
+	if (!e)
+		return NULL;
+	memcpy(e, d->e, d->n * sizeof(*e));
+	qsort(e, d->n, sizeof(*e), ent_cmp);
+	return e;
+}
+
+/* The bytes of a file as it reads back: [0, min(dlen, size)) then zeros. */
+static uint64_t file_known(const struct st_file *f)
+{
+	return f->dlen < f->size ? f->dlen : f->size;
+}
+
+/* Visitor of the tree: called per entry with its path (NUL-terminated). */
+typedef int (*walk_fn)(void *arg, const char *path, uint32_t ino);
+
+static int walk(struct crash_state *st, uint32_t dir, char *path, size_t plen, walk_fn fn, void *arg)
+{
+	struct ns_ent *e;
+	uint32_t n, i;
+	int r = 0;
+
+	st->seen[dir] = st->stamp;
+	e = sorted_entries(st, dir, &n);
+	if (!e)
+		return -ENOMEM;
+	for (i = 0; i < n && !r; i++) {
+		size_t l = plen + (plen ? 1 : 0) + e[i].nlen;
+		uint32_t ino = e[i].ino;
+
+		if (l >= TORN_PATH_MAX + 1)
+			continue;
+		if (plen)
+			path[plen] = '/';
+		memcpy(path + plen + (plen ? 1 : 0), e[i].name, e[i].nlen);
+		path[l] = 0;
+		r = fn(arg, path, ino);
+		/* A subset of renames can hang a directory under itself: such a
+		 * cycle is unreachable on a real disk too, so it is cut here. */
+		if (!r && st->s->inos[ino].type == CI_DIR && st->seen[ino] != st->stamp)
+			r = walk(st, ino, path, l, fn, arg);
+		path[plen] = 0;
+	}
+	free(e);
+	return r;
+}
+
+static int walk_all(struct crash_state *st, walk_fn fn, void *arg)
+{
+	char *path = malloc(TORN_PATH_MAX + 2);
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	path[0] = 0;
+	r = crash_state_build(st);
+	if (!r) {
+		st->stamp++;
+		r = walk(st, 0, path, 0, fn, arg);
+	}
+	free(path);
+	return r;
+}
+
+static int hash_one(void *arg, const char *path, uint32_t ino)
+{
+	struct crash_state *st = ((void **)arg)[0];
+	XXH3_state_t *h = ((void **)arg)[1];
+	const struct cino *c = &st->s->inos[ino];
+	static const uint8_t zeros[4096];
+	uint8_t hdr[9];
+	uint64_t size = 0, i;
+	int k;
+
+	if (c->type == CI_FILE)
+		size = st->files[ino].size;
+	else if (c->type == CI_SYMLINK)
+		size = c->tlen;
+	hdr[0] = c->type == CI_FILE ? 'f' : c->type == CI_DIR ? 'd' : 'l';
+	for (k = 0; k < 8; k++)
+		hdr[1 + k] = (uint8_t)(size >> (8 * k));
+	XXH3_128bits_update(h, path, strlen(path) + 1);
+	XXH3_128bits_update(h, hdr, sizeof(hdr));
+	if (c->type == CI_FILE) {
+		const struct st_file *f = &st->files[ino];
+		uint64_t known = file_known(f);
+
+		XXH3_128bits_update(h, f->buf, known);
+		for (i = known; i < f->size; i += sizeof(zeros))
+			XXH3_128bits_update(h, zeros, f->size - i < sizeof(zeros) ? f->size - i : sizeof(zeros));
+	} else if (c->type == CI_SYMLINK) {
+		XXH3_128bits_update(h, c->target, c->tlen);
+	}
+	return 0;
+}
+
+torn_hash crash_state_hash(struct crash_state *st)
+{
+	XXH3_state_t *h;
+	XXH128_hash_t v;
+	void *arg[2];
+	torn_hash out = { 0, 0 };
+
+	if (st->have_hash)
+		return st->hash;
+	h = XXH3_createState();
+	if (!h)
+		return out;
+	XXH3_128bits_reset(h);
+	arg[0] = st;
+	arg[1] = h;
+	if (walk_all(st, hash_one, arg) == 0) {
+		v = XXH3_128bits_digest(h);
+		out.lo = v.low64;
+		out.hi = v.high64;
+		st->hash = out;
+		st->have_hash = 1;
+	}
+	XXH3_freeState(h);
+	return out;
+}
+
+/* ==========================================================================
+ * 4. Writing
+ * ========================================================================== */
+
+static int write_all(int fd, const uint8_t *p, uint64_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		p += w;
+		n -= (uint64_t)w;
+	}
+	return 0;
+}
+
+/* Write directory @dir of the state into the open directory @dfd. */
+static int write_dir(struct crash_state *st, uint32_t dir, int dfd)
+{
+	char name[TORN_PATH_MAX + 1];
+	struct ns_dir *d = &st->dirs[dir];
+	uint32_t i;
+	int r = 0;
+
+	st->seen[dir] = st->stamp;
+	for (i = 0; i < d->n && !r; i++) {
+		uint32_t ino = d->e[i].ino;
+		const struct cino *c = &st->s->inos[ino];
+		int fd = -1;
+
+		memcpy(name, d->e[i].name, d->e[i].nlen);
+		name[d->e[i].nlen] = 0;
+		if (c->type == CI_FILE) {
+			const struct st_file *f = &st->files[ino];
+
+			/* O_EXCL + O_NOFOLLOW: never write through anything already there. */
+			fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				    (c->mode & 07777) | 0600);
+			if (fd < 0)
+				r = -errno;
+			if (!r)
+				r = write_all(fd, f->buf, file_known(f));
+			if (!r && f->size > file_known(f) && ftruncate(fd, (off_t)f->size) < 0)
+				r = -errno;
+		} else if (c->type == CI_SYMLINK) {
+			char target[TORN_PATH_MAX + 1];
+			uint32_t tl = c->tlen < TORN_PATH_MAX ? c->tlen : TORN_PATH_MAX;
+
+			memcpy(target, c->target, tl);
+			target[tl] = 0;
+			if (symlinkat(target, dfd, name) < 0)
+				r = -errno;
+		} else if (st->seen[ino] != st->stamp) {
+			if (mkdirat(dfd, name, (c->mode & 07777) | 0700) < 0)
+				r = -errno;
+			if (!r && (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				r = -errno;
+			if (!r)
+				r = write_dir(st, ino, fd);
+		}
+		if (fd >= 0 && close(fd) < 0 && !r)
+			r = -errno;
+	}
+	return r;
+}
+
+int crash_state_write(struct crash_state *st, const char *dir)
+{
+	int dfd = -1, r;
+
+	r = crash_state_build(st);
+	if (r < 0)
+		return r;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	st->stamp++;
+	r = write_dir(st, 0, dfd);
+	if (close(dfd) < 0 && !r)
+		r = -errno;
+	return r;
+}
+
+/* ==========================================================================
+ * 5. Marks
+ * ========================================================================== */
+
+int crash_state_write_marks(const struct crash_state *st, const char *file)
+{
+	const struct crash_space *s = st->s;
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644), r = 0;
+	size_t i;
+
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < s->nmarks && s->marks[i].seq < st->point && !r; i++) {
+		r = write_all(fd, (const uint8_t *)s->marks[i].text, s->marks[i].len);
+		if (!r)
+			r = write_all(fd, (const uint8_t *)"\n", 1);
+	}
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	return r;
+}
+
+/* ==========================================================================
+ * 6. Explain
+ * ========================================================================== */
+
+struct pent {
+	char *path;
+	uint32_t ino;
+};
+
+struct plist {
+	struct pent *e;
+	size_t n, cap;
+};
+
+static int plist_add(void *arg, const char *path, uint32_t ino)
+{
+	struct plist *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		struct pent *q = realloc(l->e, cap * sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		l->e = q;
+		l->cap = cap;
+	}
+	l->e[l->n].path = strdup(path);
+	if (!l->e[l->n].path)
+		return -ENOMEM;
+	l->e[l->n].ino = ino;
+	l->n++;
+	return 0;
+}
+
+static void plist_free(struct plist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->e[i].path);
+	free(l->e);
+}
+
+static int pent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pent *)a)->path, ((const struct pent *)b)->path);
+}
+
+/* A name for inode @ino: its path in @l, else the first name it had. */
+static void ino_name(const struct crash_space *s, const struct plist *l, uint32_t ino, char *buf,
+		     size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->e[i].ino == ino) {
+			snprintf(buf, len, "%s", l->e[i].path);
+			return;
+		}
+	snprintf(buf, len, "%.*s", (int)s->inos[ino].plen, s->inos[ino].path);
+}
+
+static int ino_present(const struct plist *l, uint32_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->e[i].ino == ino)
+			return 1;
+	return 0;
+}
+
+static void hex16(const struct st_file *f, uint64_t off, uint64_t len, char *buf)
+{
+	uint64_t i, n = len < 16 ? len : 16;
+
+	for (i = 0; i < n; i++) {
+		uint8_t b = off + i < file_known(f) ? f->buf[off + i] : 0;
+		sprintf(buf + 3 * i, "%02x ", b);
+	}
+	buf[n ? 3 * n - 1 : 0] = 0;
+}
+
+static const char *ns_verb(uint8_t op)
+{
+	switch (op) {
+	case NS_CREATE: return "create";
+	case NS_MKDIR: return "mkdir";
+	case NS_SYMLINK: return "symlink";
+	case NS_LINK: return "link";
+	case NS_UNLINK: return "unlink";
+	case NS_RMDIR: return "rmdir";
+	case NS_RENAME: return "rename";
+	case NS_EXCHANGE: return "rename (exchange)";
+	}
+	return "?";
+}
+
+static void explain_dev(struct crash_state *st, struct crash_state *ref, const struct plist *lst,
+			const struct plist *lref, const struct crash_dev *d, FILE *out)
+{
+	const struct crash_space *s = st->s;
+	int64_t ui = crash_unit_find(s, d->seq, d->unit);
+	const struct cu *u;
+	char name[TORN_PATH_MAX + 1], a[64], b[64];
+	const char *how = d->kind == 'z' ? "zeroed" : d->kind == 'g' ? "garbage" : "dropped -> old content";
+
+	if (ui < 0)
+		return;
+	u = &s->units[ui];
+	if (u->kind != CU_NS)
+		ino_name(s, lref, u->ino, name, sizeof(name));
+	switch (u->kind) {
+	case CU_DATA:
+		hex16(&ref->files[u->ino], u->off, u->len, a);
+		hex16(&st->files[u->ino], u->off, u->len, b);
+		fprintf(out, "  %s: unit %" PRId64 " (bytes %" PRIu64 "..%" PRIu64 ") of write %" PRIu64
+			": %s%s\n      new: %s\n      now: %s\n", name, u->unit, u->off, u->off + u->len,
+			u->seq, how, ino_present(lst, u->ino) ? "" : " (the file is absent in this state)",
+			a, b);
+		break;
+	case CU_SIZE:
+		fprintf(out, "  %s: size update of write %" PRIu64 " dropped: size %" PRIu64
+			" (reference %" PRIu64 ")\n", name, u->seq, st->files[u->ino].size,
+			ref->files[u->ino].size);
+		break;
+	case CU_TRUNC:
+		fprintf(out, "  %s: truncate to %" PRIu64 " (event %" PRIu64 ") not persisted: size %"
+			PRIu64 "\n", name, u->len, u->seq, st->files[u->ino].size);
+		break;
+	case CU_FALLOC:
+		fprintf(out, "  %s: fallocate (event %" PRIu64 ") not persisted\n", name, u->seq);
+		break;
+	case CU_NS: {
+		const struct torn_event *ev = &s->evs[u->ev];
+
+		switch (u->op) {
+		case NS_CREATE:
+		case NS_MKDIR:
+		case NS_SYMLINK:
+			fprintf(out, "  %.*s: %s (event %" PRIu64 ") not persisted: missing\n",
+				(int)ev->path_len, ev->path, ns_verb(u->op), u->seq);
+			break;
+		case NS_LINK:
+			fprintf(out, "  %.*s: link from '%.*s' (event %" PRIu64 ") not persisted: missing\n",
+				(int)ev->path2_len, ev->path2, (int)ev->path_len, ev->path, u->seq);
+			break;
+		case NS_UNLINK:
+		case NS_RMDIR:
+			fprintf(out, "  %.*s: %s (event %" PRIu64 ") not persisted: still there\n",
+				(int)ev->path_len, ev->path, ns_verb(u->op), u->seq);
+			break;
+		default:
+			fprintf(out, "  %.*s: %s to '%.*s' (event %" PRIu64 ") not done: the old name "
+				"stays\n", (int)ev->path_len, ev->path, ns_verb(u->op),
+				(int)ev->path2_len, ev->path2, u->seq);
+		}
+		break;
+	}
+	}
+}
+
+/* Files that differ between @st and @ref, by path. */
+static void explain_files(struct crash_state *st, struct crash_state *ref, struct plist *lst,
+			  struct plist *lref, FILE *out)
+{
+	const struct crash_space *s = st->s;
+	size_t i = 0, j = 0;
+	int any = 0;
+
+	qsort(lst->e, lst->n, sizeof(*lst->e), pent_cmp);
+	qsort(lref->e, lref->n, sizeof(*lref->e), pent_cmp);
+	while (i < lst->n || j < lref->n) {
+		int c = i == lst->n ? 1 : j == lref->n ? -1 : strcmp(lst->e[i].path, lref->e[j].path);
+
+		if (!any++)
+			fprintf(out, "files that differ from the reference state:\n");
+		if (c < 0) {
+			fprintf(out, "  %s: present here, absent in the reference\n", lst->e[i++].path);
+			continue;
+		}
+		if (c > 0) {
+			fprintf(out, "  %s: missing (present in the reference)\n", lref->e[j++].path);
+			continue;
+		}
+		{
+			uint32_t a = lst->e[i].ino, b = lref->e[j].ino;
+			const struct cino *ca = &s->inos[a], *cb = &s->inos[b];
+
+			if (ca->type != cb->type) {
+				fprintf(out, "  %s: a different kind of object than in the reference\n",
+					lst->e[i].path);
+			} else if (ca->type == CI_FILE) {
+				const struct st_file *fa = &st->files[a], *fb = &ref->files[b];
+				uint64_t k, first = UINT64_MAX, nd = 0, m = fa->size < fb->size ? fa->size : fb->size;
+				unsigned us = s->o.sector;
+
+				for (k = 0; k < m; k += us) {
+					uint64_t e = k + us < m ? k + us : m, x;
+					for (x = k; x < e; x++) {
+						uint8_t va = x < file_known(fa) ? fa->buf[x] : 0;
+						uint8_t vb = x < file_known(fb) ? fb->buf[x] : 0;
+						if (va != vb)
+							break;
+					}
+					if (x < e) {
+						nd++;
+						if (first == UINT64_MAX)
+							first = x;
+					}
+				}
+				if (fa->size != fb->size)
+					fprintf(out, "  %s: size %" PRIu64 " (reference %" PRIu64 ")\n",
+						lst->e[i].path, fa->size, fb->size);
+				if (nd)
+					fprintf(out, "  %s: %" PRIu64 " sector(s) of %u bytes differ, the first "
+						"at byte %" PRIu64 "\n", lst->e[i].path, nd, us, first);
+				if (fa->size == fb->size && !nd)
+					any--;
+			} else if (ca->type == CI_SYMLINK && (ca->tlen != cb->tlen ||
+				   memcmp(ca->target, cb->target, ca->tlen))) {
+				fprintf(out, "  %s: symlink target differs\n", lst->e[i].path);
+			} else {
+				any--;
+			}
+			i++;
+			j++;
+		}
+	}
+	if (!any)
+		fprintf(out, "no file differs from the reference state\n");
+}
+
+int crash_state_explain(struct crash_state *st, FILE *out)
+{
+	struct crash_state *ref = NULL;
+	struct plist lst = { 0 }, lref = { 0 };
+	const char *tn = NULL;
+	uint64_t pos = 0;
+	struct torn_event ev;
+	size_t i;
+	int r;
+
+	r = crash_state_alloc(st->s, &ref);
+	if (!r)
+		r = crash_state_set(ref, st->point, NULL, 0);
+	if (!r)
+		r = walk_all(st, plist_add, &lst);
+	if (!r)
+		r = walk_all(ref, plist_add, &lref);
+	if (r < 0)
+		goto out;
+	/* Name the event the crash came before. */
+	while (trace_next(st->s->t, &pos, &ev) == 1)
+		if (ev.type != TORN_REC_BLOB && ev.seq >= st->point) {
+			tn = trace_type_name(ev.type);
+			break;
+		}
+	fprintf(out, "state %s: crash before event %" PRIu64 " (%s), %zu deviation(s) from the "
+		"reference state p%" PRIu64 "\n", st->id, st->point, tn ? tn : "the end", st->ndevs,
+		st->point);
+	for (i = 0; i < st->ndevs; i++)
+		explain_dev(st, ref, &lst, &lref, &st->devs[i], out);
+	explain_files(st, ref, &lst, &lref, out);
+	r = ferror(out) ? -EIO : 0;
+out:
+	plist_free(&lst);
+	plist_free(&lref);
+	crash_state_free(ref);
+	return r;
+}

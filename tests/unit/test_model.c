@@ -1,0 +1,838 @@
+/*
+ * tests/unit/test_model.c - the persistence models (recovery/crash_model.c,
+ * crash_state.c): for each rule, a hand-built trace and the EXACT set of
+ * states the rule allows, read back from what crash_state_write() produced.
+ *
+ * Sections:
+ *   1. Helpers
+ *   2. Buffered data: units, fsync coverage, failed fsync, O_DSYNC,
+ *      sync_file_range, sync()
+ *   3. Sizes: extending writes, truncate, fallocate
+ *   4. Namespace: create, rename, unlink, link, mkdir, symlink, both parents
+ *   5. Direct I/O and unit sizes
+ *   6. Crash points, marks, warnings
+ */
+#include "tests/unit/crash_util.h"
+
+/* ==========================================================================
+ * 1. Helpers
+ * ========================================================================== */
+
+/* Space with strategy/points/tear and sector/atomic/model (0/NULL: default). */
+static struct crash_space *sp(struct torn_trace *t, const char *strat, const char *pts,
+			      const char *tear, unsigned sector, unsigned atomic, const char *model)
+{
+	struct crash_opts o;
+	char err[256];
+
+	ct_opts(&o, strat, pts, tear);
+	if (sector)
+		o.sector = sector;
+	o.atomic = atomic;
+	if (model && crash_opts_parse_model(&o, model, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	return ct_space(t, &o);
+}
+
+/* Exhaustive at the end of the trace. */
+static void at_end(struct torn_trace *t, struct ct_coll *c)
+{
+	struct crash_space *s = sp(t, "exhaustive", ct_endpts, NULL, 0, 0, NULL);
+
+	assert_int_equal(ct_collect(s, c), 0);
+	crash_space_free(s);
+}
+
+/* ==========================================================================
+ * 2. Buffered data
+ * ========================================================================== */
+
+/* Three pending sectors of one write: reorder:1 keeps all or drops one. */
+static void test_three_sectors_reorder1(void **state)
+{
+	struct ct_coll c;
+	struct crash_space *s;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "ooo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "ABC", 0);
+	t = ct_finish();
+
+	s = sp(t, "reorder:1", ct_endpts, NULL, 0, 0, NULL);
+	assert_int_equal(ct_collect(s, &c), 0);
+	assert_int_equal(c.n, 4);
+	CT_SET(&c, "f=1536:ABC", "f=1536:oBC", "f=1536:AoC", "f=1536:ABo");
+	assert_int_equal(crash_space_count(s), 4);
+	ct_coll_free(&c);
+	crash_space_free(s);
+
+	at_end(t, &c);
+	assert_int_equal(c.n, 8);
+	CT_SET(&c, "f=1536:ABC", "f=1536:oBC", "f=1536:AoC", "f=1536:ABo",
+	       "f=1536:ooC", "f=1536:oBo", "f=1536:Aoo", "f=1536:ooo");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* A later write to a sector wins only if it persisted. */
+static void test_overwrite_same_sector(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "o");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "A", 0);
+	ct_write(1, 0, "B", 0);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 4);
+	CT_SET(&c, "f=512:o", "f=512:A", "f=512:B");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* fsync covers the writes issued before it started, not the concurrent ones. */
+static void test_fsync_covers_started_before(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+	struct torn_event ev;
+	uint64_t w2;
+
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "A", 0);
+	w2 = ct_write(1, 512, "B", 0);    /* another thread, while fsync runs */
+	ev = tb_ev(TORN_EV_FSYNC);
+	ev.handle = 1;
+	ev.aux = TORN_SYNC_FSYNC;
+	ev.aux_seq = w2;                  /* started just before B was written */
+	tb_event(&ev);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "f=1024:AB", "f=1024:Ao");
+	ct_coll_free(&c);
+	trace_close(t);
+
+	/* The same fsync started after B: covers both. */
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "A", 0);
+	ct_write(1, 512, "B", 0);
+	tb_fdatasync(1);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "f=1024:AB");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* An fsync of another file does nothing for this one. */
+static void test_fsync_other_file(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "o");
+	ct_init_file("g", "o");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	tb_open_file(2, "g", 0);
+	ct_write(1, 0, "A", 0);
+	ct_write(2, 0, "B", 0);
+	tb_fsync(2);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "f=512:A g=512:B", "f=512:o g=512:B");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* A failed fsync drops the pending pages for good: the next fsync succeeds
+ * without them. */
+static void test_failed_fsync_drops(void **state)
+{
+	struct ct_coll c;
+	struct crash_space *s;
+	struct torn_trace *t;
+	uint64_t f1;
+	char pts[64];
+
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "A", 0);
+	tb_next_result(-EIO);
+	f1 = tb_fsync(1);
+	ct_write(1, 512, "B", 0);
+	tb_fsync(1);
+	t = ct_finish();
+
+	/* Before the failed fsync: A may or may not be there. */
+	snprintf(pts, sizeof(pts), "%llu-%llu", (unsigned long long)f1, (unsigned long long)f1);
+	s = sp(t, "exhaustive", pts, NULL, 0, 0, NULL);
+	assert_int_equal(ct_collect(s, &c), 0);
+	CT_SET(&c, "f=1024:Ao", "f=1024:oo");
+	ct_coll_free(&c);
+	crash_space_free(s);
+
+	/* Right after it: A is gone whatever happens. */
+	snprintf(pts, sizeof(pts), "%llu-%llu", (unsigned long long)f1 + 1, (unsigned long long)f1 + 1);
+	s = sp(t, "exhaustive", pts, NULL, 0, 0, NULL);
+	assert_int_equal(ct_collect(s, &c), 0);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "f=1024:oo");
+	ct_coll_free(&c);
+	crash_space_free(s);
+
+	/* At the end the second fsync made B durable, never A. */
+	at_end(t, &c);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "f=1024:oB");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* A fault event recorded while the fsync ran marks it failed too. */
+static void test_fault_event_fails_fsync(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+	struct torn_event ev;
+	uint64_t fs;
+
+	ct_begin();
+	ct_init_file("f", "o");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "A", 0);
+	fs = tb_fault("posix/io/sync/fsync", -EIO);
+	ev = tb_ev(TORN_EV_FSYNC);
+	ev.handle = 1;
+	ev.aux = TORN_SYNC_FSYNC;
+	ev.aux_seq = fs;
+	tb_event(&ev);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "f=512:o");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* O_DSYNC handles and TORN_F_SYNC writes are never pending. */
+static void test_dsync_never_pending(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file_ex(1, "f", 0, O_RDWR | O_DSYNC, 0100644);
+	tb_open_file(2, "f", 0);
+	ct_write(1, 0, "A", 0);
+	ct_write(2, 512, "B", TORN_F_SYNC);   /* RWF_DSYNC on a plain handle */
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "f=1024:AB");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* sync_file_range makes nothing durable; sync() makes everything durable. */
+static void test_sync_range_and_sync(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "AB", 0);
+	tb_sync_range(1, 0, 1024, 7);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 4);
+	CT_SET(&c, "f=1024:AB", "f=1024:oB", "f=1024:Ao", "f=1024:oo");
+	ct_coll_free(&c);
+	trace_close(t);
+
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", TORN_F_CREATED);   /* create and data alike */
+	ct_write(1, 0, "AB", 0);
+	tb_sync();
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "f=1024:AB");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* ==========================================================================
+ * 3. Sizes
+ * ========================================================================== */
+
+/* An extending write: a persisted size with lost data reads as zeros; data
+ * without its size is cut. */
+static void test_size_unit_zeros(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "AB", 0);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 8);   /* 2^3: size, unit 0, unit 1 */
+	CT_SET(&c, "f=0:", "f=1024:AB", "f=1024:.B", "f=1024:A.", "f=1024:..");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* A second extending write's size survives without the first one's. */
+static void test_two_extending_writes(void **state)
+{
+	struct ct_coll c;
+	struct crash_space *s;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "A", 0);
+	ct_write(1, 512, "B", 0);
+	t = ct_finish();
+	s = sp(t, "exhaustive", ct_endpts, NULL, 0, 0, NULL);
+	assert_int_equal(crash_space_count(s), 16);
+	assert_int_equal(ct_collect(s, &c), 0);
+	CT_SET(&c, "f=0:", "f=512:A", "f=512:.", "f=1024:AB", "f=1024:A.", "f=1024:.B", "f=1024:..");
+	ct_coll_free(&c);
+	crash_space_free(s);
+	trace_close(t);
+}
+
+/* A truncate is pending until the file's fsync. */
+static void test_truncate_pending(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	tb_truncate(1, 512);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "f=1024:oo", "f=512:o");
+	ct_coll_free(&c);
+	trace_close(t);
+
+	/* Truncate to zero then rewrite: old bytes never come back past the cut. */
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", TORN_F_TRUNCATED);
+	ct_write(1, 512, "B", 0);
+	tb_fsync(1);
+	ct_write(1, 0, "A", 0);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "f=1024:AB", "f=1024:.B");
+	ct_coll_free(&c);
+	trace_close(t);
+
+	/* truncate(2) by path. */
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_truncate_path("f", 0);
+	t = ct_finish();
+	at_end(t, &c);
+	CT_SET(&c, "f=1024:oo", "f=0:");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* fallocate: extending is one whole unit; punching a hole zeroes. */
+static void test_fallocate(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	tb_fallocate(1, 0, 0, 2048);                          /* extend to 2048 */
+	tb_fallocate(1, 0x01 | 0x02, 0, 512);                 /* KEEP_SIZE | PUNCH_HOLE */
+	tb_fallocate(1, 0x01, 0, 8192);                       /* KEEP_SIZE: nothing */
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 4);
+	CT_SET(&c, "f=1024:oo", "f=2048:oo..", "f=1024:.o", "f=2048:.o..");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* ==========================================================================
+ * 4. Namespace
+ * ========================================================================== */
+
+/* A create is durable after the parent's fsync; data after the file's. */
+static void test_create_needs_dir_fsync(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	tb_init_done();
+	tb_open_file(1, "n", TORN_F_CREATED);
+	ct_write(1, 0, "A", 0);
+	tb_fsync(1);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "", "n=512:A");
+	ct_coll_free(&c);
+	trace_close(t);
+
+	ct_begin();
+	tb_init_done();
+	tb_open_file(1, "n", TORN_F_CREATED);
+	ct_write(1, 0, "A", 0);
+	tb_fsync(1);
+	tb_open_dir(2, "");
+	tb_fsync(2);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "n=512:A");
+	ct_coll_free(&c);
+	trace_close(t);
+
+	/* Directory fsynced, file not: the name persists, data may not. */
+	ct_begin();
+	tb_init_done();
+	tb_open_file(1, "n", TORN_F_CREATED);
+	ct_write(1, 0, "A", 0);
+	tb_open_dir(2, "");
+	tb_fsync(2);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 4);
+	CT_SET(&c, "n=0:", "n=512:A", "n=512:.");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* A rename that did not persist leaves the old name; the write-then-rename
+ * pattern without the directory fsync. */
+static void test_rename_pending(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("a", "A");
+	tb_init_done();
+	tb_rename("a", "b", 0);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "a=512:A", "b=512:A");
+	ct_coll_free(&c);
+	trace_close(t);
+
+	ct_begin();
+	ct_init_file("a", "A");
+	tb_init_done();
+	tb_open_file(1, "tmp", TORN_F_CREATED);
+	ct_write(1, 0, "B", 0);
+	tb_fsync(1);
+	tb_rename("tmp", "a", 0);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 4);
+	CT_SET(&c, "a=512:B", "a=512:A tmp=512:B", "a=512:A");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* unlink and rmdir are pending until the directory's fsync. */
+static void test_unlink_rmdir(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("a", "A");
+	tb_init_dir("d", 0755);
+	tb_init_done();
+	tb_unlink("a");
+	tb_rmdir("d");
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 4);
+	CT_SET(&c, "a=512:A d/", "a=512:A", "d/", "");
+	ct_coll_free(&c);
+	trace_close(t);
+
+	ct_begin();
+	ct_init_file("a", "A");
+	tb_init_done();
+	tb_unlink("a");
+	tb_open_dir(1, "");
+	tb_fdatasync(1);    /* fdatasync on a directory syncs it too (SQLite does this) */
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* mkdir, a file in it, link, symlink; each independent. */
+static void test_mkdir_link_symlink(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	/* Only d is fsynced: the file in it is durable, d itself is not. */
+	ct_begin();
+	tb_init_done();
+	tb_mkdir("d", 0755);
+	tb_open_file(1, "d/x", TORN_F_CREATED);
+	tb_open_dir(2, "d");
+	tb_fsync(2);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "", "d/ d/x=0:");
+	ct_coll_free(&c);
+	trace_close(t);
+
+	ct_begin();
+	ct_init_file("a", "A");
+	tb_init_done();
+	tb_link("a", "b");
+	tb_symlink("s", "a");
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 4);
+	CT_SET(&c, "a=512:A", "a=512:A b=512:A", "a=512:A s->a", "a=512:A b=512:A s->a");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* A rename across directories needs both parents fsynced. */
+static void test_rename_two_parents(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	tb_init_dir("d1", 0755);
+	tb_init_dir("d2", 0755);
+	ct_init_file("d1/a", "A");
+	tb_init_done();
+	tb_rename("d1/a", "d2/a", 0);
+	tb_open_dir(1, "d2");
+	tb_fsync(1);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "d1/ d1/a=512:A d2/", "d1/ d2/ d2/a=512:A");
+	ct_coll_free(&c);
+	trace_close(t);
+
+	ct_begin();
+	tb_init_dir("d1", 0755);
+	tb_init_dir("d2", 0755);
+	ct_init_file("d1/a", "A");
+	tb_init_done();
+	tb_rename("d1/a", "d2/a", 0);
+	tb_open_dir(1, "d2");
+	tb_fsync(1);
+	tb_open_dir(2, "d1");
+	tb_fsync(2);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "d1/ d2/ d2/a=512:A");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* ==========================================================================
+ * 5. Direct I/O and unit sizes
+ * ========================================================================== */
+
+static struct torn_trace *eight_sectors(uint32_t oflags)
+{
+	ct_begin();
+	ct_init_file("f", "oooooooo");
+	tb_init_done();
+	tb_open_file_ex(1, "f", 0, O_RDWR | oflags, 0100644);
+	ct_write(1, 0, "ABCDEFGH", (oflags & O_DIRECT) ? TORN_F_DIRECT : 0);
+	return ct_finish();
+}
+
+static int64_t count(struct torn_trace *t, const char *strat, unsigned sector, unsigned atomic,
+		     const char *model)
+{
+	struct crash_space *s = sp(t, strat, ct_endpts, NULL, sector, atomic, model);
+	int64_t n = crash_space_count(s);
+
+	crash_space_free(s);
+	return n;
+}
+
+static void test_direct_atomic_units(void **state)
+{
+	struct torn_trace *t = eight_sectors(O_DIRECT);
+	struct crash_space *s;
+	struct ct_coll c;
+
+	/* Default atomic unit = the sector: 8 units. */
+	assert_int_equal(count(t, "reorder:1", 0, 0, NULL), 9);
+	/* --atomic 4096: one unit, all or nothing. */
+	assert_int_equal(count(t, "exhaustive", 0, 4096, NULL), 2);
+	assert_int_equal(count(t, "reorder:1", 0, 2048, NULL), 3);
+	s = sp(t, "exhaustive", ct_endpts, NULL, 0, 2048, NULL);
+	assert_int_equal(ct_collect(s, &c), 0);
+	CT_SET(&c, "f=4096:ABCDEFGH", "f=4096:ooooEFGH", "f=4096:ABCDoooo", "f=4096:oooooooo");
+	ct_coll_free(&c);
+	crash_space_free(s);
+	/* Forcing the buffered model on the same trace: sector units. */
+	assert_int_equal(count(t, "reorder:1", 0, 4096, "buffered"), 9);
+	trace_close(t);
+
+	/* A buffered trace under --model direct uses the atomic unit. */
+	t = eight_sectors(0);
+	assert_int_equal(count(t, "reorder:1", 0, 4096, NULL), 9);
+	assert_int_equal(count(t, "reorder:1", 0, 4096, "direct"), 2);
+	trace_close(t);
+}
+
+/* O_DIRECT switched on by F_SETFL (auto model). */
+static void test_setfl_direct(void **state)
+{
+	struct torn_trace *t;
+	struct torn_event ev;
+
+	ct_begin();
+	ct_init_file("f", "oooooooo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ev = tb_ev(TORN_EV_SETFL);
+	ev.handle = 1;
+	ev.oflags = O_RDWR | O_DIRECT;
+	tb_event(&ev);
+	ct_write(1, 0, "ABCDEFGH", 0);
+	t = ct_finish();
+	assert_int_equal(count(t, "reorder:1", 0, 4096, NULL), 2);
+	trace_close(t);
+}
+
+static void test_sector_4096_vs_512(void **state)
+{
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "oooooooooooooooo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "ABCDEFGHIJKLMNOP", 0);
+	t = ct_finish();
+	assert_int_equal(count(t, "reorder:1", 512, 0, NULL), 17);
+	assert_int_equal(count(t, "reorder:1", 4096, 0, NULL), 3);
+	assert_int_equal(count(t, "exhaustive", 4096, 0, NULL), 4);
+	trace_close(t);
+
+	/* An unaligned write: its pieces are cut at sector boundaries. */
+	ct_begin();
+	ct_init_file("f", "oooooooooooooooo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 4000, "AB", 0);    /* bytes 4000..5024: 2 units of 4096, 3 of 512 */
+	t = ct_finish();
+	assert_int_equal(count(t, "exhaustive", 4096, 0, NULL), 4);
+	assert_int_equal(count(t, "exhaustive", 512, 0, NULL), 8);
+	trace_close(t);
+}
+
+/* ==========================================================================
+ * 6. Crash points, marks, warnings
+ * ========================================================================== */
+
+/* Every event is a crash point; the snapshot is not. */
+static void test_crash_points_all(void **state)
+{
+	struct ct_coll c;
+	struct crash_space *s;
+	struct torn_trace *t;
+	uint64_t w, m;
+	size_t i;
+
+	ct_begin();
+	ct_init_file("f", "o");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	w = ct_write(1, 0, "A", 0);
+	m = tb_mark("put 1");
+	tb_fsync(1);
+	t = ct_finish();
+	s = sp(t, "prefix", "all", NULL, 0, 0, NULL);
+	assert_int_equal(ct_collect(s, &c), 0);
+	/* points: open, write, mark, fsync, end event, after the end:
+	 * 1 + 1 + 2 + 2 + 1 + 1 states (prefix: m + 1 each). */
+	assert_int_equal(c.n, 8);
+	assert_int_equal(c.point[0], w - 1);
+	for (i = 1; i < c.n; i++)
+		assert_true(c.point[i] >= c.point[i - 1]);
+	assert_int_equal(c.point[c.n - 1], ct_end);
+	CT_SET(&c, "f=512:o", "f=512:A");
+	ct_coll_free(&c);
+	crash_space_free(s);
+	(void)m;
+	trace_close(t);
+}
+
+static void test_marks_before_point(void **state)
+{
+	struct crash_space *s;
+	struct crash_state *st = NULL;
+	struct torn_trace *t;
+	char err[256], id[64], file[] = "/tmp/torn-marks-XXXXXX", buf[256];
+	uint64_t m2;
+	ssize_t n;
+	int fd;
+
+	ct_begin();
+	tb_init_done();
+	tb_mark("put 1");
+	m2 = tb_mark("put 2");
+	tb_mark("put 3");
+	t = ct_finish();
+	s = sp(t, NULL, NULL, NULL, 0, 0, NULL);
+	snprintf(id, sizeof(id), "p%llu", (unsigned long long)m2 + 1);
+	assert_int_equal(crash_state_from_id(s, id, &st, err, sizeof(err)), 0);
+	fd = mkstemp(file);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(crash_state_write_marks(st, file), 0);
+	fd = open(file, O_RDONLY);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	unlink(file);
+	assert_true(n >= 0);
+	buf[n] = 0;
+	assert_string_equal(buf, "put 1\nput 2\n");
+	crash_state_free(st);
+	crash_space_free(s);
+	trace_close(t);
+}
+
+static void test_warnings(void **state)
+{
+	struct crash_space *s;
+	struct torn_trace *t;
+	struct torn_event ev;
+
+	ct_begin();
+	ct_init_file("f", "o");
+	tb_init_done();
+	tb_open_file_ex(1, "f", 0, O_RDWR | O_DIRECT, 0100644);
+	ct_write(1, 100, "A", TORN_F_DIRECT | TORN_F_MISALIGNED);
+	ev = tb_ev(TORN_EV_UNSUPPORTED);
+	TB_STR(ev, text, "splice to a recorded file");
+	tb_event(&ev);
+	t = ct_finish();
+	s = sp(t, NULL, NULL, NULL, 0, 0, NULL);
+	assert_int_equal(crash_space_warnings(s, NULL), 2);
+	crash_space_free(s);
+	trace_close(t);
+}
+
+/* Bad options are refused with a message. */
+static void test_bad_opts(void **state)
+{
+	struct crash_opts o;
+	struct crash_space *s = NULL;
+	struct trace_error err;
+	struct torn_trace *t;
+
+	ct_begin();
+	tb_init_done();
+	t = ct_finish();
+	crash_opts_default(&o);
+	o.sector = 1000;
+	assert_int_equal(crash_space_new(t, &o, &s, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "sector"));
+	crash_opts_default(&o);
+	o.atomic = 3000;
+	assert_int_equal(crash_space_new(t, &o, &s, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "atomic"));
+	assert_null(s);
+	trace_close(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_three_sectors_reorder1),
+		cmocka_unit_test(test_overwrite_same_sector),
+		cmocka_unit_test(test_fsync_covers_started_before),
+		cmocka_unit_test(test_fsync_other_file),
+		cmocka_unit_test(test_failed_fsync_drops),
+		cmocka_unit_test(test_fault_event_fails_fsync),
+		cmocka_unit_test(test_dsync_never_pending),
+		cmocka_unit_test(test_sync_range_and_sync),
+		cmocka_unit_test(test_size_unit_zeros),
+		cmocka_unit_test(test_two_extending_writes),
+		cmocka_unit_test(test_truncate_pending),
+		cmocka_unit_test(test_fallocate),
+		cmocka_unit_test(test_create_needs_dir_fsync),
+		cmocka_unit_test(test_rename_pending),
+		cmocka_unit_test(test_unlink_rmdir),
+		cmocka_unit_test(test_mkdir_link_symlink),
+		cmocka_unit_test(test_rename_two_parents),
+		cmocka_unit_test(test_direct_atomic_units),
+		cmocka_unit_test(test_setfl_direct),
+		cmocka_unit_test(test_sector_4096_vs_512),
+		cmocka_unit_test(test_crash_points_all),
+		cmocka_unit_test(test_marks_before_point),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_bad_opts),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
