@@ -545,6 +545,219 @@ static void test_inconsistent_trace(void **state)
 	trace_close(t);
 }
 
+/* ---- differential: random operations on a real directory, recorded by
+ * hand with the results the kernel gave, must rebuild to the same tree. */
+
+static uint64_t rnd_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state = rnd_state * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(rnd_state >> 33) % n;
+}
+
+/* Compare two trees on disk: same names, types, sizes, bytes, targets. */
+static void compare_trees(const char *a, const char *b, const char *rel)
+{
+	struct dirent **na, **nb;
+	int n = scandir(a, &na, NULL, alphasort), m = scandir(b, &nb, NULL, alphasort);
+
+	assert_true(n >= 0 && m >= 0);
+	if (n != m)
+		fail_msg("'%s': %d entries in the real tree, %d rebuilt", rel, n, m);
+	for (int i = 0; i < n; i++) {
+		char pa[1024], pb[1024], r[512];
+		struct stat sa, sb;
+
+		if (strcmp(na[i]->d_name, nb[i]->d_name))
+			fail_msg("'%s': entry '%s' real, '%s' rebuilt", rel, na[i]->d_name, nb[i]->d_name);
+		if (!strcmp(na[i]->d_name, ".") || !strcmp(na[i]->d_name, ".."))
+			continue;
+		snprintf(pa, sizeof(pa), "%s/%s", a, na[i]->d_name);
+		snprintf(pb, sizeof(pb), "%s/%s", b, nb[i]->d_name);
+		snprintf(r, sizeof(r), "%s/%s", rel, na[i]->d_name);
+		assert_int_equal(lstat(pa, &sa), 0);
+		assert_int_equal(lstat(pb, &sb), 0);
+		if ((sa.st_mode & S_IFMT) != (sb.st_mode & S_IFMT))
+			fail_msg("'%s': type differs", r);
+		if (S_ISDIR(sa.st_mode)) {
+			compare_trees(pa, pb, r);
+		} else if (S_ISLNK(sa.st_mode)) {
+			char ta[256] = { 0 }, tb[256] = { 0 };
+			assert_true(readlink(pa, ta, sizeof(ta) - 1) >= 0);
+			assert_true(readlink(pb, tb, sizeof(tb) - 1) >= 0);
+			assert_string_equal(ta, tb);
+		} else {
+			char *ba, *bb;
+			int fa, fb;
+
+			if (sa.st_size != sb.st_size)
+				fail_msg("'%s': size %lld real, %lld rebuilt", r, (long long)sa.st_size,
+					 (long long)sb.st_size);
+			ba = malloc((size_t)sa.st_size + 1);
+			bb = malloc((size_t)sa.st_size + 1);
+			fa = open(pa, O_RDONLY);
+			fb = open(pb, O_RDONLY);
+			assert_int_equal(read(fa, ba, (size_t)sa.st_size + 1), sa.st_size);
+			assert_int_equal(read(fb, bb, (size_t)sa.st_size + 1), sa.st_size);
+			if (memcmp(ba, bb, (size_t)sa.st_size))
+				fail_msg("'%s': bytes differ", r);
+			close(fa);
+			close(fb);
+			free(ba);
+			free(bb);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(na[i]);
+	for (int i = 0; i < m; i++)
+		free(nb[i]);
+	free(na);
+	free(nb);
+}
+
+static void test_differential_random(void **state)
+{
+	static const char *const names[] = { "a", "b", "d", "d/a", "d/b", "d/e", "d/e/f", "e", "e/a" };
+	enum { NNAMES = sizeof(names) / sizeof(names[0]), NOPS = 250, NSEEDS = 40, MAXFD = 8 };
+	static uint8_t buf[9000];
+	char real[160], p2[256];
+	int ok[12] = { 0 }, exchanged = 0;
+
+	(void)state;
+	snprintf(real, sizeof(real), "%s/real", tdir);
+	for (int seed = 1; seed <= NSEEDS; seed++) {
+		int fds[MAXFD], dirfd;
+		uint64_t handles[MAXFD], next_handle = 1;
+
+		rnd_state = (uint64_t)seed;
+		rm_rf(real);
+		assert_int_equal(mkdir(real, 0755), 0);
+		dirfd = open(real, O_RDONLY | O_DIRECTORY);
+		for (int i = 0; i < MAXFD; i++)
+			fds[i] = -1;
+		start();
+		tb_init_dir("", 0755);
+		tb_init_done();
+		for (int op = 0; op < NOPS; op++) {
+			const char *n1 = names[rnd(NNAMES)], *n2 = names[rnd(NNAMES)];
+			int k = (int)rnd(MAXFD), r;
+			struct stat st;
+
+			int kind = (int)rnd(12);
+
+			r = -1;
+			switch (kind) {
+			case 0: case 1: {          /* open, maybe creating, maybe truncating */
+				int trunc = rnd(4) == 0, existed = fstatat(dirfd, n1, &st, AT_SYMLINK_NOFOLLOW) == 0;
+				if (fds[k] >= 0)
+					break;
+				fds[k] = openat(dirfd, n1, O_RDWR | O_CREAT | O_NOFOLLOW | (trunc ? O_TRUNC : 0), 0644);
+				if (fds[k] < 0)
+					break;                     /* failed opens are not recorded */
+				handles[k] = next_handle++;
+				r = 0;
+				tb_open_file_ex(handles[k], n1, (uint16_t)((existed ? 0 : TORN_F_CREATED) |
+					(existed && trunc ? TORN_F_TRUNCATED : 0)), O_RDWR | O_CREAT, 0100644);
+				break;
+			}
+			case 2: case 3: {           /* pwrite */
+				int64_t off = rnd(12000);
+				size_t len = 1 + rnd(sizeof(buf) - 1);
+				ssize_t w;
+				if (fds[k] < 0)
+					break;
+				for (size_t i = 0; i < len; i++)
+					buf[i] = (uint8_t)rnd(256);
+				w = pwrite(fds[k], buf, len, off);
+				r = w > 0 ? 0 : -1;
+				tb_next_result(w < 0 ? -errno : w);
+				tb_write(handles[k], off, buf, len, 0);
+				break;
+			}
+			case 4: {                   /* rename, renameat2 flags */
+				unsigned fl = rnd(3) == 0 ? RENAME_NOREPLACE : rnd(3) == 0 ? RENAME_EXCHANGE : 0;
+				r = renameat2(dirfd, n1, dirfd, n2, fl);
+				exchanged += r == 0 && fl == RENAME_EXCHANGE && strcmp(n1, n2);
+				tb_next_result(r < 0 ? -errno : 0);
+				tb_rename(n1, n2, fl);
+				break;
+			}
+			case 5:
+				r = linkat(dirfd, n1, dirfd, n2, 0);
+				tb_next_result(r < 0 ? -errno : 0);
+				tb_link(n1, n2);
+				break;
+			case 6:
+				r = unlinkat(dirfd, n1, 0);
+				tb_next_result(r < 0 ? -errno : 0);
+				tb_unlink(n1);
+				break;
+			case 7:
+				r = mkdirat(dirfd, n1, 0755);
+				tb_next_result(r < 0 ? -errno : 0);
+				tb_mkdir(n1, 0755);
+				break;
+			case 8:
+				r = unlinkat(dirfd, n1, AT_REMOVEDIR);
+				tb_next_result(r < 0 ? -errno : 0);
+				tb_rmdir(n1);
+				break;
+			case 9: {                   /* ftruncate */
+				int64_t len = rnd(14000);
+				if (fds[k] < 0)
+					break;
+				r = ftruncate(fds[k], len);
+				tb_next_result(r < 0 ? -errno : 0);
+				tb_truncate(handles[k], len);
+				break;
+			}
+			case 10: {                  /* fallocate, the modes ext4 and tmpfs know */
+				static const int modes[] = { 0, FALLOC_FL_KEEP_SIZE,
+					FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE,
+					FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE };
+				int mode = modes[rnd(5)];
+				int64_t off = rnd(12000), len = 1 + rnd(9000);
+				if (fds[k] < 0)
+					break;
+				r = fallocate(fds[k], mode, off, len);
+				tb_next_result(r < 0 ? -errno : 0);
+				tb_fallocate(handles[k], (uint32_t)mode, off, len);
+				break;
+			}
+			case 11:
+				if (rnd(2)) {
+					/* Dangling targets only: the recorder resolves paths,
+					 * so a recorded path never goes through a symlink, and
+					 * with no target a real call through one fails too. */
+					const char *target = rnd(2) ? "../x" : "zz";
+					r = symlinkat(target, dirfd, n1);
+					tb_next_result(r < 0 ? -errno : 0);
+					tb_symlink(n1, target);
+				} else if (fds[k] >= 0) {
+					close(fds[k]);
+					fds[k] = -1;
+					tb_close_handle(handles[k]);
+				}
+				break;
+			}
+			ok[kind] += r == 0;
+		}
+		finish();
+		for (int i = 0; i < MAXFD; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		close(dirfd);
+		snprintf(p2, sizeof(p2), "seed %d", seed);
+		compare_trees(real, rebuild(UINT64_MAX), p2);
+	}
+	/* The sequence really exercised every operation, successfully. */
+	for (int k = 0; k < 12; k++)
+		if (ok[k] < 10)
+			fail_msg("operation %d succeeded only %d times", k, ok[k]);
+	assert_true(exchanged >= 5);
+}
+
 /* ---- the model's API */
 
 static void test_model_api(void **state)
@@ -607,6 +820,7 @@ int main(void)
 		T(test_upto_cut),
 		T(test_out_not_empty),
 		T(test_inconsistent_trace),
+		T(test_differential_random),
 		cmocka_unit_test(test_model_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
