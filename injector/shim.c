@@ -1496,16 +1496,18 @@ int shim_same_fs_as_root(int fd)
 }
 
 /* An object that arrived in the root from outside.  A regular file's
- * contents are recorded as TORN_EV_IMPORT (path, mode, ino, len = size,
- * chunks), cut like a write: a file of more than 16 chunks continues in
- * IMPORT records flagged TORN_F_SPLIT whose off says where their bytes go.
- * The file is read through a private read-only mapping (no allocation). */
+ * contents are recorded as one TORN_EV_IMPORT (path, mode, ino, len = size,
+ * chunks), read through a private read-only mapping (no allocation).  A
+ * record holds at most TORN_WRITE_MAX_CHUNKS chunks (16 MiB): the rest of
+ * a larger file is not recorded, and an unsupported note says so. */
 void shim_import(const struct shim_path *p)
 {
 	struct torn_event ev = { .type = TORN_EV_IMPORT };
+	const size_t max = (size_t)TORN_WRITE_MAX_CHUNKS * TORN_CHUNK;
 	struct stat st;
 	char buf[PATH_MAX + 128];
 	void *map = MAP_FAILED;
+	size_t take = 0;
 	int fd = -1;
 
 	if (lstat(p->abs, &st) < 0)
@@ -1540,27 +1542,30 @@ void shim_import(const struct shim_path *p)
 		shim_unsupported(buf);
 		goto out;
 	}
-	ev.off = 0;
 	ev.len = st.st_size;
-	ev.result = st.st_size;
-	if (st.st_size == 0) {
-		shim_emit_write(&ev, NULL, 0, 0);
+	take = (size_t)st.st_size < max ? (size_t)st.st_size : max;
+	if (take == 0) {
+		shim_emit_content(&ev, NULL, 0);
 		goto out;
 	}
 	fd = SHIM_REAL(openat)(AT_FDCWD, p->abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0)
-		map = SHIM_REAL(mmap)(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		map = SHIM_REAL(mmap)(NULL, take, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED) {
 		snprintf(buf, sizeof(buf), "file moved into the root could not be read: %.*s",
 			 (int)ev.path_len, ev.path);
 		shim_unsupported(buf);
 		goto out;
 	}
-	struct iovec iov = { map, (size_t)st.st_size };
-	shim_emit_write(&ev, &iov, 1, (size_t)st.st_size);
+	shim_emit_content(&ev, map, take);
+	if (take < (size_t)st.st_size) {
+		snprintf(buf, sizeof(buf), "file moved into the root is larger than 16 MiB: "
+			 "only its first 16 MiB are recorded: %.*s", (int)ev.path_len, ev.path);
+		shim_unsupported(buf);
+	}
 out:
 	if (map != MAP_FAILED)
-		SHIM_REAL(munmap)(map, (size_t)st.st_size);
+		SHIM_REAL(munmap)(map, take);
 	if (fd >= 0)
 		SHIM_REAL(close)(fd);
 }

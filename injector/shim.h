@@ -94,6 +94,14 @@ void shim_emit(struct torn_event *ev);
  * 16 chunks into several events (TORN_F_SPLIT on the continuations). */
 void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt, size_t nbytes);
 
+/* Under the lock: record @ev (TORN_EV_IMPORT: path, mode, ino, len set by
+ * the caller) with the @len bytes at @data as its content, in one record:
+ * emits the blobs not yet in the trace, then the event with every chunk
+ * hash.  Returns 0, -E2BIG when the content takes more than
+ * TORN_WRITE_MAX_CHUNKS chunks (nothing emitted), or -EPIPE when recording
+ * stopped. */
+int shim_emit_content(struct torn_event *ev, const void *data, size_t len);
+
 /* Under the lock: record a mark line (a newline, if any, ends it). */
 void shim_emit_mark(const char *text, size_t len);
 

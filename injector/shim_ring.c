@@ -367,6 +367,39 @@ void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt,
 	}
 }
 
+/* Added by the wrappers' side (shim.c's imports): a whole content in one
+ * event, INIT_FILE-like, up to TORN_WRITE_MAX_CHUNKS chunks (no split). */
+int shim_emit_content(struct torn_event *ev, const void *data, size_t len)
+{
+	uint8_t hashes[TORN_WRITE_MAX_CHUNKS * 16];
+	uint32_t pid, tid, k = 0;
+
+	if (trace_nchunks(len) > TORN_WRITE_MAX_CHUNKS)
+		return -E2BIG;
+	if (!can_emit() || drain() < 0)
+		return -EPIPE;
+	who(&pid, &tid);
+	ev->pid = pid;
+	ev->tid = tid;
+	for (size_t at = 0; at < len; at += TORN_CHUNK, k++) {
+		size_t n = len - at < TORN_CHUNK ? len - at : TORN_CHUNK;
+		torn_hash h = trace_hash((const uint8_t *)data + at, n);
+
+		check(shm_put_blob(g_ctl, h, (const uint8_t *)data + at, (uint32_t)n, pid, tid));
+		if (g_dead)
+			return -EPIPE;
+		for (int b = 0; b < 8; b++) {
+			hashes[16 * k + b] = (uint8_t)(h.lo >> (8 * b));
+			hashes[16 * k + 8 + b] = (uint8_t)(h.hi >> (8 * b));
+		}
+	}
+	ev->chunks = hashes;
+	ev->nchunks = k;
+	check(shm_put(g_ctl, ev));
+	ev->chunks = NULL;
+	return g_dead ? -EPIPE : 0;
+}
+
 /* ==========================================================================
  * 4. MARKS
  * ========================================================================== */
