@@ -111,7 +111,7 @@ struct kvm_ent {
 	size_t klen;
 	void *val; /* owned copy, or NULL for a tombstone */
 	size_t vlen;
-	uint64_t a, b; /* free for the user: file, offset, sequence... */
+	uint64_t a, b, c; /* free for the user: file, offset, sequence... */
 	int used;
 	int tomb;
 };
