@@ -353,7 +353,8 @@ static void pages_zero(struct fsm_inode *ino, uint64_t off, uint64_t len)
 		memset(p->data + (zs - ps), 0, (size_t)(ze - zs));
 		ino->pages[o++] = *p;
 	}
-	memmove(&ino->pages[o], &ino->pages[i], (ino->npages - i) * sizeof(ino->pages[0]));
+	if (i != o)
+		memmove(&ino->pages[o], &ino->pages[i], (ino->npages - i) * sizeof(ino->pages[0]));
 	ino->npages -= i - o;
 }
 
@@ -383,6 +384,8 @@ int fsm_pwrite(struct fsm *m, struct fsm_inode *ino, uint64_t off, const void *b
 
 	if (ino->type != FSM_REG)
 		return -EISDIR;
+	if (off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - off)
+		return -EFBIG;                   /* past the largest file offset */
 	if (orphan(m, ino) || !len)
 		return 0;
 	if ((r = pages_write(ino, off, buf, len)) < 0)
@@ -396,6 +399,8 @@ int fsm_truncate(struct fsm *m, struct fsm_inode *ino, uint64_t size)
 {
 	if (ino->type != FSM_REG)
 		return -EISDIR;
+	if (size > (uint64_t)INT64_MAX)
+		return -EFBIG;
 	if (orphan(m, ino))
 		return 0;
 	/* Bytes beyond the new size must read as zero if the file grows again. */
@@ -405,30 +410,14 @@ int fsm_truncate(struct fsm *m, struct fsm_inode *ino, uint64_t size)
 	return 0;
 }
 
-/* Move [from, from + len) to @to inside the file (COLLAPSE/INSERT_RANGE). */
-static int pages_move(struct fsm_inode *ino, uint64_t from, uint64_t to, uint64_t len)
+/* Shift every page at or after page @from by @delta pages (COLLAPSE and
+ * INSERT_RANGE, whose offsets are block multiples): no byte is copied, so
+ * holes stay holes whatever the size.  Order is kept: the caller has
+ * emptied the range a collapse removes. */
+static void pages_shift(struct fsm_inode *ino, uint64_t from, int64_t delta)
 {
-	uint8_t buf[FSM_PAGE];
-	int r;
-
-	if (to < from) {
-		for (uint64_t done = 0; done < len;) {
-			size_t n = len - done < FSM_PAGE ? (size_t)(len - done) : FSM_PAGE;
-			fsm_pread(ino, from + done, buf, n);
-			if ((r = pages_write(ino, to + done, buf, n)) < 0)
-				return r;
-			done += n;
-		}
-	} else {
-		for (uint64_t left = len; left;) {
-			size_t n = left < FSM_PAGE ? (size_t)left : FSM_PAGE;
-			left -= n;
-			fsm_pread(ino, from + left, buf, n);
-			if ((r = pages_write(ino, to + left, buf, n)) < 0)
-				return r;
-		}
-	}
-	return 0;
+	for (size_t i = page_find(ino, from); i < ino->npages; i++)
+		ino->pages[i].idx = (uint64_t)((int64_t)ino->pages[i].idx + delta);
 }
 
 int fsm_fallocate(struct fsm *m, struct fsm_inode *ino, unsigned mode, uint64_t off, uint64_t len)
@@ -437,12 +426,13 @@ int fsm_fallocate(struct fsm *m, struct fsm_inode *ino, unsigned mode, uint64_t 
 			       FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE |
 			       FALLOC_FL_UNSHARE_RANGE;
 	uint64_t end = off + len, size;
-	int r;
 
 	if (ino->type != FSM_REG)
 		return -EISDIR;
 	if (mode & ~known)
 		return -EOPNOTSUPP;
+	if (!len || off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - off)
+		return off > (uint64_t)INT64_MAX ? -EINVAL : !len ? -EINVAL : -EFBIG;
 	if (orphan(m, ino))
 		return 0;
 	size = ino->size;
@@ -456,18 +446,18 @@ int fsm_fallocate(struct fsm *m, struct fsm_inode *ino, unsigned mode, uint64_t 
 		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > size)
 			ino->size = end;
 	} else if (mode & FALLOC_FL_COLLAPSE_RANGE) {
-		if (end > size)
+		/* Linux wants block multiples here; the model's block is its page. */
+		if (off % FSM_PAGE || len % FSM_PAGE || end >= size)
 			return -EINVAL;
-		if ((r = pages_move(ino, end, off, size - end)) < 0)
-			return r;
-		pages_zero(ino, size - len, len);
+		pages_zero(ino, off, len);
+		pages_shift(ino, end / FSM_PAGE, -(int64_t)(len / FSM_PAGE));
 		ino->size = size - len;
 	} else if (mode & FALLOC_FL_INSERT_RANGE) {
-		if (off > size)
+		if (off % FSM_PAGE || len % FSM_PAGE || off >= size)
 			return -EINVAL;
-		if ((r = pages_move(ino, off, end, size - off)) < 0)
-			return r;
-		pages_zero(ino, off, len);
+		if (size + len < size || size + len > (uint64_t)INT64_MAX)
+			return -EFBIG;
+		pages_shift(ino, off / FSM_PAGE, (int64_t)(len / FSM_PAGE));
 		ino->size = size + len;
 	} else if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_UNSHARE_RANGE)) && end > size) {
 		ino->size = end;             /* plain allocation: zeros up to end */
@@ -809,10 +799,8 @@ static int write_content(struct fsm *m, const struct torn_trace *t, struct fsm_i
 			return r;
 		at += n;
 	}
-	/* A size with no content (the reader checks this cannot happen for the
-	 * events it accepts): the file still grows. */
-	if (at < nbytes && ino->type == FSM_REG && !orphan(m, ino) && off + nbytes > ino->size)
-		ino->size = off + nbytes;
+	/* Content shorter than @nbytes (an io_uring completion claiming more
+	 * than was submitted): only the bytes the trace carries are written. */
 	return 0;
 }
 
@@ -1101,12 +1089,20 @@ static int hash_one(void *arg, const char *path, struct fsm_inode *ino)
 	if (ino->type == FSM_LNK)
 		XXH3_128bits_update(st, ino->target, ino->size);
 	else if (ino->type == FSM_REG) {
-		/* Hash pages and holes alike, so a zero page equals a hole. */
-		uint8_t buf[FSM_PAGE];
-		for (uint64_t off = 0; off < ino->size; off += FSM_PAGE) {
-			size_t n = ino->size - off < FSM_PAGE ? (size_t)(ino->size - off) : FSM_PAGE;
-			fsm_pread(ino, off, buf, n);
-			XXH3_128bits_update(st, buf, n);
+		/* Only pages holding a nonzero byte, with their index: a hole and a
+		 * page of zeros hash alike, and a sparse terabyte costs nothing. */
+		static const uint8_t zero[FSM_PAGE];
+		for (size_t i = 0; i < ino->npages; i++) {
+			const struct fsm_page *pg = &ino->pages[i];
+			uint64_t at = pg->idx * FSM_PAGE;
+			size_t n = ino->size - at < FSM_PAGE ? (size_t)(ino->size - at) : FSM_PAGE;
+
+			if (at >= ino->size)
+				break;
+			if (!memcmp(pg->data, zero, n))
+				continue;
+			XXH3_128bits_update(st, &pg->idx, sizeof(pg->idx));
+			XXH3_128bits_update(st, pg->data, n);
 		}
 	}
 	return 0;

@@ -758,6 +758,91 @@ static void test_differential_random(void **state)
 	assert_true(exchanged >= 5);
 }
 
+/* ---- hostile traces: whatever a trace says, the rebuild fails cleanly or
+ * writes only inside its output directory. */
+
+static void test_hostile_traces(void **state)
+{
+	static const char *const paths[] = { "a", "b", "d", "d/a", "d/d", "" };
+	char evil_abs[96], evil_rel[128], out[160], cmd[400];
+	uint8_t data[5000];
+	int built = 0, refused = 0;
+	struct stat st;
+
+	(void)state;
+	snprintf(evil_abs, sizeof(evil_abs), "/tmp/torn-evil-%d", (int)getpid());
+	snprintf(evil_rel, sizeof(evil_rel), "../../../../../..%s", evil_abs);
+	rnd_state = 99;
+	for (int i = 0; i < 300; i++) {
+		struct torn_trace *t;
+		struct trace_error err;
+
+		start();
+		tb_init_done();
+		tb_open_file(1, "h1", TORN_F_CREATED);
+		tb_open_file(2, "h2", TORN_F_CREATED);
+		for (int k = 0, n = 1 + (int)rnd(10); k < n; k++) {
+			struct torn_event ev;
+			const char *p = paths[rnd(6)], *p2 = paths[rnd(6)];
+			static const int64_t offs[] = { 0, 1, 4095, 4096, 1ll << 40, INT64_MAX - 2, -1 };
+			static const uint16_t types[] = { TORN_EV_OPEN, TORN_EV_WRITE, TORN_EV_TRUNCATE,
+				TORN_EV_FALLOCATE, TORN_EV_RENAME, TORN_EV_UNLINK, TORN_EV_LINK,
+				TORN_EV_MKDIR, TORN_EV_RMDIR, TORN_EV_SYMLINK, TORN_EV_IMPORT,
+				TORN_EV_INIT_FILE, TORN_EV_INIT_DIR, TORN_EV_CLOSE };
+			uint32_t len = rnd(sizeof(data));
+
+			for (uint32_t j = 0; j < len; j++)
+				data[j] = (uint8_t)rnd(256);
+			ev = tb_ev(types[rnd(14)]);
+			ev.path = p;
+			ev.path_len = (uint32_t)strlen(p);
+			ev.path2 = p2;
+			ev.path2_len = (uint32_t)strlen(p2);
+			ev.handle = 1 + rnd(2);
+			ev.flags = (uint16_t)rnd(8);
+			ev.off = offs[rnd(7)];
+			ev.len = rnd(2) ? (int64_t)len : offs[rnd(7)];
+			ev.oflags = rnd(3) ? rnd(4) : rnd(0x80);
+			ev.mode = rnd(2) ? 0100644 : rnd(077777);
+			ev.result = rnd(5) ? 0 : -EIO;
+			if (ev.type == TORN_EV_SYMLINK) {
+				ev.path2 = rnd(2) ? evil_abs : evil_rel;
+				ev.path2_len = (uint32_t)strlen(ev.path2);
+			}
+			if (ev.type == TORN_EV_WRITE) {
+				ev.result = len;
+				tb_event_content(&ev, data, len);
+			} else if (ev.type == TORN_EV_IMPORT || ev.type == TORN_EV_INIT_FILE) {
+				ev.len = len;
+				tb_event_content(&ev, data, len);
+			} else {
+				tb_event(&ev);
+			}
+		}
+		finish();
+		snprintf(out, sizeof(out), "%s/hostile", tdir);
+		if (trace_open(tpath, &t, &err) != 0) {
+			refused++;
+			continue;
+		}
+		if (trace_rebuild(t, UINT64_MAX, out, &err) == 0) {
+			built++;
+		} else {
+			refused++;
+			assert_true(err.code < 0);
+			assert_true(err.msg[0] != '\0');
+		}
+		trace_close(t);
+		/* Nothing outside the output directory. */
+		assert_int_equal(count_entries(tdir) - count_entries(out), 2);   /* t.trace, hostile */
+		assert_int_equal(lstat(evil_abs, &st), -1);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", out);
+		assert_int_equal(system(cmd), 0);
+	}
+	print_message("hostile traces: %d rebuilt, %d refused\n", built, refused);
+	assert_true(built >= 10 && refused >= 10);
+}
+
 /* ---- the model's API */
 
 static void test_model_api(void **state)
@@ -798,6 +883,28 @@ static void test_model_api(void **state)
 	assert_int_equal(err, -ENOENT);
 	assert_ptr_equal(fsm_lookup(m, "", 0, &err), fsm_root(m));
 	fsm_free(c);
+
+	/* A terabyte-sized sparse file: collapse and insert move pages, not
+	 * bytes; a page of zeros hashes like a hole. */
+	assert_int_equal(fsm_create(m, "s", 1, FSM_REG, 0644, NULL, 0, &f), 0);
+	assert_int_equal(fsm_truncate(m, f, 1ull << 40), 0);
+	assert_int_equal(fsm_pwrite(m, f, (1ull << 40) - 4096, "tail", 4), 0);
+	assert_int_equal(fsm_fallocate(m, f, FALLOC_FL_INSERT_RANGE, 0, 8192), 0);
+	assert_true(f->size == (1ull << 40) + 8192);
+	fsm_pread(f, (1ull << 40) + 4096, buf, 4);
+	assert_memory_equal(buf, "tail", 4);
+	assert_int_equal(fsm_fallocate(m, f, FALLOC_FL_COLLAPSE_RANGE, 4096, 4096), 0);
+	fsm_pread(f, 1ull << 40, buf, 4);
+	assert_memory_equal(buf, "tail", 4);
+	assert_int_equal(fsm_fallocate(m, f, FALLOC_FL_COLLAPSE_RANGE, 1, 4096), -EINVAL);
+	assert_int_equal(fsm_pwrite(m, f, UINT64_MAX - 2, "x", 1), -EFBIG);
+	h1 = fsm_hash(m);
+	assert_int_equal(fsm_pwrite(m, f, 8192, "\0\0\0\0", 4), 0);   /* zeros: same bytes */
+	h2 = fsm_hash(m);
+	assert_true(h1.lo == h2.lo && h1.hi == h2.hi);
+	assert_int_equal(fsm_pwrite(m, f, 8192, "z", 1), 0);
+	h2 = fsm_hash(m);
+	assert_false(h1.lo == h2.lo && h1.hi == h2.hi);
 	fsm_free(m);
 }
 
@@ -821,6 +928,7 @@ int main(void)
 		T(test_out_not_empty),
 		T(test_inconsistent_trace),
 		T(test_differential_random),
+		T(test_hostile_traces),
 		cmocka_unit_test(test_model_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
