@@ -645,8 +645,10 @@ static void explain_dev(struct crash_state *st, struct crash_state *ref, const s
 		case NS_CREATE:
 		case NS_MKDIR:
 		case NS_SYMLINK:
-			fprintf(out, "  %.*s: %s (event %" PRIu64 ") not persisted: missing\n",
-				(int)ev->path_len, ev->path, ns_verb(u->op), u->seq);
+			fprintf(out, "  %.*s: %s (event %" PRIu64 ") not persisted%s\n",
+				(int)ev->path_len, ev->path, ns_verb(u->op), u->seq,
+				ino_present(lst, u->ino) ? ", but a later operation that did names it"
+				: ": missing");
 			break;
 		case NS_LINK:
 			fprintf(out, "  %.*s: link from '%.*s' (event %" PRIu64 ") not persisted: missing\n",

@@ -35,7 +35,7 @@ static uint64_t ct_end;          /* the crash point after the whole trace */
 static char ct_endpts[64];       /* "E-E": --crash-points of the end only */
 
 /* Start a trace in a fresh temporary file: header, ROOT. */
-static void ct_begin(void)
+static inline void ct_begin(void)
 {
 	int fd;
 
@@ -48,7 +48,7 @@ static void ct_begin(void)
 }
 
 /* End the trace (an END record) and open it. */
-static struct torn_trace *ct_finish(void)
+static inline struct torn_trace *ct_finish(void)
 {
 	struct torn_trace *t = NULL;
 	struct trace_error err;
@@ -64,7 +64,7 @@ static struct torn_trace *ct_finish(void)
 }
 
 /* Options from strings (NULL: default). */
-static void ct_opts(struct crash_opts *o, const char *strategy, const char *points, const char *tear)
+static inline void ct_opts(struct crash_opts *o, const char *strategy, const char *points, const char *tear)
 {
 	char err[256];
 
@@ -77,7 +77,7 @@ static void ct_opts(struct crash_opts *o, const char *strategy, const char *poin
 		fail_msg("%s", err);
 }
 
-static struct crash_space *ct_space(struct torn_trace *t, const struct crash_opts *o)
+static inline struct crash_space *ct_space(struct torn_trace *t, const struct crash_opts *o)
 {
 	struct crash_space *s = NULL;
 	struct trace_error err;
@@ -89,7 +89,7 @@ static struct crash_space *ct_space(struct torn_trace *t, const struct crash_opt
 
 /* ---- describing a state by its files on disk */
 
-static void ct_rm_rf(int dfd, const char *name)
+static inline void ct_rm_rf(int dfd, const char *name)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
@@ -108,12 +108,12 @@ static void ct_rm_rf(int dfd, const char *name)
 	}
 }
 
-static int ct_name_cmp(const void *a, const void *b)
+static inline int ct_name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void ct_append(char **out, size_t *len, const char *fmt, ...)
+static inline void ct_append(char **out, size_t *len, const char *fmt, ...)
 {
 	va_list ap;
 	char *m = NULL;
@@ -130,7 +130,7 @@ static void ct_append(char **out, size_t *len, const char *fmt, ...)
 	free(m);
 }
 
-static void ct_describe_dir(int dfd, const char *prefix, char **out, size_t *len)
+static inline void ct_describe_dir(int dfd, const char *prefix, char **out, size_t *len)
 {
 	char *names[256];
 	size_t n = 0, i;
@@ -194,7 +194,7 @@ static void ct_describe_dir(int dfd, const char *prefix, char **out, size_t *len
 }
 
 /* Materialise @st with crash_state_write and describe what is on disk. */
-static char *ct_describe(struct crash_state *st)
+static inline char *ct_describe(struct crash_state *st)
 {
 	char dir[64] = "/tmp/torn-crash-state-XXXXXX", *out = NULL;
 	size_t len = 0;
@@ -222,7 +222,7 @@ struct ct_coll {
 	int no_desc;          /* ids and hashes only (large enumerations) */
 };
 
-static int ct_visit(void *arg, struct crash_state *st)
+static inline int ct_visit(void *arg, struct crash_state *st)
 {
 	struct ct_coll *c = arg;
 
@@ -242,7 +242,7 @@ static int ct_visit(void *arg, struct crash_state *st)
 	return 0;
 }
 
-static void ct_coll_free(struct ct_coll *c)
+static inline void ct_coll_free(struct ct_coll *c)
 {
 	size_t i;
 
@@ -258,14 +258,14 @@ static void ct_coll_free(struct ct_coll *c)
 }
 
 /* Enumerate @s into @c; returns enumerate's value. */
-static int ct_collect(struct crash_space *s, struct ct_coll *c)
+static inline int ct_collect(struct crash_space *s, struct ct_coll *c)
 {
 	memset(c, 0, sizeof(*c));
 	return crash_space_enumerate(s, ct_visit, c);
 }
 
 /* The distinct descriptions of @c equal exactly the @n strings given. */
-static void ct_expect_set(const struct ct_coll *c, size_t n, const char *const *want)
+static inline void ct_expect_set(const struct ct_coll *c, size_t n, const char *const *want)
 {
 	char **got = malloc((c->n ? c->n : 1) * sizeof(*got));
 	char **w = malloc((n ? n : 1) * sizeof(*w));
@@ -302,7 +302,7 @@ static void ct_expect_set(const struct ct_coll *c, size_t n, const char *const *
 } while (0)
 
 /* A buffer of @n bytes, each block of 512 filled with the next letter of @pat. */
-static uint8_t *ct_blocks(const char *pat)
+static inline uint8_t *ct_blocks(const char *pat)
 {
 	size_t n = strlen(pat), i;
 	uint8_t *b = malloc(n * 512);
@@ -314,7 +314,7 @@ static uint8_t *ct_blocks(const char *pat)
 }
 
 /* Write the blocks of @pat at byte @off through @handle. */
-static uint64_t ct_write(uint64_t handle, int64_t off, const char *pat, uint16_t flags)
+static inline uint64_t ct_write(uint64_t handle, int64_t off, const char *pat, uint16_t flags)
 {
 	uint8_t *b = ct_blocks(pat);
 	uint64_t seq = tb_write(handle, off, b, strlen(pat) * 512, flags);
@@ -324,7 +324,7 @@ static uint64_t ct_write(uint64_t handle, int64_t off, const char *pat, uint16_t
 }
 
 /* A starting file of blocks @pat. */
-static uint64_t ct_init_file(const char *path, const char *pat)
+static inline uint64_t ct_init_file(const char *path, const char *pat)
 {
 	uint8_t *b = ct_blocks(pat);
 	uint64_t seq = tb_init_file(path, 0644, b, strlen(pat) * 512);

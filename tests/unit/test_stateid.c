@@ -1,0 +1,454 @@
+/*
+ * tests/unit/test_stateid.c - state ids (recovery/crash_stateid.c) and the
+ * state object (crash_state.c): round trips, malformed ids, canonical
+ * formatting, hashes, garbage, explain, and safe materialisation.
+ */
+#include "tests/unit/crash_util.h"
+
+static struct crash_space *sp(struct torn_trace *t, const char *strat, const char *pts,
+			      const char *tear)
+{
+	struct crash_opts o;
+
+	ct_opts(&o, strat, pts, tear);
+	return ct_space(t, &o);
+}
+
+/* create n, extending write AB (size + 2 units), truncate, rename n -> m. */
+static uint64_t s_create, s_write, s_trunc, s_rename;
+
+static struct torn_trace *mixed(void)
+{
+	ct_begin();
+	ct_init_file("keep", "K");
+	tb_init_done();
+	s_create = tb_open_file(1, "n", TORN_F_CREATED);
+	s_write = ct_write(1, 0, "AB", 0);
+	s_trunc = tb_truncate(1, 1536);
+	s_rename = tb_rename("n", "m", 0);
+	tb_mark("done");
+	return ct_finish();
+}
+
+/* Every state of the trace, every tear kind: the id parses back to the
+ * same id, the same hash and the same files. */
+static void test_round_trip(void **state)
+{
+	struct torn_trace *t = mixed();
+	struct crash_space *s = sp(t, "exhaustive", "all", "zeros,garbage");
+	struct ct_coll c;
+	char err[256];
+	size_t i, z = 0, g = 0;
+
+	assert_int_equal(ct_collect(s, &c), 0);
+	/* at the end: 2 (create) x 2 (size) x 4 x 4 (data) x 2 (truncate) x 2 (rename) */
+	assert_true(c.n > 256);
+	for (i = 0; i < c.n; i++) {
+		struct crash_state *st = NULL;
+		torn_hash h;
+		char *d;
+
+		if (crash_state_from_id(s, c.id[i], &st, err, sizeof(err)) < 0)
+			fail_msg("%s", err);
+		assert_string_equal(crash_state_id(st), c.id[i]);
+		assert_int_equal(crash_state_point(st), c.point[i]);
+		h = crash_state_hash(st);
+		assert_true(h.lo == c.hash[i].lo && h.hi == c.hash[i].hi);
+		d = ct_describe(st);
+		assert_string_equal(d, c.desc[i]);
+		free(d);
+		z += strstr(c.id[i], ":z") != NULL;
+		g += strstr(c.id[i], ":g") != NULL;
+		crash_state_free(st);
+	}
+	assert_true(z > 0 && g > 0);
+	ct_coll_free(&c);
+	crash_space_free(s);
+	trace_close(t);
+}
+
+struct bad {
+	const char *id;      /* %E is replaced by the end point, %W by the write's seq */
+	const char *msg;     /* expected in the error */
+};
+
+static void expand(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 24 < len; in++) {
+		if (in[0] == '%' && (in[1] == 'E' || in[1] == 'W' || in[1] == 'C')) {
+			uint64_t v = in[1] == 'E' ? ct_end : in[1] == 'W' ? s_write : s_create;
+			o += (size_t)snprintf(out + o, len - o, "%llu", (unsigned long long)v);
+			in++;
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = 0;
+}
+
+static void test_malformed(void **state)
+{
+	static const struct bad bad[] = {
+		{ "", "empty" },
+		{ "x5", "expected 'p'" },
+		{ "p", "bad crash point" },
+		{ "p12x", "bad crash point" },
+		{ "p999999", "outside the trace" },
+		{ "p0", "outside the trace" },
+		{ "p%E:", "bad deviation ''" },
+		{ "p%E:q3", "bad deviation 'q3'" },
+		{ "p%E:d", "expected an event seq" },
+		{ "p%E:d%W.x", "expected a unit number" },
+		{ "p%E:d%W.1y", "trailing characters" },
+		{ "p%E:d%W.7", "names no unit" },
+		{ "p%E:d%W.0:d%W.0", "named twice" },
+		{ "p%E:d%W.0:z%W.0", "named twice" },
+		{ "p%E:z%W.sz", "only data units" },
+		{ "p%E:g%C", "only data units" },
+		{ "p%W:d%W.0", "not issued yet" },
+		{ "p%E:d1", "names no unit" },
+		{ "s1000/p%E", "bad option prefix" },
+		{ "s4096/p%E", "made with options 's4096/'" },
+		{ "s512mx/p%E", "bad option prefix" },
+	};
+	struct torn_trace *t = mixed();
+	struct crash_space *s = sp(t, NULL, NULL, NULL);
+	struct crash_state *st = NULL;
+	char id[128], err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		expand(bad[i].id, id, sizeof(id));
+		err[0] = 0;
+		assert_int_equal(crash_state_from_id(s, id, &st, err, sizeof(err)), -EINVAL);
+		assert_null(st);
+		if (!strstr(err, bad[i].msg))
+			fail_msg("id '%s': error '%s' lacks '%s'", id, err, bad[i].msg);
+		assert_non_null(strstr(err, "state id '"));
+	}
+	crash_space_free(s);
+	trace_close(t);
+}
+
+/* A unit already durable or lost at the crash point is not pending. */
+static void test_not_pending(void **state)
+{
+	struct torn_trace *t;
+	struct crash_space *s;
+	struct crash_state *st = NULL;
+	char id[128], err[256];
+	uint64_t w1, w2;
+
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	w1 = ct_write(1, 0, "A", 0);
+	tb_fsync(1);
+	w2 = ct_write(1, 512, "B", 0);
+	tb_next_result(-EIO);
+	tb_fsync(1);
+	t = ct_finish();
+	s = sp(t, NULL, NULL, NULL);
+	snprintf(id, sizeof(id), "p%llu:d%llu.0", (unsigned long long)ct_end, (unsigned long long)w1);
+	assert_int_equal(crash_state_from_id(s, id, &st, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "already durable"));
+	snprintf(id, sizeof(id), "p%llu:d%llu.1", (unsigned long long)ct_end, (unsigned long long)w2);
+	assert_int_equal(crash_state_from_id(s, id, &st, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "lost by a failed fsync"));
+	/* Before the failed fsync it was pending. */
+	snprintf(id, sizeof(id), "p%llu:d%llu.1", (unsigned long long)w2 + 1, (unsigned long long)w2);
+	assert_int_equal(crash_state_from_id(s, id, &st, err, sizeof(err)), 0);
+	crash_state_free(st);
+	crash_space_free(s);
+	trace_close(t);
+}
+
+static void test_format_canonical(void **state)
+{
+	struct torn_trace *t = mixed();
+	struct crash_opts o;
+	struct crash_space *s = sp(t, NULL, NULL, NULL);
+	struct crash_state *st = NULL;
+	struct crash_dev d[4] = {
+		{ s_rename, CRASH_UNIT_WHOLE, 'd' },
+		{ s_write, 1, 'z' },
+		{ s_write, CRASH_UNIT_SIZE, 'd' },
+		{ s_write, 0, 'g' },
+	};
+	const struct crash_dev *got;
+	char buf[256], want[256], err[256];
+	size_t n;
+
+	assert_true(crash_id_format(s, ct_end, d, 4, buf, sizeof(buf)) > 0);
+	snprintf(want, sizeof(want), "p%llu:d%llu.sz:g%llu.0:z%llu.1:d%llu", (unsigned long long)ct_end,
+		 (unsigned long long)s_write, (unsigned long long)s_write, (unsigned long long)s_write,
+		 (unsigned long long)s_rename);
+	assert_string_equal(buf, want);
+	assert_int_equal(crash_id_format(s, ct_end, d, 4, buf, 10), -ENOSPC);
+	/* The parsed state carries the same devs, sorted. */
+	assert_int_equal(crash_state_from_id(s, want, &st, err, sizeof(err)), 0);
+	got = crash_state_devs(st, &n);
+	assert_int_equal(n, 4);
+	assert_int_equal(got[0].unit, CRASH_UNIT_SIZE);
+	assert_int_equal(got[1].kind, 'g');
+	assert_int_equal(got[3].unit, CRASH_UNIT_WHOLE);
+	crash_state_free(st);
+	/* An unsorted id parses to the canonical one. */
+	snprintf(buf, sizeof(buf), "p%llu:d%llu:z%llu.1:g%llu.0:d%llu.sz", (unsigned long long)ct_end,
+		 (unsigned long long)s_rename, (unsigned long long)s_write, (unsigned long long)s_write,
+		 (unsigned long long)s_write);
+	assert_int_equal(crash_state_from_id(s, buf, &st, err, sizeof(err)), 0);
+	assert_string_equal(crash_state_id(st), want);
+	crash_state_free(st);
+	/* Conflicting kinds for one unit cannot be formatted. */
+	d[0] = d[3];
+	d[0].kind = 'z';
+	assert_int_equal(crash_id_format(s, ct_end, d, 4, buf, sizeof(buf)), -EINVAL);
+	crash_space_free(s);
+
+	/* Non-default options are a prefix of the id, and parse back. */
+	crash_opts_default(&o);
+	o.sector = 4096;
+	o.atomic = 8192;
+	o.model = CRASH_MODEL_BUFFERED;
+	s = ct_space(t, &o);
+	assert_true(crash_id_format(s, ct_end, NULL, 0, buf, sizeof(buf)) > 0);
+	snprintf(want, sizeof(want), "s4096a8192mb/p%llu", (unsigned long long)ct_end);
+	assert_string_equal(buf, want);
+	assert_int_equal(crash_state_from_id(s, want, &st, err, sizeof(err)), 0);
+	crash_state_free(st);
+	crash_opts_default(&o);
+	assert_int_equal(crash_id_parse_opts(want, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.sector, 4096);
+	assert_int_equal(o.atomic, 8192);
+	assert_int_equal(o.model, CRASH_MODEL_BUFFERED);
+	assert_int_equal(crash_id_parse_opts("p5", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.sector, 512);
+	assert_int_equal(o.atomic, 0);
+	assert_int_equal(o.model, CRASH_MODEL_AUTO);
+	assert_int_equal(crash_id_parse_opts("s12/p5", &o, err, sizeof(err)), -EINVAL);
+	crash_space_free(s);
+	trace_close(t);
+}
+
+static torn_hash hash_of(struct crash_space *s, const char *fmt, ...)
+{
+	struct crash_state *st = NULL;
+	char id[256], err[256];
+	va_list ap;
+	torn_hash h;
+
+	va_start(ap, fmt);
+	vsnprintf(id, sizeof(id), fmt, ap);
+	va_end(ap);
+	if (crash_state_from_id(s, id, &st, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	h = crash_state_hash(st);
+	crash_state_free(st);
+	return h;
+}
+
+#define HEQ(a, b) ((a).lo == (b).lo && (a).hi == (b).hi)
+
+static void test_hash(void **state)
+{
+	struct torn_trace *t = mixed();
+	struct crash_space *s = sp(t, NULL, NULL, "zeros,garbage");
+	unsigned long long e = ct_end, w = s_write, c = s_create;
+	torn_hash a, b;
+
+	/* Without its size the data is cut: same files, same hash. */
+	a = hash_of(s, "p%llu:d%llu.sz:d%llu", e, w, s_trunc);
+	b = hash_of(s, "p%llu:d%llu.sz:d%llu.0:d%llu.1:d%llu", e, w, w, w, s_trunc);
+	assert_true(HEQ(a, b));
+	/* A mark changes no file: the states before and after it are equal. */
+	a = hash_of(s, "p%llu", e);
+	b = hash_of(s, "p%llu", e - 2);
+	assert_true(HEQ(a, b));
+	/* The create not persisted but the rename that names the inode did:
+	 * the file is there under its new name (each operation independent). */
+	b = hash_of(s, "p%llu:d%llu", e, c);
+	assert_true(HEQ(a, b));
+	/* A file missing, a unit zeroed, garbage: all different. */
+	b = hash_of(s, "p%llu:d%llu:d%llu", e, c, s_rename);
+	assert_false(HEQ(a, b));
+	b = hash_of(s, "p%llu:z%llu.0", e, w);
+	assert_false(HEQ(a, b));
+	a = hash_of(s, "p%llu:g%llu.0", e, w);
+	assert_false(HEQ(a, b));
+	/* Garbage is a function of (seq, unit): reproducible. */
+	b = hash_of(s, "p%llu:g%llu.0", e, w);
+	assert_true(HEQ(a, b));
+	b = hash_of(s, "p%llu:g%llu.1", e, w);
+	assert_false(HEQ(a, b));
+	crash_space_free(s);
+	trace_close(t);
+}
+
+/* Same files reached by different histories hash the same. */
+static void test_hash_order_independent(void **state)
+{
+	struct torn_trace *t1, *t2;
+	struct crash_space *s1, *s2;
+	torn_hash a, b;
+
+	ct_begin();
+	tb_init_done();
+	tb_open_file(1, "a", TORN_F_CREATED);
+	tb_open_file(2, "b", TORN_F_CREATED);
+	ct_write(2, 0, "B", 0);
+	t1 = ct_finish();
+	s1 = sp(t1, NULL, NULL, NULL);
+	a = hash_of(s1, "p%llu", (unsigned long long)ct_end);
+
+	ct_begin();
+	tb_init_done();
+	tb_open_file(2, "b", TORN_F_CREATED);
+	ct_write(2, 0, "B", 0);
+	tb_open_file(1, "a", TORN_F_CREATED);
+	t2 = ct_finish();
+	s2 = sp(t2, NULL, NULL, NULL);
+	b = hash_of(s2, "p%llu", (unsigned long long)ct_end);
+	assert_true(HEQ(a, b));
+	crash_space_free(s1);
+	crash_space_free(s2);
+	trace_close(t1);
+	trace_close(t2);
+}
+
+static char *explain(struct crash_space *s, const char *fmt, ...)
+{
+	struct crash_state *st = NULL;
+	char id[256], err[256], *buf = NULL;
+	size_t len = 0;
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(id, sizeof(id), fmt, ap);
+	va_end(ap);
+	if (crash_state_from_id(s, id, &st, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(crash_state_explain(st, f), 0);
+	fclose(f);
+	crash_state_free(st);
+	return buf;
+}
+
+static void test_explain(void **state)
+{
+	struct torn_trace *t = mixed();
+	struct crash_space *s = sp(t, NULL, NULL, "zeros,garbage");
+	unsigned long long e = ct_end, w = s_write;
+	char *x;
+
+	x = explain(s, "p%llu:g%llu.0:z%llu.1:d%llu:d%llu", e, w, w, s_trunc, s_rename);
+	assert_non_null(strstr(x, "4 deviation(s)"));
+	assert_non_null(strstr(x, "unit 0 (bytes 0..512)"));
+	assert_non_null(strstr(x, "garbage"));
+	assert_non_null(strstr(x, "zeroed"));
+	assert_non_null(strstr(x, "new: 41 41 41 41 41 41 41 41 41 41 41 41 41 41 41 41"));
+	assert_non_null(strstr(x, "now: 00 00 00 00"));
+	assert_non_null(strstr(x, "truncate to 1536"));
+	assert_non_null(strstr(x, "n: rename to 'm'"));
+	assert_non_null(strstr(x, "the old name stays"));
+	assert_non_null(strstr(x, "n: present here, absent in the reference"));
+	assert_non_null(strstr(x, "m: missing (present in the reference)"));
+	free(x);
+
+	x = explain(s, "p%llu:d%llu.1", e, w);
+	assert_non_null(strstr(x, "dropped -> old content"));
+	assert_non_null(strstr(x, "m: 1 sector(s) of 512 bytes differ, the first at byte 512"));
+	free(x);
+
+	x = explain(s, "p%llu:d%llu:d%llu", e, s_create, s_rename);
+	assert_non_null(strstr(x, "n: create"));
+	assert_non_null(strstr(x, "not persisted: missing"));
+	free(x);
+	x = explain(s, "p%llu:d%llu", e, s_create);
+	assert_non_null(strstr(x, "not persisted, but a later operation that did names it"));
+	assert_non_null(strstr(x, "no file differs"));
+	free(x);
+
+	x = explain(s, "p%llu", e);
+	assert_non_null(strstr(x, "0 deviation(s)"));
+	assert_non_null(strstr(x, "no file differs"));
+	free(x);
+	crash_space_free(s);
+	trace_close(t);
+}
+
+/* Materialisation never follows a symlink and never writes over anything. */
+static void test_write_safe(void **state)
+{
+	struct torn_trace *t;
+	struct crash_space *s;
+	struct crash_state *st = NULL;
+	char dir[] = "/tmp/torn-write-XXXXXX", victim[] = "/tmp/torn-victim-XXXXXX";
+	char id[64], err[256], path[128], tgt[64];
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	ct_begin();
+	ct_init_file("f", "A");
+	tb_init_symlink("l", "/etc/passwd");
+	tb_init_done();
+	t = ct_finish();
+	s = sp(t, NULL, NULL, NULL);
+	snprintf(id, sizeof(id), "p%llu", (unsigned long long)ct_end);
+	assert_int_equal(crash_state_from_id(s, id, &st, err, sizeof(err)), 0);
+
+	/* A symlink named like a file of the state: refused, victim untouched. */
+	assert_non_null(mkdtemp(dir));
+	fd = mkstemp(victim);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_int_equal(crash_state_write(st, dir), -EEXIST);
+	assert_int_equal(stat(victim, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	ct_rm_rf(AT_FDCWD, dir);
+	unlink(victim);
+
+	/* The trace's symlink is written as a symlink, not followed. */
+	assert_non_null(mkdtemp(strcpy(dir, "/tmp/torn-write-XXXXXX")));
+	assert_int_equal(crash_state_write(st, dir), 0);
+	snprintf(path, sizeof(path), "%s/l", dir);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISLNK(sb.st_mode));
+	n = readlink(path, tgt, sizeof(tgt) - 1);
+	assert_true(n > 0);
+	tgt[n] = 0;
+	assert_string_equal(tgt, "/etc/passwd");
+	snprintf(path, sizeof(path), "%s/f", dir);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 512);
+	ct_rm_rf(AT_FDCWD, dir);
+
+	crash_state_free(st);
+	crash_space_free(s);
+	trace_close(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_not_pending),
+		cmocka_unit_test(test_format_canonical),
+		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_hash_order_independent),
+		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_write_safe),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
