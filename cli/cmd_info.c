@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "cli.h"
 #include "tracecli.h"
@@ -219,10 +220,16 @@ static void report(const struct torn_trace *t, const struct info *in, uint64_t f
 	putchar('\n');
 	row("status");
 	if (!trace_truncated(t)) {
-		printf("complete");
-		if (in->end_status)
-			printf(" (program wait status %lld)", (long long)in->end_status);
-		putchar('\n');
+		int ws = (int)in->end_status;
+
+		/* END's result is the program's wait status. */
+		if (WIFEXITED(ws))
+			printf("complete (program exited %d)\n", WEXITSTATUS(ws));
+		else if (WIFSIGNALED(ws))
+			printf("complete (program killed by signal %d, SIG%s)\n", WTERMSIG(ws),
+			       sigabbrev_np(WTERMSIG(ws)) ? sigabbrev_np(WTERMSIG(ws)) : "?");
+		else
+			printf("complete (program wait status %#x)\n", (unsigned)ws);
 	} else if (trace_tail_bytes(t)) {
 		printf("truncated: %llu bytes of a cut-short record after the last whole one "
 		       "(read up to seq %llu)\n", (unsigned long long)trace_tail_bytes(t),

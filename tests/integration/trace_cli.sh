@@ -18,7 +18,7 @@ cd "$W" || exit 1
 
 # ---- info: every figure of the sample
 "$TORN" info s.trace > info.out 2> info.err || fail "info exit $?"
-has info.out '^  status +complete$'
+has info.out '^  status +complete \(program exited 0\)$'
 has info.out '^  root +/tmp/root$'
 has info.out '^  command +test$'
 has info.out '^  processes +2 \(fork 1, exec 0, exit 1\)$'
