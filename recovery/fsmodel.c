@@ -849,7 +849,13 @@ static int apply_open(struct fsm *m, const struct torn_event *ev, char *why, siz
 	struct fsm_inode *ino;
 	int r;
 
-	if (ev->flags & TORN_F_CREATED) {
+	if ((ev->oflags & O_TMPFILE) == O_TMPFILE) {
+		/* An unnamed file in that directory: no name, nothing to write out
+		 * unless it is linked in later (which a trace cannot name). */
+		if (!(ino = inode_new(m, FSM_REG, ev->mode ? ev->mode : 0600)))
+			return -ENOMEM;
+		ino->st_ino = ev->ino;
+	} else if (ev->flags & TORN_F_CREATED) {
 		r = fsm_create(m, ev->path, ev->path_len, FSM_REG, ev->mode ? ev->mode : 0644,
 			       NULL, 0, &ino);
 		if (r < 0)

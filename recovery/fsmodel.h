@@ -37,7 +37,10 @@
  * model in which that unlink may be undone).
  *
  * fsm_apply is "everything persisted": results < 0 change nothing; writes
- * of io_uring take effect at their completion, with its result.
+ * of io_uring take effect at their completion, with its result; an
+ * O_TMPFILE open makes an unnamed file (never written out).  It is strict:
+ * an event that succeeded in the recording but cannot happen here (a
+ * rename of a missing name) fails with the errno Linux would have given.
  */
 #ifndef TORN_RECOVERY_FSMODEL_H
 #define TORN_RECOVERY_FSMODEL_H

@@ -284,6 +284,8 @@ static void test_write_after_rename_and_unlink(void **state)
 	tb_truncate(2, 100);
 	tb_open_file(3, "scratch", TORN_F_CREATED);  /* a new file with the old name */
 	tb_write(3, 0, "new", 3, 0);
+	tb_open_file_ex(4, "", 0, O_RDWR | O_TMPFILE, 0100600);   /* unnamed: never seen */
+	tb_write(4, 0, "tmp", 3, 0);
 	finish();
 	CHECK(UINT64_MAX, F("log", "head+tail"), F("scratch", "new"));
 }
