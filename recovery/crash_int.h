@@ -183,6 +183,11 @@ struct crash_state {
 	size_t nino;
 	int have_hash;
 	torn_hash hash;
+	/* Enumeration: a state whose image holds units [0, upto) applied (all
+	 * resolved before the crash point: never pending), copied instead of
+	 * replaying the trace from its start.  NULL for states from an id. */
+	struct crash_state *base;
+	size_t upto;
 };
 
 /* ==========================================================================
@@ -211,6 +216,10 @@ int crash_state_set(struct crash_state *st, uint64_t point, const struct crash_d
 		    size_t ndevs);
 /* Build the image of the state (idempotent). */
 int crash_state_build(struct crash_state *st);
+/* Extend the image of base state @b with the units of seq < @cutoff: every
+ * one must be resolved (durable or lost) before the crash points it will
+ * serve.  Cutoffs never decrease. */
+int crash_base_advance(struct crash_state *b, uint64_t cutoff);
 
 /* Add a warning line (printf-like). */
 void crash_warn(struct crash_space *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

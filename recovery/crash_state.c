@@ -213,20 +213,76 @@ static int apply(struct crash_state *st, const struct cu *u, char kind)
 	return 0;
 }
 
+int crash_base_advance(struct crash_state *b, uint64_t cutoff)
+{
+	const struct crash_space *s = b->s;
+	int r;
+
+	for (; b->upto < s->nunits && s->units[b->upto].seq < cutoff; b->upto++) {
+		const struct cu *u = &s->units[b->upto];
+
+		if (u->fate == CU_LOST)
+			continue;
+		r = apply(b, u, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Start @st from the image of @b (units [0, b->upto) applied). */
+static int copy_base(struct crash_state *st, const struct crash_state *b)
+{
+	size_t i;
+
+	for (i = 0; i < st->nino; i++) {
+		struct st_file *f = &st->files[i];
+		const struct st_file *bf = &b->files[i];
+		struct ns_dir *d = &st->dirs[i];
+		const struct ns_dir *bd = &b->dirs[i];
+
+		if (file_reserve(f, bf->dlen) < 0)
+			return -ENOMEM;
+		if (bf->dlen)
+			memcpy(f->buf, bf->buf, bf->dlen);
+		f->dlen = bf->dlen;
+		f->size = bf->size;
+		if (bd->n > d->cap) {
+			struct ns_ent *e = realloc(d->e, bd->n * sizeof(*e));
+			if (!e)
+				return -ENOMEM;
+			d->e = e;
+			d->cap = bd->n;
+		}
+		if (bd->n)
+			memcpy(d->e, bd->e, bd->n * sizeof(*d->e));
+		d->n = bd->n;
+	}
+	return 0;
+}
+
 int crash_state_build(struct crash_state *st)
 {
 	const struct crash_space *s = st->s;
 	uint64_t p = st->point;
-	size_t i, d = 0;
+	size_t i = 0, d = 0;
 	int r;
 
 	if (st->built)
 		return 0;
-	for (i = 0; i < st->nino; i++) {
-		st->files[i].dlen = st->files[i].size = 0;
-		st->dirs[i].n = 0;
+	if (st->base) {
+		r = copy_base(st, st->base);
+		if (r < 0)
+			return r;
+		i = st->base->upto;
+	} else {
+		for (i = 0; i < st->nino; i++) {
+			st->files[i].dlen = st->files[i].size = 0;
+			st->dirs[i].n = 0;
+		}
+		i = 0;
 	}
-	for (i = 0; i < s->nunits && s->units[i].seq < p; i++) {
+	for (; i < s->nunits && s->units[i].seq < p; i++) {
 		const struct cu *u = &s->units[i];
 		char kind = 0;
 
@@ -276,8 +332,10 @@ static struct ns_ent *sorted_entries(const struct crash_state *st, uint32_t ino,
 	e = malloc((d->n ? d->n : 1) * sizeof(*e));
 	if (!e)
 		return NULL;
-	memcpy(e, d->e, d->n * sizeof(*e));
-	qsort(e, d->n, sizeof(*e), ent_cmp);
+	if (d->n) {
+		memcpy(e, d->e, d->n * sizeof(*e));
+		qsort(e, d->n, sizeof(*e), ent_cmp);
+	}
 	return e;
 }
 
@@ -677,8 +735,10 @@ static void explain_files(struct crash_state *st, struct crash_state *ref, struc
 	size_t i = 0, j = 0;
 	int any = 0;
 
-	qsort(lst->e, lst->n, sizeof(*lst->e), pent_cmp);
-	qsort(lref->e, lref->n, sizeof(*lref->e), pent_cmp);
+	if (lst->n)
+		qsort(lst->e, lst->n, sizeof(*lst->e), pent_cmp);
+	if (lref->n)
+		qsort(lref->e, lref->n, sizeof(*lref->e), pent_cmp);
 	while (i < lst->n || j < lref->n) {
 		int c = i == lst->n ? 1 : j == lref->n ? -1 : strcmp(lst->e[i].path, lref->e[j].path);
 

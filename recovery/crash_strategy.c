@@ -452,7 +452,8 @@ static int gen_setup(struct enumctx *c, struct gen *g, const struct crash_strate
 	}
 	if (r < 0)
 		return r;
-	qsort(g->runs, g->nruns, sizeof(*g->runs), run_cmp);
+	if (g->nruns)
+		qsort(g->runs, g->nruns, sizeof(*g->runs), run_cmp);
 	return 0;
 }
 
@@ -707,7 +708,7 @@ static int draws_setup(struct enumctx *c, uint64_t ndraw, uint64_t seed)
 static int run_enum(struct crash_space *s, crash_visit_fn fn, void *arg, uint64_t *count)
 {
 	struct enumctx c;
-	struct crash_state *st = NULL;
+	struct crash_state *st = NULL, *base = NULL;
 	struct crash_dev *devs = NULL;
 	size_t devcap = 0, pi;
 	uint64_t seen = 0, ndraw = 0;
@@ -742,8 +743,11 @@ static int run_enum(struct crash_space *s, crash_visit_fn fn, void *arg, uint64_
 		goto out;
 	if (fn) {
 		r = crash_state_alloc(s, &st);
+		if (!r)
+			r = crash_state_alloc(s, &base);
 		if (r < 0)
 			goto out;
+		st->base = base;
 	}
 	for (pi = 0; pi < c.npointset; pi++) {
 		uint64_t p = c.pointset[pi];
@@ -754,6 +758,13 @@ static int run_enum(struct crash_space *s, crash_visit_fn fn, void *arg, uint64_
 		if (r < 0)
 			goto out;
 		n = c.ps.n;
+		/* Everything before the first pending unit is settled for this
+		 * and every later crash point: keep it built once. */
+		if (base) {
+			r = crash_base_advance(base, n ? s->units[c.ps.u[0]].seq : p);
+			if (r < 0)
+				goto out;
+		}
 		if (n + 1 > c.kcap) {
 			size_t cap = n + 1;
 			for (i = 0; i < nst; i++) {
@@ -838,6 +849,7 @@ out:
 	if (count)
 		*count = seen;
 	crash_state_free(st);
+	crash_state_free(base);
 	free(devs);
 	ctx_free(&c);
 	return r;
