@@ -464,7 +464,11 @@ struct job {
 	uint64_t point;
 	char    *id;
 	double   start, deadline;
-	char     dir[PATH_MAX + 32]; /* SCRATCH/sN; marks and output beside it */
+	int      own_marks;          /* marks[] is this state's own file (else shared) */
+	int      own_out;            /* out[] is this state's own file (else the slot's) */
+	char     dir[PATH_MAX + 32]; /* SCRATCH/sN */
+	char     marks[PATH_MAX + 40];
+	char     out[PATH_MAX + 40];
 };
 
 /* What the loop shares between explore_run and the runner. */
@@ -479,6 +483,7 @@ struct run {
 	/* explore_run */
 	struct explore_report *rep;
 	struct explore_marks marks;
+	uint8_t *marks_done;         /* [k]: SCRATCH/mK holds the first k marks */
 	struct hset seen;
 	size_t fcap;
 	double t0, last_progress;
@@ -634,16 +639,21 @@ static void job_clear(struct job *j)
 	j->pid = 0;
 }
 
-/* Start the checker on the state already written to @dir. */
+/* Start the checker on the state already written to @dir, with its marks
+ * in @marks and its output going to @out (own_*: files of this state, to
+ * be removed with it; else shared ones, linked or moved when kept). */
 static int job_start(struct run *r, struct job *j, const char *dir, const char *marks,
-		     const char *id, uint64_t point, uint64_t ordinal)
+		     int own_marks, const char *out, int own_out, const char *id,
+		     uint64_t point, uint64_t ordinal)
 {
-	char out[PATH_MAX + 40];
 	int fd = -1, rc;
 
 	j->pidfd = -1;
 	snprintf(j->dir, sizeof(j->dir), "%s", dir);
-	side_path(out, sizeof(out), dir, "out");
+	snprintf(j->marks, sizeof(j->marks), "%s", marks ? marks : "/dev/null");
+	snprintf(j->out, sizeof(j->out), "%s", out);
+	j->own_marks = own_marks && marks;
+	j->own_out = own_out;
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = -errno;
@@ -697,16 +707,23 @@ static void job_dispose(struct run *r, struct job *j, int failed, char **kept)
 	if (r->keep_dirs)
 		return;
 	if (failed && r->o->keep_failing) {
+		/* DIR, DIR.marks, DIR.out: the state with what its checker had. */
 		r->keep_any = 1;
+		side_path(p, sizeof(p), j->dir, "marks");
+		if (!j->own_marks && link(j->marks, p) < 0)
+			symlink(j->marks, p);
+		side_path(p, sizeof(p), j->dir, "out");
+		if (!j->own_out)
+			rename(j->out, p);
 		if (kept)
 			*kept = strdup(j->dir);
 		return;
 	}
 	explore_rmtree(j->dir);
-	side_path(p, sizeof(p), j->dir, "marks");
-	unlink(p);
-	side_path(p, sizeof(p), j->dir, "out");
-	unlink(p);
+	if (j->own_marks)
+		unlink(j->marks);
+	if (j->own_out)
+		unlink(j->out);
 }
 
 static int add_failure(struct run *r, struct job *j, struct explore_result *res)
@@ -770,7 +787,7 @@ static int job_finish(struct run *r, struct job *j, int status)
 			res.exit_code = code;
 		}
 	}
-	side_path(out, sizeof(out), j->dir, "out");
+	snprintf(out, sizeof(out), "%s", j->out);
 	if (rc == 0 && (res.outcome != EXPLORE_PASS || r->single)) {
 		rc = read_tail(out, r->o->output_lines, &res);
 		if (rc < 0)
@@ -983,17 +1000,36 @@ static void run_fini(struct run *r)
 	checker_free(&r->chk);
 	hset_free(&r->seen);
 	explore_marks_free(&r->marks);
+	free(r->marks_done);
 }
 
-/* Materialise @st into SCRATCH/sORD (+ .marks) and start its checker. */
+/* Number of marks with seq < @p. */
+static size_t marks_before(const struct explore_marks *m, uint64_t p)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->seq[mid] < p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Materialise @st into SCRATCH/sORD, then wait for a free slot and start
+ * its checker: materialising first overlaps it with the running checkers.
+ * The marks go to SCRATCH/mK, written once for each number K of marks
+ * (the marks before a crash point are a prefix of the trace's marks), or,
+ * when the trace's marks are not known (the runner), to SCRATCH/sORD.marks. */
 static int start_state(struct run *r, struct crash_state *st, uint64_t ord)
 {
-	char dir[PATH_MAX + 32], marks[PATH_MAX + 40];
-	struct job *j = free_slot(r);
-	int rc;
+	char dir[PATH_MAX + 32], marks[PATH_MAX + 40], out[PATH_MAX + 40];
+	int rc, own_marks = 1;
+	struct job *j;
 
-	if (!j)
-		return -EAGAIN;
 	snprintf(dir, sizeof(dir), "%s/s%llu", r->scratch, (unsigned long long)ord);
 	side_path(marks, sizeof(marks), dir, "marks");
 	if (mkdir(dir, 0755) < 0) {
@@ -1002,16 +1038,39 @@ static int start_state(struct run *r, struct crash_state *st, uint64_t ord)
 		return rc;
 	}
 	rc = crash_state_write(st, dir);
-	if (rc == 0)
+	if (rc == 0 && r->marks_done) {
+		size_t k = marks_before(&r->marks, crash_state_point(st));
+
+		own_marks = 0;
+		snprintf(marks, sizeof(marks), "%s/m%zu", r->scratch, k);
+		if (!r->marks_done[k]) {
+			rc = crash_state_write_marks(st, marks);
+			/* Shared by every state with k marks: read-only. */
+			if (rc == 0)
+				chmod(marks, 0444);
+			r->marks_done[k] = rc == 0;
+		}
+	} else if (rc == 0) {
 		rc = crash_state_write_marks(st, marks);
+	}
 	if (rc < 0) {
 		seterr(r->errbuf, r->errlen, "cannot materialise state %s in %s: %s",
 		       crash_state_id(st), dir, torn_strerror(rc));
-		explore_rmtree(dir);
-		unlink(marks);
-		return rc;
+		goto fail;
 	}
-	return job_start(r, j, dir, marks, crash_state_id(st), crash_state_point(st), ord);
+	while (!(j = free_slot(r))) {
+		rc = reap(r, 1);
+		if (rc < 0)
+			goto fail;
+	}
+	snprintf(out, sizeof(out), "%s/o%u", r->scratch, (unsigned)(j - r->jobs));
+	return job_start(r, j, dir, marks, own_marks, out, 0, crash_state_id(st),
+			 crash_state_point(st), ord);
+fail:
+	explore_rmtree(dir);
+	if (own_marks)
+		unlink(marks);
+	return rc;
 }
 
 /* ==========================================================================
@@ -1040,8 +1099,8 @@ static int visit(void *arg, struct crash_state *st)
 	ord = rep->unique_states++;
 	if (r->o->shard_n && h.lo % r->o->shard_n != r->o->shard_i - 1)
 		return 0;
-	/* Collect what finished meanwhile; wait when every slot is busy. */
-	rc = reap(r, r->njobs >= r->o->jobs);
+	/* Collect what finished meanwhile (start_state waits for a slot). */
+	rc = reap(r, 0);
 	if (rc < 0)
 		return rc;
 	return start_state(r, st, ord);
@@ -1126,7 +1185,8 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 	if (rc < 0)
 		return rc;
 	r.rep = rep;
-	if (explore_marks_init(&r.marks, t) < 0) {
+	if (explore_marks_init(&r.marks, t) < 0 ||
+	    !(r.marks_done = calloc(r.marks.n + 1, 1))) {
 		seterr(err, errlen, "out of memory");
 		run_fini(&r);
 		return -ENOMEM;
@@ -1258,16 +1318,17 @@ int explore_check_dir(const struct explore_opts *o, const char *dir, const char 
 	if (rc < 0)
 		return rc;
 	r.keep_dirs = 1;
-	rc = job_start(&r, &r.jobs[0], dir, marks, id, 0, 0);
-	if (rc == 0)
-		rc = run_single(&r, res);
-	/* job_start wrote DIR.out; hand it over where the caller wants it. */
-	if (outfile) {
+	{
 		char out[PATH_MAX + 40];
 
-		side_path(out, sizeof(out), dir, "out");
-		rename(out, outfile);
+		if (outfile)
+			snprintf(out, sizeof(out), "%s", outfile);
+		else
+			snprintf(out, sizeof(out), "%s/o0", r.scratch);
+		rc = job_start(&r, &r.jobs[0], dir, marks, 0, out, !outfile, id, 0, 0);
 	}
+	if (rc == 0)
+		rc = run_single(&r, res);
 	run_fini(&r);
 	return rc;
 }
