@@ -24,7 +24,7 @@ static void usage(FILE *f)
 		"      --marks-from-stdout each line CMD prints is also a mark\n"
 		"      --shim PATH         the shim library (default: $TORN_SHIM, else\n"
 		"                          <torn's directory>/../lib/libtorn-shim.so)\n"
-		"      --ring-mib N        size of the shared ring in MiB (default 64)\n"
+		"      --ring-mib N        size of the shared ring in MiB (default 16)\n"
 		"  -q, --quiet             no summary line on stderr\n"
 		"  -h, --help              this help\n\n"
 		"CMD can write mark lines to the descriptor named in $TORN_MARK_FD, or call\n"

@@ -103,14 +103,24 @@ struct writer {
 	int      err;               /* first write error (-errno), later writes dropped */
 	size_t   used;
 	uint64_t bytes;             /* written or buffered */
+	uint64_t kicked;            /* bytes whose writeback was started */
 	uint8_t *buf;
 };
+
+#define WRITER_KICK (8u << 20)
 
 static int writer_flush(struct writer *w)
 {
 	if (w->used && !w->err)
 		w->err = robust_write(w->fd, w->buf, w->used);
 	w->used = 0;
+	/* Start the writeback of what is written as we go (no waiting), so
+	 * that the fsync at the end has only the tail left to wait for. */
+	if (!w->err && w->bytes - w->kicked >= WRITER_KICK) {
+		sync_file_range(w->fd, (off_t)w->kicked, (off_t)(w->bytes - w->kicked),
+				SYNC_FILE_RANGE_WRITE);
+		w->kicked = w->bytes;
+	}
 	return w->err;
 }
 
@@ -580,12 +590,14 @@ static void *consumer_main(void *arg)
 		if (head == tail) {
 			if (stop)
 				break;
-			/* Ring empty: put what we have in the file, then sleep until a
-			 * producer commits (announce, re-check, wait). */
+			/* Ring empty: put what we have in the file (a recorder killed
+			 * now leaves a trace up to here), then nap; producers wake us
+			 * early when the ring fills (announce, re-check, wait). */
 			writer_flush(k->w);
 			__atomic_store_n(&c->cons_sleep, 1, __ATOMIC_SEQ_CST);
-			if (__atomic_load_n(&c->head, __ATOMIC_SEQ_CST) == tail)
-				shm_futex_wait(&c->cons_sleep, 1, 50);
+			if (__atomic_load_n(&c->head, __ATOMIC_SEQ_CST) == tail &&
+			    !__atomic_load_n(&k->stop, __ATOMIC_SEQ_CST))
+				shm_futex_wait(&c->cons_sleep, 1, SHM_CONSUMER_NAP_MS);
 			__atomic_store_n(&c->cons_sleep, 0, __ATOMIC_SEQ_CST);
 			continue;
 		}
@@ -932,8 +944,8 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 		goto out;
 	}
 	drain_pipes(cf.c, &ch, 1);
-	__atomic_store_n(&k.stop, 1, __ATOMIC_RELEASE);
-	shm_futex_wake(&cf.c->cons_sleep);
+	__atomic_store_n(&k.stop, 1, __ATOMIC_SEQ_CST);
+	shm_wake_consumer(cf.c);
 	pthread_join(thr, NULL);
 	thr_started = 0;
 	if (k.corrupt) {

@@ -33,7 +33,7 @@ struct record_opts {
 	char *const *argv;          /* the command, NULL-terminated; argv[0] looked up in PATH */
 	const char *shim;           /* path of libtorn-shim.so */
 	int marks_from_stdout;      /* each line the program prints is a mark */
-	size_t ring_size;           /* bytes of the shared ring; 0: the default (64 MiB) */
+	size_t ring_size;           /* bytes of the shared ring; 0: the default (16 MiB) */
 };
 
 struct record_result {
