@@ -742,7 +742,7 @@ static void explain_files(struct crash_state *st, struct crash_state *ref, struc
 	while (i < lst->n || j < lref->n) {
 		int c = i == lst->n ? 1 : j == lref->n ? -1 : strcmp(lst->e[i].path, lref->e[j].path);
 
-		if (!any++)
+		if (c && !any++)
 			fprintf(out, "files that differ from the reference state:\n");
 		if (c < 0) {
 			fprintf(out, "  %s: present here, absent in the reference\n", lst->e[i++].path);
@@ -756,7 +756,24 @@ static void explain_files(struct crash_state *st, struct crash_state *ref, struc
 			uint32_t a = lst->e[i].ino, b = lref->e[j].ino;
 			const struct cino *ca = &s->inos[a], *cb = &s->inos[b];
 
-			if (ca->type != cb->type) {
+			int differ = ca->type != cb->type;
+
+			if (ca->type == CI_FILE && !differ) {
+				const struct st_file *fa = &st->files[a], *fb = &ref->files[b];
+				uint64_t x;
+
+				differ = fa->size != fb->size;
+				for (x = 0; x < fa->size && !differ; x++)
+					differ = (x < file_known(fa) ? fa->buf[x] : 0) !=
+						 (x < file_known(fb) ? fb->buf[x] : 0);
+			} else if (ca->type == CI_SYMLINK && !differ) {
+				differ = ca->tlen != cb->tlen || memcmp(ca->target, cb->target, ca->tlen);
+			}
+			if (differ && !any++)
+				fprintf(out, "files that differ from the reference state:\n");
+			if (!differ) {
+				/* same object, same bytes */
+			} else if (ca->type != cb->type) {
 				fprintf(out, "  %s: a different kind of object than in the reference\n",
 					lst->e[i].path);
 			} else if (ca->type == CI_FILE) {
@@ -784,13 +801,8 @@ static void explain_files(struct crash_state *st, struct crash_state *ref, struc
 				if (nd)
 					fprintf(out, "  %s: %" PRIu64 " sector(s) of %u bytes differ, the first "
 						"at byte %" PRIu64 "\n", lst->e[i].path, nd, us, first);
-				if (fa->size == fb->size && !nd)
-					any--;
-			} else if (ca->type == CI_SYMLINK && (ca->tlen != cb->tlen ||
-				   memcmp(ca->target, cb->target, ca->tlen))) {
+			} else if (ca->type == CI_SYMLINK) {
 				fprintf(out, "  %s: symlink target differs\n", lst->e[i].path);
-			} else {
-				any--;
 			}
 			i++;
 			j++;

@@ -416,6 +416,10 @@ static void test_explain(void **state)
 	assert_non_null(strstr(x, "the old name stays"));
 	assert_non_null(strstr(x, "n: present here, absent in the reference"));
 	assert_non_null(strstr(x, "m: missing (present in the reference)"));
+	/* One header, even after a file ("keep") that does not differ. */
+	assert_non_null(strstr(x, "files that differ"));
+	assert_null(strstr(strstr(x, "files that differ") + 1, "files that differ"));
+	assert_null(strstr(x, "keep"));
 	free(x);
 
 	x = explain(s, "p%llu:d%llu.1", e, w);
