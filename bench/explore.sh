@@ -8,7 +8,8 @@
 #          once (what no exec-based runner can beat).
 # Prints states/s of both, their ratio (target >= 0.8), the dedup ratio
 # (states enumerated / unique), and torn's peak RSS for this run and for a
-# run of a quarter of the states (memory must not grow with the states).
+# run of the same trace restricted to its last 20 crash points (fewer
+# states, as large): memory must not grow with the number of states.
 # A benchmark, not a test: it never fails on timing.
 set -u
 
@@ -31,20 +32,22 @@ record() {
 		{ cat "$W/err" >&2; echo "explore: recording failed" >&2; exit 1; }
 }
 
-# explore NAME: "WALL_S MAXRSS_KB CHECKED UNIQUE ENUMERATED"
+# explore NAME OUT [OPTIONS]: "WALL_S MAXRSS_KB CHECKED UNIQUE ENUMERATED"
 explore() {
-	r=$("$HELP" run "$TORN" explore "$W/$1.trace" --strategy prefix -j 2 -q \
-		--check "$CHECKER" --json "$W/$1.json" 2>"$W/err" | sed -n 's/^run //p')
+	t=$1 o=$2
+	shift 2
+	r=$("$HELP" run "$TORN" explore "$W/$t.trace" --strategy prefix -j 2 -q \
+		--check "$CHECKER" --json "$W/$o.json" "$@" 2>"$W/err" | sed -n 's/^run //p')
 	[ -n "$r" ] || { cat "$W/err" >&2; echo "explore: torn explore failed" >&2; exit 1; }
 	k() { sed -n "s/^ *\"$1\": \([0-9]*\),*$/\1/p" "$W/$2.json"; }
-	echo "$r $(k states_checked "$1") $(k unique_states "$1") $(k states_enumerated "$1")"
+	echo "$r $(k states_checked "$o") $(k unique_states "$o") $(k states_enumerated "$o")"
 }
 
 record big 100
-record small 50
-set -- $(explore big)
+set -- $(explore big big)
 wall=$1 rss=$2 checked=$3 unique=$4 enum=$5
-set -- $(explore small)
+last=$("$TORN" dump "$W/big.trace" | tail -n 1 | awk '{ print $1 }')
+set -- $(explore big small --crash-points $((last - 20))-$last)
 rss_small=$2 checked_small=$3
 bare=$("$HELP" bare "$CHECKER" "$checked" 2 "$W/big.root" | sed -n 's/^bare [0-9]* //p')
 [ -n "$bare" ] || { echo "explore: bare loop failed" >&2; exit 1; }

@@ -292,12 +292,15 @@ int cmd_explore(int argc, char **argv)
 			.max_shown = max_shown,
 		};
 
+		/* With --json -, stdout is the JSON: the summary goes to stderr. */
+		FILE *tf = json && !strcmp(json, "-") ? stderr : stdout;
+
 		if (quiet && !rep.nfailures)
-			printf("torn explore: %" PRIu64 " states checked, no failure\n",
-			       rep.states_checked);
+			fprintf(tf, "torn explore: %" PRIu64 " states checked, no failure\n",
+				rep.states_checked);
 		else
-			report_text(stdout, &rep, &to);
-		fflush(stdout);
+			report_text(tf, &rep, &to);
+		fflush(tf);
 	}
 	if (json && report_json_write(&rep, check, json, err, sizeof(err)) < 0) {
 		cli_err("%s", err);
