@@ -313,6 +313,7 @@ struct chk {
 	const struct kvw_opts *o;
 	const struct wop *w;
 	struct kst *rec; /* recovered, per key */
+	uint64_t *lastdel; /* per key: seq of its last delete in the workload */
 	unsigned live;   /* keys seen by iterate */
 	char *msg;
 	size_t cap;
@@ -423,11 +424,7 @@ static int iter_fn(void *arg, const char *key, size_t klen, const void *val, siz
 /* is there a delete of key after seq s (so that "absent" is a later state)? */
 static int deleted_after(const struct chk *c, unsigned key, uint64_t s)
 {
-	for (uint64_t t = s + 1; t <= c->o->ops; t++)
-		for (int j = 0; j < c->w[t].count; j++)
-			if (c->w[t].key[j] == key && c->w[t].type[j] == ENG_DEL)
-				return 1;
-	return 0;
+	return c->lastdel[key] > s;
 }
 
 /* does the recovered state of key reflect operation s (or a later one)? */
@@ -442,24 +439,31 @@ static int at_or_after(const struct chk *c, unsigned key, uint64_t s, int type)
 
 static void check_acked(struct chk *c, uint64_t acked)
 {
-	for (unsigned k = 0; k < c->o->keys && !c->bad; k++) {
-		uint64_t last = 0;
-		int type = 0;
+	uint64_t *last = calloc(c->o->keys, sizeof(*last));
+	int *type = calloc(c->o->keys, sizeof(*type));
 
-		for (uint64_t s = acked; s >= 1 && !last; s--)
-			for (int j = 0; j < c->w[s].count; j++)
-				if (c->w[s].key[j] == k) {
-					last = s;
-					type = c->w[s].type[j];
-				}
-		if (!last || at_or_after(c, k, last, type))
+	if (!last || !type) {
+		fail(c, "out of memory");
+		goto out;
+	}
+	/* the last acknowledged operation on each key */
+	for (uint64_t s = 1; s <= acked; s++)
+		for (int j = 0; j < c->w[s].count; j++) {
+			last[c->w[s].key[j]] = s;
+			type[c->w[s].key[j]] = c->w[s].type[j];
+		}
+	for (unsigned k = 0; k < c->o->keys && !c->bad; k++) {
+		if (!last[k] || at_or_after(c, k, last[k], type[k]))
 			continue;
 		if (c->rec[k].seq)
 			fail(c, "k%u: acknowledged %s s=%" PRIu64 " lost: the key holds the older s=%" PRIu64,
-			     k, type == ENG_PUT ? "put" : "delete", last, c->rec[k].seq);
+			     k, type[k] == ENG_PUT ? "put" : "delete", last[k], c->rec[k].seq);
 		else
-			fail(c, "k%u: acknowledged put s=%" PRIu64 " lost: the key is missing", k, last);
+			fail(c, "k%u: acknowledged put s=%" PRIu64 " lost: the key is missing", k, last[k]);
 	}
+out:
+	free(last);
+	free(type);
 }
 
 static void check_batches(struct chk *c)
@@ -537,10 +541,17 @@ int kvw_check(const struct kvw_opts *o, const char *marks_path, char *msg, size_
 	if (!w)
 		return -ENOMEM;
 	c.rec = calloc(o->keys, sizeof(*c.rec));
-	if (!c.rec) {
+	c.lastdel = calloc(o->keys, sizeof(*c.lastdel));
+	if (!c.rec || !c.lastdel) {
+		free(c.rec);
+		free(c.lastdel);
 		free(w);
 		return -ENOMEM;
 	}
+	for (uint64_t s = 1; s <= o->ops; s++)
+		for (int j = 0; j < w[s].count; j++)
+			if (w[s].type[j] == ENG_DEL)
+				c.lastdel[w[s].key[j]] = s;
 	rc = read_marks(o, w, marks_path, &acked, msg, cap);
 	if (rc)
 		goto out;
@@ -596,6 +607,7 @@ out:
 	if (e)
 		o->engine->close(e);
 	free(c.rec);
+	free(c.lastdel);
 	free(w);
 	return rc;
 }
