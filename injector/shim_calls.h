@@ -81,6 +81,15 @@
 	P(ssize_t, pwritev64v2,                                                           \
 	  (int fd, const struct iovec *iov, int cnt, off64_t off, int flags),             \
 	  (fd, iov, cnt, off, flags), -1, "posix/io/rw/pwritev2" /* torn: */)             \
+	H(ssize_t, copy_file_range,                                                       \
+	  (int fdin, off64_t *offin, int fdout, off64_t *offout, size_t len,              \
+	   unsigned int flags), -1, "posix/io/rw/copy_file_range" /* torn: */)           \
+	H(ssize_t, sendfile, (int out, int in, off_t *off, size_t n), -1,                 \
+	  "posix/io/rw/sendfile" /* torn: */)                                             \
+	H(ssize_t, sendfile64, (int out, int in, off64_t *off, size_t n), -1,             \
+	  "posix/io/rw/sendfile" /* torn: */)                                             \
+	H(int, ioctl, (int fd, unsigned long req, ...), -1,                               \
+	  "posix/io/ioctl" /* torn: FICLONE, FICLONERANGE */)                             \
 	/* 3. durability */                                                               \
 	P(int, fsync, (int fd), (fd), -1, "posix/io/sync/fsync")                          \
 	P(int, fdatasync, (int fd), (fd), -1, "posix/io/sync/fdatasync")                  \

@@ -180,6 +180,13 @@ void shim_unsupported(const char *text);
 /* Is the file system of @fd the one of the root (for syncfs)? */
 int shim_same_fs_as_root(int fd);
 
+/* Record the bytes [@from, @to) of the file on @fd (entry @e) as write
+ * events of source @src, read back from the file: for writes made where
+ * the shim cannot see the bytes (stdio, copy_file_range, sendfile, clone
+ * ioctls).  Pieces of 256 KiB, continuations flagged TORN_F_SPLIT.  Under
+ * the lock. */
+void shim_readback(struct shim_fd *e, int fd, int64_t from, int64_t to, uint32_t src);
+
 /* The stdio side (shim_stdio.c): record what a flush moved to the file of
  * a recorded stream; used by fclose and at exit. */
 void shim_stdio_exit_flush(void);

@@ -102,23 +102,24 @@ static void bracket_start(struct bracket *b)
 	b->before = where(b);
 }
 
-/* Record the bytes [from, to) of the file as written by a stdio call.  A
+/* Record the bytes [from, to) of the file open on @fd as written by a
+ * call the shim saw only from outside (stdio, copy_file_range, ...).  A
  * write-only descriptor cannot be read: the file is reopened read-only
  * through /proc/self/fd. */
-static void record_range(struct bracket *b, int64_t from, int64_t to)
+void shim_readback(struct shim_fd *e, int fd, int64_t from, int64_t to, uint32_t src)
 {
-	struct shim_fd *e = b->e;
-	int rfd = b->fd, own = -1;
+	int rfd = fd, own = -1;
 	int64_t done = 0;
 
 	if ((e->oflags & O_ACCMODE) == O_WRONLY) {
 		char name[32];
 
-		shim_proc_fd_name(name, b->fd);
+		shim_proc_fd_name(name, fd);
 		own = rfd = SHIM_REAL(openat)(AT_FDCWD, name, O_RDONLY | O_CLOEXEC);
 		if (rfd < 0) {
-			shim_unsupported("stdio write to a file that cannot be read back "
-					 "(no read permission): its bytes are not recorded");
+			shim_unsupported("write seen from outside (stdio, copy_file_range, "
+					 "sendfile, clone) to a file that cannot be read back (no read "
+					 "permission): its bytes are not recorded");
 			return;
 		}
 	}
@@ -140,7 +141,7 @@ static void record_range(struct bracket *b, int64_t from, int64_t to)
 		ev.off = from + done;
 		ev.len = n;
 		ev.result = n;
-		ev.aux = TORN_SRC_STDIO;
+		ev.aux = src;
 		ev.dio_mem_align = e->dio_mem;
 		ev.dio_offset_align = e->dio_off;
 		ev.blksize = e->blksize;
@@ -164,7 +165,7 @@ static void bracket_end(struct bracket *b)
 	int64_t after = where(b);
 
 	if (b->before >= 0 && after > b->before)
-		record_range(b, b->before, after);
+		shim_readback(b->e, b->fd, b->before, after, TORN_SRC_STDIO);
 }
 
 /* The body of every bracketed call: @call runs with the stream locked and,
