@@ -94,6 +94,11 @@ int cmd_record(int argc, char **argv)
 		cli_err("%s", err.msg);
 		return err.bad_input ? TORN_EXIT_USAGE : TORN_EXIT_INTERNAL;
 	}
+	/* A static or setuid program, or one run with LD_PRELOAD cleared, never
+	 * loads the shim: say so rather than hand over an empty trace quietly. */
+	if (res.attached == 0)
+		cli_err("warning: %s never loaded the shim (statically linked, setuid, or "
+			"LD_PRELOAD removed?): none of its I/O was recorded", o.argv[0]);
 	if (!quiet)
 		fprintf(stderr, "torn: recorded %llu events, %llu distinct chunks, %llu snapshot files "
 			"into %s (%llu bytes)\n", (unsigned long long)res.events,

@@ -706,6 +706,17 @@ static int wait_program(struct shm_ctl *c, struct child *ch, int *status)
 	return 0;
 }
 
+static volatile sig_atomic_t g_child;
+
+static void forward_signal(int sig)
+{
+	int e = errno;
+
+	if (g_child > 0)
+		kill((pid_t)g_child, sig);
+	errno = e;
+}
+
 /* "a b c" from argv, cut to what a record's text can hold. */
 static void join_argv(char *const *argv, char *out, size_t cap)
 {
@@ -748,6 +759,10 @@ static int trace_outside_root(const char *trace, const char *root, struct record
 	if (rl == 0 || (!strncmp(dir, root, rl) && (dir[rl] == '\0' || dir[rl] == '/')))
 		rc = fail(err, 1, -EINVAL, "%s: the trace must not be inside the recorded root %s",
 			  trace, rl ? root : "/");
+	/* An existing trace may be a symbolic link into the root. */
+	else if (realpath(trace, dir) && !strncmp(dir, root, rl) && dir[rl] == '/')
+		rc = fail(err, 1, -EINVAL, "%s: the trace must not be inside the recorded root %s "
+			  "(it is a link to %s)", trace, root, dir);
 out:
 	free(dup);
 	return rc;
@@ -791,7 +806,9 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 	struct consumer k = { 0 };
 	struct snap s = { 0 };
 	struct stat st, trace_st;
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit, old_pipe;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward_signal };
+	struct sigaction old[5];
+	static const int sigs[5] = { SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGHUP };
 	pthread_t thr;
 	int thr_started = 0, signals_set = 0, errpipe[2] = { -1, -1 }, dirfd = -1, rc = 0, status = 0;
 	uint8_t hdr[TORN_TRACE_HDR_LEN];
@@ -903,10 +920,9 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 
 	/* Like system(): a ^C goes to the program; we stay to finish the trace.
 	 * SIGPIPE: a closed stdout must not kill us before END is written. */
-	sigaction(SIGINT, &ign, &old_int);
-	sigaction(SIGQUIT, &ign, &old_quit);
-	sigaction(SIGPIPE, &ign, &old_pipe);
-	signals_set = 1;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &ign, &old[i]);
+	signals_set = 3;
 	fflush(NULL);
 	ch.pid = fork();
 	if (ch.pid < 0) {
@@ -915,6 +931,12 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 	}
 	if (ch.pid == 0)
 		child_exec(&ch, o->argv, errpipe[1], o->marks_from_stdout);
+	/* SIGTERM and SIGHUP (timeout(1), a closed terminal) go on to the
+	 * program, and we stay to write the end of its trace. */
+	g_child = ch.pid;
+	for (int i = 3; i < 5; i++)
+		sigaction(sigs[i], &fwd, &old[i]);
+	signals_set = 5;
 	close(errpipe[1]);
 	errpipe[1] = -1;
 	close(ch.mark_wr);
@@ -963,6 +985,7 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 	res->events = cf.c->seq;
 	res->blobs = cf.c->blobs;
 	res->snapshot_files = s.files;
+	res->attached = cf.c->attached;
 	if (writer_flush(&w) < 0) {
 		rc = fail(err, 0, w.err, "%s: cannot write: %s", o->trace, strerror(-w.err));
 		goto out;
@@ -986,11 +1009,9 @@ out:
 		__atomic_store_n(&k.stop, 1, __ATOMIC_RELEASE);
 		pthread_join(thr, NULL);
 	}
-	if (signals_set) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGQUIT, &old_quit, NULL);
-		sigaction(SIGPIPE, &old_pipe, NULL);
-	}
+	for (int i = 0; i < signals_set; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	g_child = 0;
 	for (int i = 0; i < 2; i++)
 		if (errpipe[i] >= 0)
 			close(errpipe[i]);

@@ -42,6 +42,7 @@ struct record_result {
 	uint64_t blobs;             /* distinct content chunks stored */
 	uint64_t bytes;             /* size of the trace file */
 	uint64_t snapshot_files;    /* files in the starting snapshot */
+	uint32_t attached;          /* processes that loaded the shim (0: nothing recorded) */
 };
 
 struct record_error {

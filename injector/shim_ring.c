@@ -136,6 +136,7 @@ __attribute__((constructor)) static void shim_ring_init(void)
 	if (c->marks_from_stdout)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	g_ctl_fd = inherited;
+	__atomic_add_fetch(&c->attached, 1, __ATOMIC_RELAXED);
 	g_ctl = c;
 out:
 	if (fd >= 0)

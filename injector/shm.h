@@ -111,6 +111,7 @@ struct shm_ctl {
 	uint32_t dedup_used;            /* filled slots; adding stops at 75% */
 	uint32_t closed;                /* recording finished: record nothing more */
 	uint64_t events, blobs;         /* records put in the ring (statistics) */
+	uint32_t attached;              /* processes whose shim mapped this block (atomic) */
 	struct shm_line mark_line;      /* partial line of the $TORN_MARK_FD pipe */
 	struct shm_line out_line;       /* partial line of the stdout pipe */
 

@@ -10,7 +10,10 @@ add_executable(record_rec_marks ${REC_DIR}/rec_marks.c)
 target_link_libraries(record_rec_marks PRIVATE dl Threads::Threads)
 add_executable(record_trace_walk ${REC_DIR}/trace_walk.c)
 target_link_libraries(record_trace_walk PRIVATE torn-trace)
-set_target_properties(record_rec_marks record_trace_walk PROPERTIES
+# Statically linked: the shim cannot be preloaded into it.
+add_executable(record_static ${REC_DIR}/static.c)
+target_link_options(record_static PRIVATE -static)
+set_target_properties(record_rec_marks record_trace_walk record_static PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
 set(REC_ENV
@@ -18,6 +21,7 @@ set(REC_ENV
   "TORN_SHIM=${TORN_SHIM}"
   "WALK=${CMAKE_BINARY_DIR}/tests/record_trace_walk"
   "REC_MARKS=${CMAKE_BINARY_DIR}/tests/record_rec_marks"
+  "REC_STATIC=${CMAKE_BINARY_DIR}/tests/record_static"
   "WORK=${CMAKE_BINARY_DIR}/tests/record-work")
 if(TORN_SANITIZE)
   # The programs under the shim are sanitized too: their runtime must be

@@ -6,6 +6,7 @@
 #   TORN       the torn binary          TORN_SHIM  the shim library
 #   WALK       trace_walk (prints a trace with the codec alone)
 #   REC_MARKS  the test program (rec_marks.c)
+#   REC_STATIC a statically linked program (never loads the shim)
 #   WORK       a scratch directory for this test run
 #
 # Cases: snapshot usage marks sh-marks threads kill-program kill-recorder
@@ -102,6 +103,10 @@ usage)
 	grep -q 'inside the recorded root' err || fail "no message about the trace inside the root"
 	mkdir -p root/sub
 	expect_rc 2 "$TORN" record -o root/sub/../t.trace --root root/sub/.. -- true
+	echo keep >root/data
+	ln -s root/data link.trace
+	expect_rc 2 "$TORN" record -o link.trace --root root -- true
+	[ "$(cat root/data)" = keep ] || fail "a trace linked into the root overwrote the root's file"
 	expect_rc 2 "$TORN" record -o t.trace --root root --ring-mib 0 -- true
 	expect_rc 2 "$TORN" record -o t.trace --root root --bogus -- true
 	expect_rc 0 "$TORN" record --help
@@ -115,6 +120,11 @@ usage)
 	expect_rc 143 "$TORN" record -q -o t.trace --root root -- sh -c 'kill -TERM $$'
 	expect_rc 127 "$TORN" record -q -o t.trace --root root -- "$W/no-such-program"
 	grep -q 'no-such-program' err || fail "no message naming the program that cannot run"
+	# A program that never loads the shim is reported, not silently empty.
+	expect_rc 0 "$TORN" record -q -o t.trace --root root -- "$REC_STATIC"
+	grep -q 'never loaded the shim' err || fail "no warning for a static program"
+	expect_rc 0 "$TORN" record -q -o t.trace --root root -- true
+	grep -q 'never loaded' err && fail "warning for a program that loaded the shim"
 	# Options after the command are the command's own.
 	expect_rc 0 "$TORN" record -q -o t.trace --root root -- sh -c 'test "$1" = -q' sh -q
 	;;
@@ -191,6 +201,17 @@ kill-program)
 	[ "$(marks t.trace | wc -l)" -eq 500 ] || fail "expected 500 marks before the kill"
 	marks t.trace | tail -n 1 | grep -qx 'k 499' || fail "last mark is not k 499"
 	events t.trace | tail -n 1 | grep -q '^[0-9]* end .* result=9 ' || fail "END does not say SIGKILL"
+	# SIGTERM to torn (timeout(1), a CI runner) goes on to the program, and
+	# torn still ends the trace.
+	"$TORN" record -q -o t.trace --root root -- "$REC_MARKS" slow 2000 5 &
+	torn_pid=$!
+	sleep 0.3
+	kill -TERM $torn_pid
+	wait $torn_pid
+	rc=$?
+	[ $rc -eq 143 ] || fail "torn exited $rc after SIGTERM, expected 143"
+	[ "$(complete t.trace)" = 1 ] || fail "trace not complete after SIGTERM"
+	events t.trace | tail -n 1 | grep -q '^[0-9]* end .* result=15 ' || fail "END does not say SIGTERM"
 	;;
 
 kill-recorder)
