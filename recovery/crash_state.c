@@ -679,15 +679,20 @@ static void explain_dev(struct crash_state *st, struct crash_state *ref, const s
 	case CU_DATA:
 		hex16(&ref->files[u->ino], u->off, u->len, a);
 		hex16(&st->files[u->ino], u->off, u->len, b);
-		fprintf(out, "  %s: unit %" PRId64 " (bytes %" PRIu64 "..%" PRIu64 ") of write %" PRIu64
-			": %s%s\n      new: %s\n      now: %s\n", name, u->unit, u->off, u->off + u->len,
-			u->seq, how, ino_present(lst, u->ino) ? "" : " (the file is absent in this state)",
-			a, b);
+		if (ino_present(lst, u->ino))
+			fprintf(out, "  %s: unit %" PRId64 " (bytes %" PRIu64 "..%" PRIu64 ") of write %"
+				PRIu64 ": %s\n      new: %s\n      now: %s\n", name, u->unit, u->off,
+				u->off + u->len, u->seq, how, a, b);
+		else
+			fprintf(out, "  %s: unit %" PRId64 " (bytes %" PRIu64 "..%" PRIu64 ") of write %"
+				PRIu64 ": %s (the file is absent in this state)\n      new: %s\n", name,
+				u->unit, u->off, u->off + u->len, u->seq, how, a);
 		break;
 	case CU_SIZE:
-		fprintf(out, "  %s: size update of write %" PRIu64 " dropped: size %" PRIu64
-			" (reference %" PRIu64 ")\n", name, u->seq, st->files[u->ino].size,
-			ref->files[u->ino].size);
+		fprintf(out, "  %s: size update of write %" PRIu64 " (to %" PRIu64 ") dropped: size %"
+			PRIu64 " (reference %" PRIu64 ")%s\n", name, u->seq, u->off, st->files[u->ino].size,
+			ref->files[u->ino].size, ino_present(lst, u->ino) ? "" :
+			" (the file is absent in this state)");
 		break;
 	case CU_TRUNC:
 		fprintf(out, "  %s: truncate to %" PRIu64 " (event %" PRIu64 ") not persisted: size %"
