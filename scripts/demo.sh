@@ -5,13 +5,21 @@
 # its expectations when torn finds the bug (exit 1) and passes the fix (exit 0).
 set -eu
 
-build=${1:-build}
+build=$(cd "${1:-build}" && pwd)
 torn="$build/bin/torn"
 tinylog="$build/bin/tinylog"
 work=$(mktemp -d "${TMPDIR:-/tmp}/torn-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
-run() { printf '\n$ %s\n' "$*"; "$@"; }
+# Show a command as one could paste it (arguments with spaces quoted), then run it.
+run() {
+	printf '\n$'
+	for a in "$@"; do
+		case "$a" in *" "*) printf " '%s'" "$a" ;; *) printf ' %s' "$a" ;; esac
+	done
+	printf '\n'
+	"$@"
+}
 
 mkdir -p "$work/buggy" "$work/fixed"
 echo "== tinylog: 5 records, each fdatasync'ed and acknowledged with a mark"
