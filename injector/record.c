@@ -380,7 +380,8 @@ static int snap_dir(struct snap *s, int dirfd, const char *rel)
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n)                  /* qsort(NULL, 0, ...) is undefined (UBSan) */
+		qsort(names, n, sizeof(*names), name_cmp);
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct torn_event ev = { 0 };
