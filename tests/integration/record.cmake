@@ -12,7 +12,8 @@ add_executable(record_trace_walk ${REC_DIR}/trace_walk.c)
 target_link_libraries(record_trace_walk PRIVATE torn-trace)
 # Statically linked: the shim cannot be preloaded into it.
 add_executable(record_static ${REC_DIR}/static.c)
-target_link_options(record_static PRIVATE -static)
+target_compile_options(record_static PRIVATE -fno-sanitize=all)
+target_link_options(record_static PRIVATE -static -fno-sanitize=all)
 set_target_properties(record_rec_marks record_trace_walk record_static PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 

@@ -276,7 +276,7 @@ out 0
 out 1
 EOF
 	# With the shim preloaded but no recorder (no TORN_SHM): the same.
-	expect_rc 0 env -u TORN_SHM LD_PRELOAD="$TORN_SHIM" "$REC_MARKS" mix 2
+	expect_rc 0 env -u TORN_SHM LD_PRELOAD="${LD_PRELOAD:+$LD_PRELOAD:}$TORN_SHIM" "$REC_MARKS" mix 2
 	diff out - <<EOF >&2 || fail "the program's output differs with an idle shim"
 out 0
 out 1
