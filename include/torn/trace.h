@@ -313,7 +313,8 @@ int trace_next(const struct torn_trace *t, uint64_t *pos, struct torn_event *ev)
 const uint8_t *trace_blob(const struct torn_trace *t, torn_hash h, uint32_t *len);
 
 /* Copy @len bytes of content described by @ev's chunks, starting at byte
- * @from of that content, into @dst.  Returns 0 or -TORN_E_NOBLOB. */
+ * @from of that content, into @dst.  Returns 0, -TORN_E_NOBLOB, or -ERANGE
+ * when the range goes past the end of the content. */
 int trace_content(const struct torn_trace *t, const struct torn_event *ev,
 		  uint64_t from, void *dst, size_t len);
 
