@@ -247,6 +247,11 @@ int cmd_explore(int argc, char **argv)
 		cli_err("explore: --check CMD is required (the command that checks a state)");
 		goto out;
 	}
+	if (eo.scratch && access(eo.scratch, W_OK | X_OK) < 0) {
+		cli_err("--scratch %s: expected a writable directory: %s", eo.scratch,
+			strerror(errno));
+		goto out;
+	}
 	eo.check = check;
 	eo.trace = argv[optind];
 	ret = crashcli_open(&cc, argv[optind], NULL);

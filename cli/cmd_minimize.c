@@ -59,6 +59,25 @@ static void usage(FILE *f)
 
 /* ---- Testing one candidate ---- */
 
+/* The id of (point, devs), malloc'ed (ids grow with the deviations). */
+static char *format_id(const struct crash_space *sp, uint64_t point,
+		       const struct crash_dev *devs, size_t n)
+{
+	for (size_t len = 256 + 32 * n;; len *= 2) {
+		char *id = malloc(len);
+		int rc;
+
+		if (!id)
+			return NULL;
+		rc = crash_id_format(sp, point, devs, n, id, len);
+		if (rc >= 0)
+			return id;
+		free(id);
+		if (rc != -ENOSPC || len > (1u << 26))
+			return NULL;
+	}
+}
+
 struct memo {
 	torn_hash h;
 	int fails;
@@ -81,14 +100,20 @@ static int try_state(struct mini *m, uint64_t point, const struct crash_dev *dev
 {
 	struct crash_state *st = NULL;
 	struct explore_result res;
-	char id[8192], err[1024] = "";
+	char *id, err[1024] = "";
 	torn_hash h;
 	int rc, fails;
 
 	m->tried++;
-	if (crash_id_format(m->cc->space, point, devs, n, id, sizeof(id)) < 0)
-		return 0;
-	if (crash_state_from_id(m->cc->space, id, &st, err, sizeof(err)) < 0)
+	id = format_id(m->cc->space, point, devs, n);
+	if (!id) {
+		cli_err("minimize: out of memory");
+		return -ENOMEM;
+	}
+	/* Not a state (a unit not pending at this point): not a failure. */
+	rc = crash_state_from_id(m->cc->space, id, &st, err, sizeof(err));
+	free(id);
+	if (rc < 0)
 		return 0;
 	/* Same files and same promises: the same answer. */
 	h = explore_state_key(&m->marks, st);
@@ -110,8 +135,10 @@ static int try_state(struct mini *m, uint64_t point, const struct crash_dev *dev
 		size_t cap = m->cap ? m->cap * 2 : 64;
 		struct memo *x = realloc(m->memo, cap * sizeof(*x));
 
-		if (!x)
+		if (!x) {
+			cli_err("minimize: out of memory");
 			return -ENOMEM;
+		}
 		m->memo = x;
 		m->cap = cap;
 	}
@@ -239,7 +266,7 @@ int cmd_minimize(int argc, char **argv)
 	size_t n0 = 0, n;
 	uint64_t p0, point;
 	int ret = TORN_EXIT_USAGE, rc, opt, quiet = 0;
-	char err[1024] = "", minid[8192];
+	char err[1024] = "", *minid = NULL;
 
 	crashcli_init(&cc);
 	explore_opts_default(&eo);
@@ -340,8 +367,9 @@ int cmd_minimize(int argc, char **argv)
 		ret = rc == -TORN_E_CHECKER ? TORN_EXIT_USAGE : TORN_EXIT_INTERNAL;
 		goto out;
 	}
-	if (crash_id_format(cc.space, point, devs, n, minid, sizeof(minid)) < 0) {
-		cli_err("minimize: the minimal id does not fit in %zu bytes", sizeof(minid));
+	minid = format_id(cc.space, point, devs, n);
+	if (!minid) {
+		cli_err("minimize: out of memory");
 		goto out;
 	}
 	if (crash_state_from_id(cc.space, minid, &fin, err, sizeof(err)) < 0) {
@@ -394,6 +422,7 @@ out:
 	if (fin)
 		crash_state_free(fin);
 	free(devs);
+	free(minid);
 	free(m.memo);
 	explore_marks_free(&m.marks);
 	explore_runner_free(m.run);

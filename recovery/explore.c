@@ -1225,7 +1225,8 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 		rep->scratch_kept = strdup(r.scratch);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	qsort(rep->failures, rep->nfailures, sizeof(*rep->failures), cmp_failure);
+	if (rep->nfailures)
+		qsort(rep->failures, rep->nfailures, sizeof(*rep->failures), cmp_failure);
 	return rc;
 }
 
