@@ -164,6 +164,8 @@ struct st_file {
 	uint8_t *buf;         /* bytes [0, dlen) known; beyond reads as zeros */
 	uint64_t dlen, cap;
 	uint64_t size;
+	const uint8_t *ro;    /* when set, the bytes are the base state's (copy on
+	                         first change): an untouched file costs nothing */
 };
 
 struct crash_state {

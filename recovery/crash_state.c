@@ -107,6 +107,26 @@ static int file_reserve(struct st_file *f, uint64_t end)
 	return 0;
 }
 
+/* The bytes of a file, its own or shared with the base state. */
+static const uint8_t *fdata(const struct st_file *f)
+{
+	return f->ro ? f->ro : f->buf;
+}
+
+/* Make the bytes of @f its own before changing them. */
+static int file_own(struct st_file *f)
+{
+	const uint8_t *ro = f->ro;
+
+	if (!ro)
+		return 0;
+	f->ro = NULL;
+	if (file_reserve(f, f->dlen) < 0)
+		return -ENOMEM;
+	memcpy(f->buf, ro, f->dlen);
+	return 0;
+}
+
 /* Bytes that are neither old nor new: an XXH3 stream keyed by (seq, unit)
  * only, so the same id gives the same bytes on any machine. */
 static void garbage(uint8_t *dst, uint64_t len, uint64_t seq, int64_t unit)
@@ -127,8 +147,10 @@ static int apply_data(struct crash_state *st, const struct cu *u, char kind)
 	struct st_file *f = &st->files[u->ino];
 	const struct torn_event *ev = &s->evs[u->ev];
 	uint64_t end = u->off + u->len;
-	int r = file_reserve(f, end);
+	int r = file_own(f);
 
+	if (!r)
+		r = file_reserve(f, end);
 	if (r < 0)
 		return r;
 	if (u->off > f->dlen)
@@ -177,6 +199,7 @@ static int apply(struct crash_state *st, const struct cu *u, char kind)
 
 	switch (u->kind) {
 	case CU_INIT:
+		f->ro = NULL;   /* replaced whole */
 		r = file_reserve(f, u->len);
 		if (r < 0)
 			return r;
@@ -201,6 +224,9 @@ static int apply(struct crash_state *st, const struct cu *u, char kind)
 	case CU_FALLOC:
 		if (u->len && u->off < f->dlen) {
 			uint64_t e = u->off + u->len < f->dlen ? u->off + u->len : f->dlen;
+
+			if (file_own(f) < 0)
+				return -ENOMEM;
 			memset(f->buf + u->off, 0, e - u->off);
 		}
 		if (u->newsize > f->size)
@@ -241,10 +267,7 @@ static int copy_base(struct crash_state *st, const struct crash_state *b)
 		struct ns_dir *d = &st->dirs[i];
 		const struct ns_dir *bd = &b->dirs[i];
 
-		if (file_reserve(f, bf->dlen) < 0)
-			return -ENOMEM;
-		if (bf->dlen)
-			memcpy(f->buf, bf->buf, bf->dlen);
+		f->ro = bf->dlen ? bf->buf : NULL;
 		f->dlen = bf->dlen;
 		f->size = bf->size;
 		if (bd->n > d->cap) {
@@ -278,6 +301,7 @@ int crash_state_build(struct crash_state *st)
 	} else {
 		for (i = 0; i < st->nino; i++) {
 			st->files[i].dlen = st->files[i].size = 0;
+			st->files[i].ro = NULL;
 			st->dirs[i].n = 0;
 		}
 		i = 0;
@@ -419,7 +443,7 @@ static int hash_one(void *arg, const char *path, uint32_t ino)
 		const struct st_file *f = &st->files[ino];
 		uint64_t known = file_known(f);
 
-		XXH3_128bits_update(h, f->buf, known);
+		XXH3_128bits_update(h, fdata(f), known);
 		for (i = known; i < f->size; i += sizeof(zeros))
 			XXH3_128bits_update(h, zeros, f->size - i < sizeof(zeros) ? f->size - i : sizeof(zeros));
 	} else if (c->type == CI_SYMLINK) {
@@ -499,7 +523,7 @@ static int write_dir(struct crash_state *st, uint32_t dir, int dfd)
 			if (fd < 0)
 				r = -errno;
 			if (!r)
-				r = write_all(fd, f->buf, file_known(f));
+				r = write_all(fd, fdata(f), file_known(f));
 			if (!r && f->size > file_known(f) && ftruncate(fd, (off_t)f->size) < 0)
 				r = -errno;
 		} else if (c->type == CI_SYMLINK) {
@@ -640,7 +664,7 @@ static void hex16(const struct st_file *f, uint64_t off, uint64_t len, char *buf
 	uint64_t i, n = len < 16 ? len : 16;
 
 	for (i = 0; i < n; i++) {
-		uint8_t b = off + i < file_known(f) ? f->buf[off + i] : 0;
+		uint8_t b = off + i < file_known(f) ? fdata(f)[off + i] : 0;
 		sprintf(buf + 3 * i, "%02x ", b);
 	}
 	buf[n ? 3 * n - 1 : 0] = 0;
@@ -769,8 +793,8 @@ static void explain_files(struct crash_state *st, struct crash_state *ref, struc
 
 				differ = fa->size != fb->size;
 				for (x = 0; x < fa->size && !differ; x++)
-					differ = (x < file_known(fa) ? fa->buf[x] : 0) !=
-						 (x < file_known(fb) ? fb->buf[x] : 0);
+					differ = (x < file_known(fa) ? fdata(fa)[x] : 0) !=
+						 (x < file_known(fb) ? fdata(fb)[x] : 0);
 			} else if (ca->type == CI_SYMLINK && !differ) {
 				differ = ca->tlen != cb->tlen || memcmp(ca->target, cb->target, ca->tlen);
 			}
@@ -789,8 +813,8 @@ static void explain_files(struct crash_state *st, struct crash_state *ref, struc
 				for (k = 0; k < m; k += us) {
 					uint64_t e = k + us < m ? k + us : m, x;
 					for (x = k; x < e; x++) {
-						uint8_t va = x < file_known(fa) ? fa->buf[x] : 0;
-						uint8_t vb = x < file_known(fb) ? fb->buf[x] : 0;
+						uint8_t va = x < file_known(fa) ? fdata(fa)[x] : 0;
+						uint8_t vb = x < file_known(fb) ? fdata(fb)[x] : 0;
 						if (va != vb)
 							break;
 					}
