@@ -51,6 +51,22 @@
  * state has exactly one id; "p57" is the reference state at crash point 57.
  * Garbage bytes are a function of (SEQ, UNIT) only, so ids are reproducible.
  * An id parses back to the same state on any machine, -j or shard.
+ *
+ * ---- Strategies, exactly (crash_strategy.c has the details) ----
+ *
+ * At a crash point with n pending units, m pending events (a write's units
+ * count as one event) and T = the tear kinds of --tear other than "new":
+ *	sync        at durability points and the end: reference, all dropped
+ *	prefix      events [0, j) kept and [j, m) dropped, j = 0..m: m + 1
+ *	torn        last pending write with n_w data units (torn:all: each):
+ *	            n_w >= 2: 2 (n_w - 1) |T| (head or tail kept at each
+ *	            boundary, the rest in each kind of T); n_w = 1: |T| - 1
+ *	reorder:K   every set of at most K devs (sum C(n, i), i <= K, by default)
+ *	random:N    N draws (crash point, then each unit), from --seed only
+ *	exhaustive  every state: prod (1 + |T_u|) = 2^n by default
+ * Zeros and garbage apply to data units only.  Inside a crash point states
+ * come in the order of their devs lists, compared (seq, unit, kind) by
+ * (seq, unit, kind), the reference first.
  */
 #ifndef TORN_RECOVERY_CRASH_H
 #define TORN_RECOVERY_CRASH_H
