@@ -993,9 +993,24 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 
 static void run_fini(struct run *r)
 {
+	char p[PATH_MAX + 40];
+
 	kill_all(r);
-	if (!r->keep_any)
+	if (!r->keep_any) {
 		explore_rmtree(r->scratch);
+	} else {
+		/* Only the kept states stay: the shared marks (kept states have
+		 * their own links) and the slots' output files go. */
+		for (size_t k = 0; r->marks_done && k <= r->marks.n; k++)
+			if (r->marks_done[k]) {
+				snprintf(p, sizeof(p), "%s/m%zu", r->scratch, k);
+				unlink(p);
+			}
+		for (unsigned i = 0; i < r->o->jobs; i++) {
+			snprintf(p, sizeof(p), "%s/o%u", r->scratch, i);
+			unlink(p);
+		}
+	}
 	free(r->jobs);
 	checker_free(&r->chk);
 	hset_free(&r->seen);

@@ -500,6 +500,7 @@ static void test_keep_failing(void **state)
 	}
 	/* Only failing states (sN, sN.marks, sN.out) were kept. */
 	assert_int_equal(count_prefixed(rep.scratch_kept, "s"), 3 * (int)rep.nfailures);
+	assert_int_equal(count_entries(rep.scratch_kept), 3 * (int)rep.nfailures);
 	explore_rmtree(rep.scratch_kept);
 	explore_report_free(&rep);
 	crash_space_free(sp);
