@@ -567,6 +567,7 @@ struct consumer {
 	struct shm_ctl *c;
 	struct writer *w;
 	uint32_t stop;              /* set by the main thread after the ring is closed */
+	int ctl_fd;                 /* the control file, to allocate the ring's pages */
 	int corrupt;                /* a record in the ring was not well formed */
 	uint64_t records;
 };
@@ -583,6 +584,10 @@ static void *consumer_main(void *arg)
 	const uint8_t *ring = shm_ring(c);
 	uint64_t size = c->ring_size, tail = c->tail;
 
+	/* Allocate the ring's pages now, beside the program rather than in its
+	 * way: otherwise its first lap round the ring allocates and zeroes a
+	 * page every 4 KiB (best effort: a sparse ring works too). */
+	(void)fallocate(k->ctl_fd, FALLOC_FL_KEEP_SIZE, (off_t)c->ring_off, (off_t)size);
 	for (;;) {
 		/* stop before head: once stop is seen, head is final. */
 		uint32_t stop = __atomic_load_n(&k->stop, __ATOMIC_ACQUIRE);
@@ -948,6 +953,7 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 
 	k.c = cf.c;
 	k.w = &w;
+	k.ctl_fd = cf.fd;
 	if ((rc = -pthread_create(&thr, NULL, consumer_main, &k)) < 0) {
 		fail(err, 0, rc, "cannot start the consumer thread: %s", strerror(-rc));
 		kill(ch.pid, SIGKILL);
