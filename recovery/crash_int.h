@@ -60,6 +60,10 @@ enum ns_op {
 	NS_EXCHANGE,     /* dir/name -> ino2, dir2/name2 -> ino */
 };
 
+/* The bytes of a file a state holds in memory: writes ending beyond are
+ * warned about and ignored (sizes beyond are fine: they read as zeros). */
+#define CRASH_DATA_MAX  (1ull << 32)
+
 #define CU_UNIT_INIT  INT64_MAX   /* never pending, never in an id; sorts last */
 
 struct cu {

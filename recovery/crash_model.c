@@ -450,8 +450,14 @@ static int64_t ns_create(struct walk *k, const struct torn_event *ev, const char
 /* The starting content of a file (INIT_FILE, IMPORT): durable. */
 static int init_content(struct walk *k, const struct torn_event *ev, uint32_t ino)
 {
-	struct cu *u = add_unit(k->s, ev, CU_UNIT_INIT, CU_INIT);
+	uint64_t len = ev->len > 0 ? (uint64_t)ev->len : 0;
+	struct cu *u;
 
+	if (len > CRASH_DATA_MAX || ev->nchunks != trace_nchunks(len)) {
+		ev_path_msg(k->s, ev, "starting content too large or inconsistent, taken as empty");
+		return 0;
+	}
+	u = add_unit(k->s, ev, CU_UNIT_INIT, CU_INIT);
 	if (!u)
 		return -ENOMEM;
 	u->ino = ino;
@@ -484,6 +490,12 @@ static int do_write(struct walk *k, const struct torn_event *ev, const struct ha
 		crash_warn(s, "event %llu: O_DIRECT write of %llu bytes at %llu not aligned to the "
 			   "device's direct-I/O alignment", (unsigned long long)ev->seq,
 			   (unsigned long long)n, (unsigned long long)off);
+	if (ev->off < 0 || (uint64_t)ev->off > CRASH_DATA_MAX || n > CRASH_DATA_MAX - off) {
+		crash_warn(s, "event %llu: write of %llu bytes at offset %lld is beyond the %llu bytes "
+			   "a crash state holds per file, ignored", (unsigned long long)ev->seq,
+			   (unsigned long long)n, (long long)ev->off, (unsigned long long)CRASH_DATA_MAX);
+		return 0;
+	}
 	if ((uint64_t)ev->nchunks != trace_nchunks(n)) {
 		crash_warn(s, "event %llu: write of %llu bytes carries %u chunks, ignored",
 			   (unsigned long long)ev->seq, (unsigned long long)n, ev->nchunks);
@@ -782,6 +794,11 @@ static int do_event(struct walk *k, const struct torn_event *ev, uint64_t *floor
 
 		if (ev->result < 0 || (ino = target_ino(k, ev)) < 0)
 			return 0;
+		if (ev->off < 0 || ev->len <= 0 || (uint64_t)ev->len > INT64_MAX - (uint64_t)ev->off) {
+			crash_warn(s, "event %llu: fallocate of a bad range, ignored",
+				   (unsigned long long)ev->seq);
+			return 0;
+		}
 		if (m & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
 			crash_warn(s, "event %llu: fallocate collapse/insert range not modelled, ignored",
 				   (unsigned long long)ev->seq);

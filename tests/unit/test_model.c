@@ -782,6 +782,33 @@ static void test_warnings(void **state)
 	trace_close(t);
 }
 
+/* Events the model cannot hold are warned about and ignored, never a crash
+ * or a huge allocation. */
+static void test_hostile_events(void **state)
+{
+	struct ct_coll c;
+	struct crash_space *s;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "o");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, (int64_t)1 << 40, "A", 0);        /* 1 TiB in */
+	ct_write(1, INT64_MAX - 100, "B", 0);         /* would overflow */
+	tb_fallocate(1, 0x02 | 0x01, -5, 100);        /* negative offset */
+	tb_fallocate(1, 0, 10, -1);                   /* negative length */
+	ct_write(1, 0, "C", 0);
+	t = ct_finish();
+	s = sp(t, "exhaustive", ct_endpts, NULL, 0, 0, NULL);
+	assert_int_equal(crash_space_warnings(s, NULL), 4);
+	assert_int_equal(ct_collect(s, &c), 0);
+	CT_SET(&c, "f=512:o", "f=512:C");
+	ct_coll_free(&c);
+	crash_space_free(s);
+	trace_close(t);
+}
+
 /* Bad options are refused with a message. */
 static void test_bad_opts(void **state)
 {
@@ -831,6 +858,7 @@ int main(void)
 		cmocka_unit_test(test_crash_points_all),
 		cmocka_unit_test(test_marks_before_point),
 		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_hostile_events),
 		cmocka_unit_test(test_bad_opts),
 	};
 
