@@ -896,8 +896,10 @@ static int reap(struct run *r, int block)
 			timeout = 100;
 		rc = poll(pf, n, timeout);
 		if (rc < 0 && errno != EINTR) {
-			seterr(r->errbuf, r->errlen, "poll: %s", strerror(errno));
-			return -errno;
+			int e = errno;
+
+			seterr(r->errbuf, r->errlen, "poll: %s", strerror(e));
+			return -e;
 		}
 		if (interrupted)
 			return -EINTR;
@@ -976,14 +978,16 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 	}
 	for (unsigned i = 0; i < o->jobs; i++)
 		r->jobs[i].pidfd = -1;
-	if (snprintf(tmpl, sizeof(tmpl), "%s/torn-XXXXXX", base) >= (int)sizeof(tmpl) ||
-	    !mkdtemp(tmpl)) {
+	if (snprintf(tmpl, sizeof(tmpl), "%s/torn-XXXXXX", base) >= (int)sizeof(tmpl))
+		rc = -ENAMETOOLONG;
+	else if (!mkdtemp(tmpl))
 		rc = -errno;
+	if (rc < 0) {
 		seterr(err, errlen, "cannot create a scratch directory under %s: %s", base,
-		       strerror(errno ? errno : ENAMETOOLONG));
+		       strerror(-rc));
 		free(r->jobs);
 		checker_free(&r->chk);
-		return rc ? rc : -ENAMETOOLONG;
+		return rc;
 	}
 	/* TORN_STATE is absolute, whatever --scratch was. */
 	if (!realpath(tmpl, r->scratch))
@@ -1049,7 +1053,7 @@ static int start_state(struct run *r, struct crash_state *st, uint64_t ord)
 	side_path(marks, sizeof(marks), dir, "marks");
 	if (mkdir(dir, 0755) < 0) {
 		rc = -errno;
-		seterr(r->errbuf, r->errlen, "cannot create %s: %s", dir, strerror(errno));
+		seterr(r->errbuf, r->errlen, "cannot create %s: %s", dir, strerror(-rc));
 		return rc;
 	}
 	rc = crash_state_write(st, dir);
