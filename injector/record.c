@@ -1028,6 +1028,9 @@ out:
 	ctl_destroy(&cf);
 	if (w.fd >= 0)
 		close(w.fd);
+	/* Failed before the program ran: no trace is better than a stub. */
+	if (rc < 0 && ch.pid < 0 && w.fd >= 0)
+		unlink(o->trace);
 	free(w.buf);
 	free(s.chunk);
 	free(s.hashes);

@@ -112,6 +112,19 @@ usage)
 	expect_rc 0 "$TORN" record --help
 	grep -q -- '--marks-from-stdout' out || fail "usage does not list --marks-from-stdout"
 	expect_rc 3 "$TORN" record -o t.trace --root root --shim "$W/no-such-shim.so" -- true
+	# An unreadable file in the root: exit 2 naming it, and no stub trace.
+	if [ "$(id -u)" -ne 0 ]; then
+		echo secret >root/locked
+		chmod 000 root/locked
+		expect_rc 2 "$TORN" record -o t2.trace --root root -- true
+		grep -q 'root/locked' err || fail "no message naming the unreadable file"
+		[ ! -e t2.trace ] || fail "a stub trace was left after a failed snapshot"
+		rm -f root/locked
+	fi
+	mkfifo root/fifo
+	expect_rc 0 "$TORN" record -q -o t2.trace --root root -- true
+	grep -q 'root/fifo: not a file' err || fail "no warning for a FIFO left out of the snapshot"
+	rm -f root/fifo
 	# The program's status is torn's: exit code, signal, not found.
 	expect_rc 7 "$TORN" record -q -o t.trace --root root -- sh -c 'exit 7'
 	[ "$(complete t.trace)" = 1 ] || fail "trace of 'exit 7' is not complete"
