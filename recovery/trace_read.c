@@ -282,6 +282,19 @@ static int check_record(struct torn_trace *t, const struct torn_event *ev, uint6
 	return 0;
 }
 
+/* Is everything from @p to the end of the file zero?  A file system may
+ * leave a zero-filled end after a power loss (the size was made durable,
+ * the data was not) or a writer may have extended the file before filling
+ * it; a length of 0 is never a record, so such an end is a cut-short tail,
+ * not corruption. */
+static int zero_tail(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
 static const char *decode_what(long code)
 {
 	switch (-code) {
@@ -358,6 +371,8 @@ int trace_open(const char *path, struct torn_trace **out, struct trace_error *er
 
 		if (n == 0)
 			break;                  /* the cut-short tail (rule 2) */
+		if (n == -TORN_E_RECLEN && zero_tail(t->map + pos, t->size - pos))
+			break;                  /* zeros where records were due: a tail too */
 		if (n < 0) {
 			r = fail(err, path, (int)n, t->nrecords, pos, "%s", decode_what(n));
 			goto out;

@@ -452,6 +452,36 @@ static void test_truncated_end_record(void **state)
 	free(b);
 }
 
+static void test_zero_filled_tail(void **state)
+{
+	struct torn_trace *t;
+	struct trace_error err;
+	uint64_t offs[64];
+	size_t n, len;
+	uint8_t *b;
+
+	(void)state;
+	small_trace(tpath, 1);
+	n = record_offsets(tpath, offs, 63);
+	b = slurp(tpath, &len);
+	/* The last record and 300 more bytes zeroed: what a power loss can
+	 * leave.  Read up to the record before, as truncated. */
+	b = realloc(b, len + 300);
+	memset(b + offs[n - 1], 0, len + 300 - offs[n - 1]);
+	spit(tpath, b, len + 300);
+	assert_int_equal(trace_open(tpath, &t, &err), 0);
+	assert_true(trace_truncated(t));
+	assert_int_equal(trace_tail_bytes(t), len + 300 - offs[n - 1]);
+	assert_int_equal(trace_nevents(t), 8);
+	trace_close(t);
+	/* One nonzero byte in those zeros: corruption again. */
+	b[len + 200] = 1;
+	spit(tpath, b, len + 300);
+	assert_int_equal(open_code(tpath, &err), -TORN_E_RECLEN);
+	assert_int_equal(err.record, n - 1);
+	free(b);
+}
+
 /* ---- corruption */
 
 static void test_corrupt_checksum(void **state)
@@ -915,6 +945,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_every_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_end_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_filled_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_checksum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escaping_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_not_increasing, setup, teardown),
