@@ -19,7 +19,7 @@
 /* ---- 1. registry -------------------------------------------------------- */
 
 static const struct eng_ops *const eng_table[] = {
-	&wal_engine, &bc_engine, &bt_engine, NULL,
+	&wal_engine, &bc_engine, &bt_engine, &lsm_engine, NULL,
 };
 
 const struct eng_ops *const *eng_all(void) { return eng_table; }
