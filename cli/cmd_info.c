@@ -50,10 +50,10 @@ static void usage(FILE *f)
 	      "  -h, --help   show this help\n", f);
 }
 
-static int note_path(struct info *in, const char *p, uint32_t len)
+static int note_path(struct info *in, const char *p, uint32_t len, int64_t result)
 {
-	if (!len)
-		return 0;          /* the root itself is not a file touched */
+	if (!len || result < 0)
+		return 0;          /* the root itself, or a call that failed */
 	return tcli_map_get(&in->paths, tcli_path_hash(p, len), NULL) ? 0 : -ENOMEM;
 }
 
@@ -98,7 +98,7 @@ static int account(struct info *in, const struct torn_event *ev)
 	case TORN_EV_IMPORT:
 		in->snapshot_bytes += (uint64_t)ev->len;
 		in->referenced += (uint64_t)ev->len;
-		if (ev->type == TORN_EV_IMPORT && note_path(in, ev->path, ev->path_len) < 0)
+		if (ev->type == TORN_EV_IMPORT && note_path(in, ev->path, ev->path_len, ev->result) < 0)
 			return -ENOMEM;
 		break;
 	case TORN_EV_OPEN:
@@ -110,7 +110,7 @@ static int account(struct info *in, const struct torn_event *ev)
 			h->flags = ev->flags;
 			h->oflags = ev->oflags;
 		}
-		if (!(ev->flags & TORN_F_DIR) && note_path(in, ev->path, ev->path_len) < 0)
+		if (!(ev->flags & TORN_F_DIR) && note_path(in, ev->path, ev->path_len, ev->result) < 0)
 			return -ENOMEM;
 		break;
 	case TORN_EV_WRITE:
@@ -152,13 +152,13 @@ static int account(struct info *in, const struct torn_event *ev)
 	case TORN_EV_MKDIR:
 	case TORN_EV_RMDIR:
 	case TORN_EV_SYMLINK:
-		if (note_path(in, ev->path, ev->path_len) < 0)
+		if (note_path(in, ev->path, ev->path_len, ev->result) < 0)
 			return -ENOMEM;
 		break;
 	case TORN_EV_RENAME:
 	case TORN_EV_LINK:
-		if (note_path(in, ev->path, ev->path_len) < 0 ||
-		    note_path(in, ev->path2, ev->path2_len) < 0)
+		if (note_path(in, ev->path, ev->path_len, ev->result) < 0 ||
+		    note_path(in, ev->path2, ev->path2_len, ev->result) < 0)
 			return -ENOMEM;
 		break;
 	case TORN_EV_FAULT:
