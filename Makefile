@@ -1,8 +1,9 @@
 # torn: a thin wrapper over CMake.  `make run` and `make test` are the quick start.
 #
 #   make run    install what is missing, build, run the default demo
-#   make test   install what is missing, build, run the whole ctest suite
-#   make asan   the same tests in an ASan+UBSan build (build-asan/)
+#   make test   install what is missing, build, run the whole ctest suite, then
+#               the same suite again in the ASan+UBSan build (build-asan/)
+#   make asan   only the ASan+UBSan build and its run of the suite
 #   make bench  build and run the benchmarks (they print ratios, never fail on timing)
 #   make clean  remove the build directories
 
@@ -29,6 +30,7 @@ run: build
 
 test: build
 	@cd $(BUILD) && $(CTEST) --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory asan
 
 asan: deps
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTORN_WERROR=ON -DTORN_SANITIZE=ON >/dev/null
