@@ -1,7 +1,7 @@
 # Integration tests of torn explore / replay / explain / minimize / merge
 # (tests/integration/explore/) and the sqlite3 validation
 # (tests/integration/sqlite/).
-set(TORN_EXPLORE_CASES finds passes usage jobs shards replay explain minimize hang keep)
+set(TORN_EXPLORE_CASES finds passes usage jobs shards replay explain minimize hang keep interrupt)
 foreach(c ${TORN_EXPLORE_CASES})
   add_test(NAME explore/${c}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/explore/explore_test.sh ${c})

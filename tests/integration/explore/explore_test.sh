@@ -8,7 +8,7 @@
 #   TORN     the torn binary      TINYLOG  examples/tinylog
 #   WORK     a scratch directory for this test run
 #
-# Cases: finds passes usage jobs shards replay explain minimize hang keep
+# Cases: finds passes usage jobs shards replay explain minimize hang keep interrupt
 # Exit 0 pass, 1 fail (with the reason on stderr).
 set -u
 umask 022
@@ -217,6 +217,23 @@ keep)
 	mkdir -p "$W/scratch2"
 	expect_rc 1 "$TORN" explore "$W/buggy.trace" $STRAT --check "$CHECK" --scratch "$W/scratch2"
 	[ -z "$(ls -A "$W/scratch2")" ] || fail "scratch not cleaned: $(ls -A "$W/scratch2")"
+	;;
+interrupt)
+	# SIGINT while checkers run: they are killed, the scratch emptied, exit 130.
+	record buggy
+	mkdir -p "$W/scratch"
+	"$TORN" explore "$W/buggy.trace" $STRAT -j 2 --scratch "$W/scratch" \
+		--check "sleep 29.123; echo torn-interrupt-marker" >"$W/out" 2>"$W/err" &
+	pid=$!
+	sleep 1
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	[ "$rc" -eq 130 ] || { cat "$W/err" >&2; fail "interrupted explore exited $rc, expected 130"; }
+	grep -q "interrupted" "$W/err" || fail "no 'interrupted' message"
+	[ -z "$(ls -A "$W/scratch")" ] || fail "scratch not cleaned: $(ls -A "$W/scratch")"
+	pgrep -f "sleep 29.123; echo torn-interrupt-marker" >/dev/null && fail "checkers left running"
+	pgrep -x -f "sleep 29.123" >/dev/null && fail "checker children left running"
 	;;
 *)
 	fail "unknown case"
