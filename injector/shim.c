@@ -385,6 +385,12 @@ static void rec_write(struct shim_call *c, int fd, int64_t r, const struct iovec
 	uint32_t align, memalign;
 	int misaligned = 0;
 
+	/* A vector the kernel refused (EFAULT: a bad pointer; a count beyond
+	 * IOV_MAX) is not read by the shim either.  (write and pwrite pass a
+	 * vector of the shim's own making.) */
+	if (cnt < 0 || cnt > IOV_MAX || (r < 0 && c->err == EFAULT && src != TORN_SRC_WRITE &&
+					 src != TORN_SRC_PWRITE))
+		cnt = 0;
 	for (int i = 0; i < cnt; i++)
 		total += iov[i].iov_len;
 	ev.off = c->off;
@@ -881,13 +887,18 @@ static int pre_two(struct shim_call *c, int fd1, const char *from, int follow1, 
 		/* linkat(fd, "", ..., AT_EMPTY_PATH): the object open on fd; an
 		 * O_TMPFILE file (no name yet) counts as coming from outside. */
 		rc1 = shim_path_fd(&c->p1, fd1);
+		c->what = 0;
 		if (rc1 == 0 && fstat(fd1, &st) == 0 && st.st_nlink == 0)
 			c->p1.in = 0;
 		c->ino = rc1 == 0 && fstat(fd1, &st) == 0 ? st.st_ino : 0;
 	} else {
 		rc1 = shim_path_resolve(&c->p1, fd1, from, follow1);
-		c->ino = rc1 == 0 && (follow1 ? stat(c->p1.abs, &st) : lstat(c->p1.abs, &st)) == 0 ?
-			st.st_ino : 0;
+		c->ino = 0;
+		c->what = 0;
+		if (rc1 == 0 && (follow1 ? stat(c->p1.abs, &st) : lstat(c->p1.abs, &st)) == 0) {
+			c->ino = st.st_ino;
+			c->what = S_ISDIR(st.st_mode);
+		}
 	}
 	rc2 = shim_path_resolve(&c->p2, fd2, to, 0);
 	if (rc1 < 0)
@@ -900,11 +911,15 @@ static int pre_two(struct shim_call *c, int fd1, const char *from, int follow1, 
 	return 1;
 }
 
-/* A rename: within the root a rename; out of it an unlink; into it an
- * import of what arrived (RENAME_EXCHANGE: of whichever side is inside). */
+/* A rename: within the root a rename; out of it an unlink (of a whole
+ * tree for a directory); into it an import of what arrived.  With
+ * RENAME_EXCHANGE and one side inside, the inside name lost its object
+ * (now outside) and gained the outside one: both are recorded. */
 static void rec_rename(struct shim_call *c, int64_t r, unsigned flags)
 {
 	struct torn_event ev = { .type = TORN_EV_RENAME };
+	const struct shim_path *in = c->p1.in ? &c->p1 : &c->p2;
+	const struct shim_path *out = c->p1.in ? &c->p2 : &c->p1;
 
 	ev.ino = c->ino;
 	ev.oflags = flags;
@@ -916,13 +931,19 @@ static void rec_rename(struct shim_call *c, int64_t r, unsigned flags)
 		ev.path2_len = shim_path_rel_len(&c->p2);
 		shim_emit(&ev);
 	} else if (c->p1.in && !(flags & RENAME_EXCHANGE)) {
-		ev.type = TORN_EV_UNLINK;
+		if (r == 0) {
+			shim_remove_tree(&c->p2, &c->p1);
+			return;
+		}
+		ev.type = c->what ? TORN_EV_RMDIR : TORN_EV_UNLINK;
 		ev.oflags = 0;
 		ev.path = shim_path_rel(&c->p1);
 		ev.path_len = shim_path_rel_len(&c->p1);
 		shim_emit(&ev);
 	} else if (r == 0) {
-		shim_import(c->p1.in ? &c->p1 : &c->p2);
+		if (flags & RENAME_EXCHANGE)
+			shim_remove_tree(out, in);
+		shim_import(in);
 	}
 }
 
@@ -1493,79 +1514,4 @@ int shim_same_fs_as_root(int fd)
 		__atomic_store_n(&have, 1, __ATOMIC_RELEASE);
 	}
 	return fstat(fd, &st) == 0 && st.st_dev == root_dev;
-}
-
-/* An object that arrived in the root from outside.  A regular file's
- * contents are recorded as one TORN_EV_IMPORT (path, mode, ino, len = size,
- * chunks), read through a private read-only mapping (no allocation).  A
- * record holds at most TORN_WRITE_MAX_CHUNKS chunks (16 MiB): the rest of
- * a larger file is not recorded, and an unsupported note says so. */
-void shim_import(const struct shim_path *p)
-{
-	struct torn_event ev = { .type = TORN_EV_IMPORT };
-	const size_t max = (size_t)TORN_WRITE_MAX_CHUNKS * TORN_CHUNK;
-	struct stat st;
-	char buf[PATH_MAX + 128];
-	void *map = MAP_FAILED;
-	size_t take = 0;
-	int fd = -1;
-
-	if (lstat(p->abs, &st) < 0)
-		return;
-	ev.path = shim_path_rel(p);
-	ev.path_len = shim_path_rel_len(p);
-	ev.ino = st.st_ino;
-	ev.mode = st.st_mode;
-	if (S_ISLNK(st.st_mode)) {
-		ssize_t n = readlink(p->abs, buf, sizeof(buf));
-
-		if (n < 0 || (size_t)n >= sizeof(buf))
-			goto out;
-		ev.type = TORN_EV_SYMLINK;
-		ev.path2 = buf;
-		ev.path2_len = (uint32_t)n;
-		shim_emit(&ev);
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		ev.type = TORN_EV_MKDIR;
-		shim_emit(&ev);
-		snprintf(buf, sizeof(buf),
-			 "directory moved into the root: its contents are not recorded: %.*s",
-			 (int)ev.path_len, ev.path);
-		shim_unsupported(buf);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(buf, sizeof(buf), "special file moved into the root: not recorded: %.*s",
-			 (int)ev.path_len, ev.path);
-		shim_unsupported(buf);
-		goto out;
-	}
-	ev.len = st.st_size;
-	take = (size_t)st.st_size < max ? (size_t)st.st_size : max;
-	if (take == 0) {
-		shim_emit_content(&ev, NULL, 0);
-		goto out;
-	}
-	fd = SHIM_REAL(openat)(AT_FDCWD, p->abs, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0)
-		map = SHIM_REAL(mmap)(NULL, take, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		snprintf(buf, sizeof(buf), "file moved into the root could not be read: %.*s",
-			 (int)ev.path_len, ev.path);
-		shim_unsupported(buf);
-		goto out;
-	}
-	shim_emit_content(&ev, map, take);
-	if (take < (size_t)st.st_size) {
-		snprintf(buf, sizeof(buf), "file moved into the root is larger than 16 MiB: "
-			 "only its first 16 MiB are recorded: %.*s", (int)ev.path_len, ev.path);
-		shim_unsupported(buf);
-	}
-out:
-	if (map != MAP_FAILED)
-		SHIM_REAL(munmap)(map, take);
-	if (fd >= 0)
-		SHIM_REAL(close)(fd);
 }

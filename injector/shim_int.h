@@ -143,7 +143,7 @@ struct shim_call {
 	int64_t   off;          /* write: file offset before the call (-1: unknown) */
 	uint64_t  aux_seq;      /* fsync: seq when the call started */
 	uint64_t  ino;          /* namespace: ino of the source, before the call */
-	int       what;         /* namespace: which event the call makes */
+	int       what;         /* rename: the source is a directory */
 	struct shim_path p1, p2;
 };
 
@@ -170,9 +170,16 @@ static inline void shim_finish(struct shim_call *c)
  * ========================================================================== */
 
 /* Record an object that came into the root from outside (rename or link
- * from outside): its contents as TORN_EV_IMPORT (a directory: TORN_EV_MKDIR
- * plus an unsupported note; a symlink: TORN_EV_SYMLINK).  Under the lock. */
+ * from outside): a file's contents as TORN_EV_IMPORT, a symlink as
+ * TORN_EV_SYMLINK, a directory as TORN_EV_MKDIR and its entries,
+ * recursively (shim_tree.c).  Under the lock. */
 void shim_import(const struct shim_path *p);
+
+/* Record an object renamed out of the root: it is now at @at (outside),
+ * its name in the root was @was.  A file or symlink is an unlink, a
+ * directory the unlinks and rmdirs of its contents, then its rmdir.
+ * Under the lock. */
+void shim_remove_tree(const struct shim_path *at, const struct shim_path *was);
 
 /* Emit TORN_EV_UNSUPPORTED with @text.  Under the lock. */
 void shim_unsupported(const char *text);

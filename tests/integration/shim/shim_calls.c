@@ -13,6 +13,7 @@
  * O_DIRECT, O_DSYNC), 3. descriptors, 4. namespace and paths, 5. mmap,
  * 6. fork, 7. stdio, 8. main.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -359,6 +360,88 @@ static void descriptor_calls(void)
 	X("sync");
 }
 
+/* The events of a directory tree renamed into the root, in the shim's
+ * order: the directory, then each entry in readdir order, depth first.
+ * @abs is where it is (outside, before the rename), @rel its name in the
+ * root. */
+static void expect_tree_in(const char *abs, const char *rel)
+{
+	char a[PATH_MAX], r[PATH_MAX], h[33], target[PATH_MAX], *data;
+	struct dirent *de;
+	struct stat st;
+	ssize_t n;
+	DIR *d;
+	int fd;
+
+	if (lstat(abs, &st) < 0)
+		die(abs);
+	if (S_ISDIR(st.st_mode)) {
+		X("mkdir %s result=0", rel);
+		if (!(d = opendir(abs)))
+			die(abs);
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			snprintf(a, sizeof(a), "%s/%s", abs, de->d_name);
+			snprintf(r, sizeof(r), "%s/%s", rel, de->d_name);
+			expect_tree_in(a, r);
+		}
+		closedir(d);
+	} else if (S_ISLNK(st.st_mode)) {
+		n = readlink(abs, target, sizeof(target) - 1);
+		target[n < 0 ? 0 : n] = '\0';
+		X("symlink %s target=%s result=0", rel, target);
+	} else {
+		data = malloc((size_t)st.st_size + 1);
+		fd = open(abs, O_RDONLY);
+		if (!data || fd < 0 || read(fd, data, (size_t)st.st_size) != st.st_size)
+			die(abs);
+		close(fd);
+		X("import %s len=%lld hash=%s", rel, (long long)st.st_size,
+		  exp_hash(h, data, (size_t)st.st_size));
+		free(data);
+	}
+}
+
+/* The events of a tree renamed out of the root: contents first (readdir
+ * order at its new place), then the directory itself. */
+static void expect_tree_out(const char *abs, const char *rel)
+{
+	char a[PATH_MAX], r[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (lstat(abs, &st) < 0)
+		die(abs);
+	if (!S_ISDIR(st.st_mode)) {
+		X("unlink %s result=0", rel);
+		return;
+	}
+	if (!(d = opendir(abs)))
+		die(abs);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(a, sizeof(a), "%s/%s", abs, de->d_name);
+		snprintf(r, sizeof(r), "%s/%s", rel, de->d_name);
+		expect_tree_out(a, r);
+	}
+	closedir(d);
+	X("rmdir %s result=0", rel);
+}
+
+/* Write @n bytes of distinct content to @path (outside the root). */
+static void put_file(const char *path, size_t n, unsigned tag)
+{
+	unsigned char buf[300];
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+
+	fill(buf, n, tag);
+	if (fd < 0 || write(fd, buf, n) != (ssize_t)n || close(fd) != 0)
+		die(path);
+}
+
 /* ==========================================================================
  * 4. NAMESPACE AND PATHS
  * ========================================================================== */
@@ -446,6 +529,33 @@ static void namespace_calls(void)
 	snprintf(p2, sizeof(p2), "%s/gone.dat", g_out);
 	r = R("link-in", link(p2, "linked-in.dat"));
 	X("import linked-in.dat len=0 hash=%s", exp_hash(h, buf, 0));
+
+	/* A directory tree into the root and out again (the atomic publish of
+	 * a prepared directory, and its retirement). */
+	snprintf(p1, sizeof(p1), "%s/tree", g_out);
+	if (mkdir(p1, 0755) < 0)
+		die(p1);
+	snprintf(p2, sizeof(p2), "%s/tree/d1", g_out);
+	mkdir(p2, 0700);
+	snprintf(p2, sizeof(p2), "%s/tree/d1/d2", g_out);
+	mkdir(p2, 0755);
+	snprintf(p2, sizeof(p2), "%s/tree/a", g_out);
+	put_file(p2, 200, 1);
+	snprintf(p2, sizeof(p2), "%s/tree/d1/b", g_out);
+	put_file(p2, 0, 2);
+	snprintf(p2, sizeof(p2), "%s/tree/d1/d2/c", g_out);
+	put_file(p2, 33, 3);
+	snprintf(p2, sizeof(p2), "%s/tree/l", g_out);
+	if (symlink("a", p2) < 0)
+		die(p2);
+	/* Read while it is still outside (reading it in the root would be
+	 * recorded); a rename keeps each directory's entry order. */
+	expect_tree_in(p1, "tree");
+	R("rename-tree-in", rename(p1, "tree"));
+	snprintf(p2, sizeof(p2), "%s/tree-out", g_out);
+	r = R("rename-tree-out", rename("tree", p2));
+	if (r == 0)
+		expect_tree_out(p2, "tree");
 }
 
 /* ==========================================================================
