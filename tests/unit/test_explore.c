@@ -7,7 +7,7 @@
  *      and leaves a grandchild, 126/127, the environment, output capture
  *   2. explore_run on hand-built traces: a known failing state, the same ids
  *      and outcomes with -j1 and -j2, the union of the shards is the
- *      unsharded run, dedup, keep-failing, scratch cleanup
+ *      unsharded run, dedup, keep-failing, scratch cleanup, progress
  *   3. Ids: the options an id implies
  */
 #include <stdarg.h>
@@ -507,6 +507,62 @@ static void test_keep_failing(void **state)
 	trace_close(t);
 }
 
+struct prog_log {
+	int calls, done_calls;
+	uint64_t last_checked, last_enum;
+	int monotonic;
+};
+
+static void on_progress(void *arg, const struct explore_progress *p)
+{
+	struct prog_log *l = arg;
+
+	if (p->checked < l->last_checked || p->enumerated < l->last_enum)
+		l->monotonic = 0;
+	l->last_checked = p->checked;
+	l->last_enum = p->enumerated;
+	l->calls++;
+	l->done_calls += p->done;
+}
+
+/* The progress callback: monotonic counts, one final call with the totals. */
+static void test_progress(void **state)
+{
+	struct torn_trace *t = NULL;
+	struct crash_space *sp = NULL;
+	struct trace_error terr;
+	struct crash_opts co;
+	struct explore_opts o;
+	struct explore_report rep;
+	struct prog_log log = { .monotonic = 1 };
+	char err[512] = "";
+
+	(void)state;
+	build_trace();
+	crash_opts_default(&co);
+	assert_int_equal(crash_opts_parse_strategy(&co, "sync,prefix", err, sizeof(err)), 0);
+	assert_int_equal(trace_open(tpath, &t, &terr), 0);
+	assert_int_equal(crash_space_new(t, &co, &sp, &terr), 0);
+	explore_opts_default(&o);
+	o.check = "sleep 0.01";
+	o.scratch = scratch;
+	o.jobs = 2;
+	o.progress = on_progress;
+	o.progress_arg = &log;
+	o.total = crash_space_count(sp);
+	explore_report_init(&rep);
+	assert_int_equal(explore_run(t, sp, &o, &rep, err, sizeof(err)), 0);
+	assert_true(log.calls >= 1);
+	assert_int_equal(log.done_calls, 1);
+	assert_true(log.monotonic);
+	assert_int_equal(log.last_checked, rep.states_checked);
+	assert_int_equal(log.last_enum, rep.states_enumerated);
+	assert_int_equal((int64_t)rep.states_enumerated, o.total);
+	explore_report_free(&rep);
+	crash_space_free(sp);
+	trace_close(t);
+}
+
 static void test_checker_error_stops(void **state)
 {
 	struct torn_trace *t = NULL;
@@ -578,6 +634,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_finds_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jobs_and_shards_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_failing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checker_error_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opts_from_id, setup, teardown),
 	};
