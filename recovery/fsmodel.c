@@ -59,6 +59,7 @@ struct fsm {
 	size_t ninodes, icap;
 	struct u64map handles;        /* handle -> inode */
 	struct u64map init_ino;       /* st_ino -> inode, for hard links in the snapshot */
+	struct u64map tmp_ino;        /* st_ino -> unnamed O_TMPFILE inode, until linked in */
 	struct u64map uring;          /* user_data -> struct uring_pending */
 	int keep_orphans;
 };
@@ -233,6 +234,7 @@ void fsm_free(struct fsm *m)
 			free(m->uring.vals[i]);
 	map_free(&m->handles);
 	map_free(&m->init_ino);
+	map_free(&m->tmp_ino);
 	map_free(&m->uring);
 	free(m);
 }
@@ -819,6 +821,21 @@ static int put_file(struct fsm *m, const struct torn_trace *t, const struct torn
 		if ((r = fsm_unlink(m, ev->path, ev->path_len)) < 0)
 			return why_set(why, whylen, r, "import over '%.*s'", (int)ev->path_len, ev->path);
 	}
+	/* An O_TMPFILE file given a name (linkat AT_EMPTY_PATH): the import
+	 * names the unnamed inode, so its handles reach the named file. */
+	if (replace && ev->ino && (ino = map_get(&m->tmp_ino, ev->ino)) && !ino->nlink) {
+		struct fsm_inode *dir;
+		const char *name;
+		size_t nlen;
+
+		map_del(&m->tmp_ino, ev->ino);
+		if ((r = resolve_parent(m, ev->path, ev->path_len, &dir, &name, &nlen)) < 0 ||
+		    (r = dir_add(dir, name, nlen, ino)) < 0 ||
+		    (r = fsm_truncate(m, ino, 0)) < 0 ||
+		    (r = write_content(m, t, ino, 0, ev->chunks, ev->nchunks, (uint64_t)ev->len)) < 0)
+			return why_set(why, whylen, r, "import '%.*s'", (int)ev->path_len, ev->path);
+		return 0;
+	}
 	/* Hard links in the snapshot: a second name with the same st_ino. */
 	if (!replace && ev->ino && (ino = map_get(&m->init_ino, ev->ino)) &&
 	    ino->type == FSM_REG) {
@@ -855,6 +872,8 @@ static int apply_open(struct fsm *m, const struct torn_event *ev, char *why, siz
 		if (!(ino = inode_new(m, FSM_REG, ev->mode ? ev->mode : 0600)))
 			return -ENOMEM;
 		ino->st_ino = ev->ino;
+		if (ev->ino && (r = map_put(&m->tmp_ino, ev->ino, ino)) < 0)
+			return r;
 	} else if (ev->flags & TORN_F_CREATED) {
 		r = fsm_create(m, ev->path, ev->path_len, FSM_REG, ev->mode ? ev->mode : 0644,
 			       NULL, 0, &ino);
@@ -1197,6 +1216,11 @@ int fsm_clone(const struct fsm *m, struct fsm **out)
 		if (m->init_ino.keys[i] &&
 		    (r = map_put(&c->init_ino, m->init_ino.keys[i],
 				 c->inodes[((struct fsm_inode *)m->init_ino.vals[i])->id - 1])) < 0)
+			goto fail;
+	for (size_t i = 0; i < m->tmp_ino.cap; i++)
+		if (m->tmp_ino.keys[i] &&
+		    (r = map_put(&c->tmp_ino, m->tmp_ino.keys[i],
+				 c->inodes[((struct fsm_inode *)m->tmp_ino.vals[i])->id - 1])) < 0)
 			goto fail;
 	for (size_t i = 0; i < m->uring.cap; i++) {
 		struct uring_pending *p;

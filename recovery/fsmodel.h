@@ -38,7 +38,8 @@
  *
  * fsm_apply is "everything persisted": results < 0 change nothing; writes
  * of io_uring take effect at their completion, with its result; an
- * O_TMPFILE open makes an unnamed file (never written out).  It is strict:
+ * O_TMPFILE open makes an unnamed file (never written out, unless an
+ * import with its st_ino names it: linkat(fd, "", ..., AT_EMPTY_PATH)).  It is strict:
  * an event that succeeded in the recording but cannot happen here (a
  * rename of a missing name) fails with the errno Linux would have given.
  */

@@ -317,14 +317,33 @@ static void test_nested_dirs_and_rmdir(void **state)
 
 static void test_import(void **state)
 {
+	struct torn_event ev;
+
 	(void)state;
 	start();
 	tb_init_file("f", 0644, "old", 3);
 	tb_init_done();
 	tb_import("f", 0644, "imported", 8);
 	tb_import("g", 0644, "other", 5);
+	/* An O_TMPFILE file named by linkat(AT_EMPTY_PATH): recorded as an
+	 * import with the same st_ino; its handle then writes to "t". */
+	ev = tb_ev(TORN_EV_OPEN);
+	ev.handle = 5;
+	ev.ino = 777;
+	ev.oflags = O_RDWR | O_TMPFILE;
+	ev.mode = 0100600;
+	ev.result = 3;
+	tb_event(&ev);
+	tb_write(5, 0, "abc", 3, 0);
+	ev = tb_ev(TORN_EV_IMPORT);
+	TB_STR(ev, path, "t");
+	ev.ino = 777;
+	ev.mode = 0100600;
+	ev.len = 3;
+	tb_event_content(&ev, "abc", 3);
+	tb_write(5, 3, "def", 3, 0);
 	finish();
-	CHECK(UINT64_MAX, F("f", "imported"), F("g", "other"));
+	CHECK(UINT64_MAX, F("f", "imported"), F("g", "other"), F("t", "abcdef"));
 }
 
 /* ---- data */
