@@ -29,17 +29,20 @@
  *   2. with --shard I/N, skip it unless (key.lo % N) == I-1: identical
  *      states always land in one shard, so the union of the shards is
  *      exactly the unsharded set of unique states;
- *   3. materialise it into SCRATCH/sORDINAL/ and its marks into
- *      SCRATCH/sORDINAL.marks, and start the checker (/bin/sh -c CMD, cwd =
- *      the state dir, in a process group of its own, stdout+stderr to
- *      SCRATCH/sORDINAL.out) while up to opts.jobs checkers run at once;
+ *   3. materialise it into SCRATCH/sORDINAL/ (its marks are SCRATCH/mK,
+ *      written once per number K of marks: they are a prefix of the trace's
+ *      marks), wait for one of the opts.jobs slots and start the checker
+ *      (/bin/sh -c CMD, cwd = the state dir, in a process group of its own,
+ *      stdout+stderr to the slot's SCRATCH/oSLOT); materialising before
+ *      waiting overlaps it with the running checkers;
  *   4. classify: exit 0 pass, 1..125 and 128 and 193..255 fail, killed by a
  *      signal crash (also exit 129..192, the shell's 128+N for a child it
  *      did not exec away), over the timeout hang (the whole process group
  *      gets SIGKILL); exit 126/127 mean the command could not be run at all:
  *      a usage error of the tool (-TORN_E_CHECKER), not a finding;
  *   5. keep the last lines of output of each failure and remove the state
- *      dir (unless --keep-failing and it failed).
+ *      dir (unless --keep-failing and it failed: then sORDINAL/,
+ *      sORDINAL.marks and sORDINAL.out stay, and only they).
  * Results do not depend on -j or the shard: failures carry their ordinal
  * (the index of the state among the unique states of the whole, unsharded
  * enumeration) and are reported sorted by it.
