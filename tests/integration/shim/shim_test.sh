@@ -12,6 +12,9 @@
 #   threads      8 threads x 1000 writes to one file
 #   exec         exec (execve with NULL envp, execl, execvp after
 #                clearenv) and posix_spawn without LD_PRELOAD
+#   own-fds      a program that closes every descriptor from 3 (closefrom,
+#                close_range, close and dup2 onto the shim's): recording
+#                and marks go on
 #   sh-pipeline  a shell script (fork/vfork, redirections, mv, rm, mkdir)
 #   sqlite       the sqlite3 CLI, a small transaction workload
 # Each recorded case checks, as applies: the trace event by event against
@@ -123,6 +126,22 @@ exec)
 	same_tree native root "final files differ from the native run"
 	[ -f root/free/e-spawn.dat ] || fail "the spawned program did not run"
 	rebuilt root
+	;;
+
+own-fds)
+	mkdir root
+	record root "$BIN/shim_ownfd" root
+	! grep -q 'not under the shim' "$W/rec.out" || fail "the shim's descriptors are not there"
+	"$TORN" dump "$W/run.trace" >"$W/dump.txt" || fail "torn dump"
+	grep -q 'mark .*before' "$W/dump.txt" || fail "the mark written before closefrom is missing"
+	grep -q 'mark .*after 1' "$W/dump.txt" || fail "torn_mark after closefrom is missing"
+	grep -q 'write .*b\.dat' "$W/dump.txt" || fail "the write after closefrom is missing"
+	# Marks in order with the I/O: before < a.dat's close ... after < b.dat.
+	order=$(sed -n 's/.* \(mark\) .*\(before\|after 1\).*/\2/p; s/.* open .*h[0-9]*=\([ab]\.dat\).*/\1/p' \
+		"$W/dump.txt" | tr '\n' ' ')
+	[ "$order" = "a.dat before after 1 b.dat " ] || fail "marks out of order: $order"
+	rebuilt root
+	echo "closefrom/close_range/close/dup2 left the shim's descriptors; order: $order"
 	;;
 
 sh-pipeline)
