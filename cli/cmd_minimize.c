@@ -336,7 +336,8 @@ int cmd_minimize(int argc, char **argv)
 	rc = explore_runner_check(m.run, st, &res0, err, sizeof(err));
 	if (rc < 0) {
 		cli_err("minimize: %s", err);
-		ret = rc == -TORN_E_CHECKER ? TORN_EXIT_USAGE : TORN_EXIT_INTERNAL;
+		ret = rc == -TORN_E_CHECKER ? TORN_EXIT_USAGE : rc == -EINTR ? 130 :
+		      TORN_EXIT_INTERNAL;
 		goto out;
 	}
 	if (res0.outcome == EXPLORE_PASS) {
@@ -364,7 +365,8 @@ int cmd_minimize(int argc, char **argv)
 	if (!quiet && cli_tty())
 		fputs("\r\033[K", stderr);
 	if (rc < 0) {
-		ret = rc == -TORN_E_CHECKER ? TORN_EXIT_USAGE : TORN_EXIT_INTERNAL;
+		ret = rc == -TORN_E_CHECKER ? TORN_EXIT_USAGE : rc == -EINTR ? 130 :
+		      TORN_EXIT_INTERNAL;
 		goto out;
 	}
 	minid = format_id(cc.space, point, devs, n);
@@ -380,6 +382,7 @@ int cmd_minimize(int argc, char **argv)
 	rc = explore_runner_check(m.run, fin, &resf, err, sizeof(err));
 	if (rc < 0) {
 		cli_err("minimize: %s", err);
+		ret = rc == -EINTR ? 130 : TORN_EXIT_INTERNAL;
 		goto out;
 	}
 	if (resf.outcome != m.target) {

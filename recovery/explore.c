@@ -502,6 +502,31 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
+/* SIGINT/SIGTERM set a flag instead of killing torn, so that the checkers
+ * (in process groups of their own: a terminal's ^C does not reach them)
+ * are killed and the scratch dir removed.  No SA_RESTART: poll returns. */
+struct sigsave {
+	struct sigaction sint, sterm;
+};
+
+static void signals_catch(struct sigsave *save)
+{
+	struct sigaction sa;
+
+	interrupted = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &save->sint);
+	sigaction(SIGTERM, &sa, &save->sterm);
+}
+
+static void signals_restore(const struct sigsave *save)
+{
+	sigaction(SIGINT, &save->sint, NULL);
+	sigaction(SIGTERM, &save->sterm, NULL);
+}
+
 /* Length of the valid UTF-8 sequence at @s (at most @n bytes), 0 if invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
@@ -1192,7 +1217,7 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 		const struct explore_opts *o, struct explore_report *rep, char *err,
 		size_t errlen)
 {
-	struct sigaction sa, old_int, old_term;
+	struct sigsave save;
 	struct run r;
 	int rc;
 
@@ -1214,13 +1239,7 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 	rep->shard_n = o->shard_n;
 	r.t0 = now_s();
 
-	/* No SA_RESTART: poll must return so that the checkers get killed. */
-	interrupted = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	signals_catch(&save);
 
 	rc = crash_space_enumerate(space, visit, &r);
 	if (rc == -E2BIG)
@@ -1242,8 +1261,7 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 	run_fini(&r);
 	if (r.keep_any && !rep->scratch_kept)
 		rep->scratch_kept = strdup(r.scratch);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	signals_restore(&save);
 	if (rep->nfailures)
 		qsort(rep->failures, rep->nfailures, sizeof(*rep->failures), cmp_failure);
 	return rc;
@@ -1256,6 +1274,7 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 struct explore_runner {
 	struct explore_opts o;
 	struct run r;
+	struct sigsave save;
 	uint64_t n;
 	char err[512];
 };
@@ -1279,6 +1298,7 @@ int explore_runner_new(const struct explore_opts *o, struct explore_runner **out
 		free(x);
 		return rc;
 	}
+	signals_catch(&x->save);
 	*out = x;
 	return 0;
 }
@@ -1288,6 +1308,7 @@ void explore_runner_free(struct explore_runner *x)
 	if (!x)
 		return;
 	run_fini(&x->r);
+	signals_restore(&x->save);
 	free(x);
 }
 
@@ -1317,6 +1338,10 @@ int explore_runner_check(struct explore_runner *x, struct crash_state *st,
 
 	r->errbuf = err;
 	r->errlen = errlen;
+	if (interrupted) {
+		seterr(err, errlen, "interrupted");
+		return -EINTR;
+	}
 	rc = start_state(r, st, x->n++);
 	if (rc < 0)
 		return rc;
