@@ -468,23 +468,15 @@ static void test_failed_calls_change_nothing(void **state)
 
 static void test_uring_write(void **state)
 {
-	struct torn_event ev;
-
 	(void)state;
 	start();
 	tb_init_done();
 	tb_open_file(1, "u", TORN_F_CREATED);
-	ev = tb_ev(TORN_EV_URING_SUBMIT);
-	ev.handle = 1;
-	ev.off = 2;
-	ev.len = 6;
-	ev.aux = 23;                           /* IORING_OP_WRITE */
-	ev.aux_seq = 77;                       /* user_data */
-	tb_event_content(&ev, "uring!", 6);
-	ev = tb_ev(TORN_EV_URING_CQE);
-	ev.aux_seq = 77;
-	ev.result = 5;                         /* a short completion */
-	tb_event(&ev);
+	tb_uring_write(1, 2, "uring!", 6, 77);
+	tb_uring_write(1, 100, "never completed", 15, 78);   /* in flight at the end */
+	tb_uring_write(1, 50, "failed", 6, 79);
+	tb_uring_cqe(79, -EIO);
+	tb_uring_cqe(77, 5);                                 /* a short completion */
 	finish();
 	CHECK(UINT64_MAX, F("u", "\0\0uring"));
 }

@@ -20,6 +20,8 @@
  * call); tb_pid(pid, tid) sets the process of the following events;
  * tb_event(&ev) writes any event (seq assigned when ev.seq == 0) and
  * tb_raw(&ev) writes a record exactly as given (no seq, no blobs).
+ * Also: processes (tb_fork, tb_exec, tb_exit), tb_setfl, io_uring
+ * (tb_uring_write + tb_uring_cqe), tb_mmap, tb_msync, tb_unsupported.
  * One trace is built at a time.  I/O errors abort the test with a message.
  */
 #ifndef TORN_TESTS_UNIT_TRACE_BUILDER_H
@@ -477,6 +479,96 @@ static inline uint64_t tb_import(const char *path, uint32_t mode, const void *da
 	ev.mode = 0100000u | mode;
 	ev.len = (int64_t)len;
 	return tb_event_content(&ev, data, len);
+}
+
+/* ---- processes */
+
+static inline uint64_t tb_fork(uint32_t child)
+{
+	struct torn_event ev = tb_ev(TORN_EV_PROC_FORK);
+
+	ev.result = child;
+	return tb_event(&ev);
+}
+
+static inline uint64_t tb_exec(const char *program, const char *argv)
+{
+	struct torn_event ev = tb_ev(TORN_EV_PROC_EXEC);
+
+	TB_STR(ev, path2, program);
+	TB_STR(ev, text, argv);
+	return tb_event(&ev);
+}
+
+static inline uint64_t tb_exit(int64_t status)
+{
+	struct torn_event ev = tb_ev(TORN_EV_PROC_EXIT);
+
+	ev.result = status;
+	return tb_event(&ev);
+}
+
+static inline uint64_t tb_setfl(uint64_t handle, uint32_t oflags)
+{
+	struct torn_event ev = tb_ev(TORN_EV_SETFL);
+
+	ev.handle = handle;
+	ev.oflags = oflags;
+	return tb_event(&ev);
+}
+
+/* ---- io_uring: a write submitted, then its completion */
+
+static inline uint64_t tb_uring_write(uint64_t handle, int64_t off, const void *data, uint64_t len,
+				      uint64_t user_data)
+{
+	struct torn_event ev = tb_ev(TORN_EV_URING_SUBMIT);
+
+	ev.handle = handle;
+	ev.off = off;
+	ev.len = (int64_t)len;
+	ev.aux = 23;                     /* IORING_OP_WRITE */
+	ev.aux_seq = user_data;
+	return tb_event_content(&ev, data, len);
+}
+
+static inline uint64_t tb_uring_cqe(uint64_t user_data, int64_t res)
+{
+	struct torn_event ev = tb_ev(TORN_EV_URING_CQE);
+
+	ev.aux_seq = user_data;
+	ev.result = res;
+	return tb_event(&ev);
+}
+
+/* ---- seen but not modelled */
+
+static inline uint64_t tb_mmap(uint64_t handle, int64_t off, int64_t len)
+{
+	struct torn_event ev = tb_ev(TORN_EV_MMAP);
+
+	ev.handle = handle;
+	ev.off = off;
+	ev.len = len;
+	return tb_event(&ev);
+}
+
+static inline uint64_t tb_msync(uint64_t handle, int64_t off, int64_t len)
+{
+	struct torn_event ev = tb_ev(TORN_EV_MSYNC);
+
+	ev.handle = handle;
+	ev.off = off;
+	ev.len = len;
+	return tb_event(&ev);
+}
+
+static inline uint64_t tb_unsupported(const char *what)
+{
+	struct torn_event ev = tb_ev(TORN_EV_UNSUPPORTED);
+
+	TB_STR(ev, text, what);
+	return tb_event(&ev);
 }
 
 #endif /* TORN_TESTS_UNIT_TRACE_BUILDER_H */
