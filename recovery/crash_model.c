@@ -686,8 +686,10 @@ static int do_ns(struct walk *k, const struct torn_event *ev)
 				return -ENOMEM;
 			u = ns_unit(k, ev, NS_EXCHANGE, 0);
 		} else {
-			if (dir == dir2 && nlen == nlen2 && !memcmp(name, name2, nlen))
-				return 0;   /* rename onto itself: nothing happens */
+			/* rename(2): "if oldpath and newpath are existing hard
+			 * links referring to the same file, rename() does nothing". */
+			if (ino2 == ino)
+				return 0;
 			ns_del(&k->w[dir].dir, name, nlen, UINT32_MAX);
 			if (ns_set(&k->w[dir2].dir, name2, nlen2, (uint32_t)ino) < 0)
 				return -ENOMEM;

@@ -59,7 +59,10 @@ static inline struct torn_trace *ct_finish(void)
 	tb_close();
 	if (trace_open(cu_trace_path, &t, &err) < 0)
 		fail_msg("trace_open: %s", err.msg);
-	unlink(cu_trace_path);
+	if (!getenv("TORN_TEST_KEEP_TRACE"))   /* debugging: torn dump the trace */
+		unlink(cu_trace_path);
+	else
+		fprintf(stderr, "trace kept: %s\n", cu_trace_path);
 	return t;
 }
 
@@ -193,14 +196,21 @@ static inline void ct_describe_dir(int dfd, const char *prefix, char **out, size
 	}
 }
 
+/* A fresh temporary directory (on /dev/shm when there is one: faster). */
+static inline void ct_mkdtemp(char *dir, size_t len)
+{
+	snprintf(dir, len, "%s/torn-crash-XXXXXX", access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
+	assert_non_null(mkdtemp(dir));
+}
+
 /* Materialise @st with crash_state_write and describe what is on disk. */
 static inline char *ct_describe(struct crash_state *st)
 {
-	char dir[64] = "/tmp/torn-crash-state-XXXXXX", *out = NULL;
+	char dir[64], *out = NULL;
 	size_t len = 0;
 	int fd;
 
-	assert_non_null(mkdtemp(dir));
+	ct_mkdtemp(dir, sizeof(dir));
 	assert_int_equal(crash_state_write(st, dir), 0);
 	fd = open(dir, O_RDONLY | O_DIRECTORY);
 	assert_true(fd >= 0);
