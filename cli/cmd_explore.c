@@ -257,6 +257,9 @@ int cmd_explore(int argc, char **argv)
 	ret = crashcli_open(&cc, argv[optind], NULL);
 	if (ret)
 		goto out;
+	if (!quiet && trace_truncated(cc.trace))
+		fprintf(stderr, "%s: warning: the trace is cut short (the recording did not "
+			"finish): its crash states end at its last whole record\n", argv[optind]);
 	if (!quiet)
 		crash_space_warnings(cc.space, stderr);
 	if (!quiet && cli_tty()) {
