@@ -121,6 +121,8 @@ static int file_own(struct st_file *f)
 	if (!ro)
 		return 0;
 	f->ro = NULL;
+	if (!f->dlen)
+		return 0;
 	if (file_reserve(f, f->dlen) < 0)
 		return -ENOMEM;
 	memcpy(f->buf, ro, f->dlen);
