@@ -295,16 +295,36 @@ static int zero_tail(const uint8_t *p, size_t n)
 	return 1;
 }
 
-static const char *decode_what(long code)
+/* What the codec refused in the record at @p (@avail bytes readable), with
+ * the numbers that make it checkable by hand. */
+static void decode_what(long code, const uint8_t *p, size_t avail, char *buf, size_t len)
 {
+	uint32_t rlen = avail >= 4 ? (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+				     (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24 : 0;
+	unsigned type = avail >= 6 ? (unsigned)(p[4] | p[5] << 8) : 0;
+
 	switch (-code) {
-	case TORN_E_RECLEN:   return "record length out of range";
-	case TORN_E_CHECKSUM: return "record checksum mismatch (the record is corrupt)";
-	case TORN_E_LAYOUT:   return "record length fields do not add up";
-	case TORN_E_TYPE:     return "unknown record type";
-	case TORN_E_PATH:     return "malformed path or path escaping the root";
+	case TORN_E_RECLEN:
+		snprintf(buf, len, "record length %u out of range (%u..%u)", rlen,
+			 TORN_REC_FIXED_LEN, (unsigned)TORN_REC_MAX);
+		break;
+	case TORN_E_CHECKSUM:
+		snprintf(buf, len, "record checksum mismatch (the record is corrupt)");
+		break;
+	case TORN_E_LAYOUT:
+		snprintf(buf, len, "%s record of %u bytes: its length fields do not add up",
+			 trace_type_name(type) ? trace_type_name(type) : "a", rlen);
+		break;
+	case TORN_E_TYPE:
+		snprintf(buf, len, "unknown record type %u", type);
+		break;
+	case TORN_E_PATH:
+		snprintf(buf, len, "%s: malformed path or path escaping the root",
+			 trace_type_name(type) ? trace_type_name(type) : "record");
+		break;
+	default:
+		snprintf(buf, len, "%s", torn_strerror((int)code));
 	}
-	return torn_strerror((int)code);
 }
 
 int trace_open(const char *path, struct torn_trace **out, struct trace_error *err)
@@ -374,7 +394,10 @@ int trace_open(const char *path, struct torn_trace **out, struct trace_error *er
 		if (n == -TORN_E_RECLEN && zero_tail(t->map + pos, t->size - pos))
 			break;                  /* zeros where records were due: a tail too */
 		if (n < 0) {
-			r = fail(err, path, (int)n, t->nrecords, pos, "%s", decode_what(n));
+			char what[160];
+
+			decode_what(n, t->map + pos, t->size - pos, what, sizeof(what));
+			r = fail(err, path, (int)n, t->nrecords, pos, "%s", what);
 			goto out;
 		}
 		r = check_record(t, &ev, pos, t->nrecords, err);
