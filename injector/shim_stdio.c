@@ -17,14 +17,19 @@
  * the bytes it wrote -- a buffer flushed by fflush, by fclose, by a seek,
  * by a full buffer inside fwrite, or by a newline on a line-buffered
  * stream.  A call that only fills the buffer is passed through without a
- * look.  Calls not interposed (printf, puts, putchar, vprintf on stdout,
- * fputws and the wide family) still reach the file when a later bracketed
- * call or the exit flush (section 5) writes the buffer out; their bytes are
- * recorded then.  A read/write stream ("r+") that reads and then writes
- * has its kernel offset ahead of the stream's: the bracket records what the
- * kernel file gained, from the offset glibc seeks back to, only when the
- * offset moved forward past the old one; such interleavings are rare and
- * not tested.
+ * look.  dprintf/vdprintf (a descriptor, no stream) are bracketed the same
+ * way.
+ *
+ * Catch-up: calls not interposed (fputws and the wide family, perror,
+ * putw, ...) may flush a stream inside libc.  Each bracket therefore starts
+ * by comparing the kernel offset with where the stream's last recorded
+ * write ended; bytes in between are read back and recorded first (as do
+ * fsync, fdatasync and sync_file_range of the stream's descriptor, so that
+ * the flush is recorded after them).  On an O_APPEND stream there is no
+ * catch-up (another writer's appends cannot be told apart).  Bytes written
+ * to the descriptor by other means (write(2) on fileno(f), recorded
+ * already) or read ahead on a "r+" stream are recorded a second time by a
+ * catch-up: with the bytes the file holds, which changes no crash state.
  *
  * Lock order: a stream's own lock (flockfile) first, then the global lock,
  * never the other way (fclose, which frees the stream, is the exception:
@@ -65,10 +70,21 @@ static struct shim_fd *stream_rec(FILE *f, int *fdp)
 	if (fd < 0)
 		return NULL;
 	e = shim_fd_rec(fd);
-	if (e)
+	if (e && e->stream != f) {
 		e->stream = f;
+		e->stream_end1 = 0;
+	}
 	*fdp = fd;
 	return e;
+}
+
+/* A recorded stream that can write (nothing to bracket on a read-only
+ * one). */
+static struct shim_fd *stream_w(FILE *f, int *fdp)
+{
+	struct shim_fd *e = stream_rec(f, fdp);
+
+	return e && (e->oflags & O_ACCMODE) != O_RDONLY ? e : NULL;
 }
 
 /* Will a write of @n bytes stay in the buffer (no system call)?  Only for
@@ -97,9 +113,21 @@ static int64_t where(const struct bracket *b)
 	return (int64_t)lseek(b->fd, 0, SEEK_CUR);
 }
 
+/* Under the lock: record what the stream wrote since its last recorded
+ * write ended, unseen (see catch-up above). */
+static void catch_up(struct bracket *b, int64_t now)
+{
+	struct shim_fd *e = b->e;
+
+	if (!(e->oflags & O_APPEND) && e->stream_end1 > 0 && now > e->stream_end1 - 1)
+		shim_readback(e, b->fd, e->stream_end1 - 1, now, TORN_SRC_STDIO);
+}
+
 static void bracket_start(struct bracket *b)
 {
 	b->before = where(b);
+	if (b->before >= 0)
+		catch_up(b, b->before);
 }
 
 /* Record the bytes [from, to) of the file open on @fd as written by a
@@ -166,6 +194,26 @@ static void bracket_end(struct bracket *b)
 
 	if (b->before >= 0 && after > b->before)
 		shim_readback(b->e, b->fd, b->before, after, TORN_SRC_STDIO);
+	b->e->stream_end1 = after >= 0 && !(b->e->oflags & O_APPEND) ? after + 1 : 0;
+}
+
+void shim_stdio_before_sync(int fd, struct shim_fd *e)
+{
+	struct shim_lock lk;
+	struct bracket b = { fd, e, 0 };
+	FILE *f = e->stream;
+
+	if (!f || e->stream_end1 <= 0 || (e->oflags & (O_APPEND | O_ACCMODE)) == O_RDONLY ||
+	    ftrylockfile(f) != 0)
+		return;
+	shim_lock(&lk);
+	b.before = where(&b);
+	if (b.before >= 0) {
+		catch_up(&b, b.before);
+		e->stream_end1 = b.before + 1;
+	}
+	shim_unlock(&lk);
+	funlockfile(f);
 }
 
 /* The body of every bracketed call: @call runs with the stream locked and,
@@ -179,7 +227,7 @@ static void bracket_end(struct bracket *b)
                                                                           \
 		if (!shim_begin(&c_))                                     \
 			return call;                                      \
-		b_.e = stream_rec(f, &b_.fd);                             \
+		b_.e = stream_w(f, &b_.fd);                               \
 		errno = c_.errno0;                                        \
 		if (!b_.e)                                                \
 			return call;                                      \
@@ -320,7 +368,7 @@ static int flush_rec(FILE *f, int (*real)(FILE *), int trylock)
 
 	if (!shim_begin(&c))
 		return real(f);
-	b.e = stream_rec(f, &b.fd);
+	b.e = stream_w(f, &b.fd);
 	errno = c.errno0;
 	if (!b.e)
 		return real(f);
@@ -446,7 +494,7 @@ SHIM_EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 	SHIM_STDIO_CALL(size_t, f, mul_or_max(size, n), SHIM_REAL(fwrite)(p, size, n, f));
 }
 
-SHIM_EXPORT size_t fwrite_unlocked(const void *p, size_t size, size_t n, FILE *f)
+SHIM_EXPORT size_t (fwrite_unlocked)(const void *p, size_t size, size_t n, FILE *f)
 {
 	SHIM_STDIO_CALL(size_t, f, mul_or_max(size, n), SHIM_REAL(fwrite_unlocked)(p, size, n, f));
 }
