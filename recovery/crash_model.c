@@ -18,7 +18,8 @@
  *     the file's open units with seq < S as durable at F; a failed one
  *     (result < 0, or a fault injected on a sync call while it ran) drops
  *     its open data units for good (lost at F): Linux marks the pages clean
- *     after a writeback error, so a later fsync does not write them.  Size,
+ *     after a writeback error, so a later fsync does not write them.  O_DIRECT
+ *     writes have no page to drop: the failed flush leaves them pending.  Size,
  *     truncate and fallocate units are inode metadata, not pages: they stay
  *     pending and a later fsync persists them (zeros where data was lost);
  *   - fsync of a directory resolves the open namespace units whose parent
@@ -306,7 +307,7 @@ static void sync_file(struct walk *k, uint32_t ino, uint64_t start, uint64_t at,
 		if (u->fate == CU_OPEN && u->seq < start) {
 			if (!failed)
 				resolve_unit(u, CU_DURABLE, at);
-			else if (u->kind == CU_DATA)
+			else if (u->kind == CU_DATA && !u->direct)
 				resolve_unit(u, CU_LOST, at);
 		}
 		if (u->fate == CU_OPEN)
@@ -520,6 +521,7 @@ static int do_write(struct walk *k, const struct torn_event *ev, const struct ha
 		u->off = lo;
 		u->len = hi - lo;
 		u->usize = (uint32_t)usz;
+		u->direct = (uint8_t)direct;
 	}
 	for (i = first; i < s->nunits; i++) {
 		if (sync)   /* O_SYNC/O_DSYNC/RWF_DSYNC: durable when the call returns */

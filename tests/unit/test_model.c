@@ -208,6 +208,39 @@ static void test_failed_fsync_drops(void **state)
 	trace_close(t);
 }
 
+/* O_DIRECT data is in no page cache: a failed flush leaves it pending, a
+ * later successful one makes it durable. */
+static void test_failed_fsync_direct(void **state)
+{
+	struct ct_coll c;
+	struct crash_space *s;
+	struct torn_trace *t;
+	uint64_t f1;
+	char pts[64];
+
+	ct_begin();
+	ct_init_file("f", "o");
+	tb_init_done();
+	tb_open_file_ex(1, "f", 0, O_RDWR | O_DIRECT, 0100644);
+	ct_write(1, 0, "A", TORN_F_DIRECT);
+	tb_next_result(-EIO);
+	f1 = tb_fsync(1);
+	tb_fsync(1);
+	t = ct_finish();
+	snprintf(pts, sizeof(pts), "%llu-%llu", (unsigned long long)f1 + 1, (unsigned long long)f1 + 1);
+	s = sp(t, "exhaustive", pts, NULL, 0, 0, NULL);
+	assert_int_equal(ct_collect(s, &c), 0);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "f=512:o", "f=512:A");
+	ct_coll_free(&c);
+	crash_space_free(s);
+	at_end(t, &c);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "f=512:A");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
 /* A fault event recorded while the fsync ran marks it failed too. */
 static void test_fault_event_fails_fsync(void **state)
 {
@@ -1013,6 +1046,7 @@ int main(void)
 		cmocka_unit_test(test_fsync_covers_started_before),
 		cmocka_unit_test(test_fsync_other_file),
 		cmocka_unit_test(test_failed_fsync_drops),
+		cmocka_unit_test(test_failed_fsync_direct),
 		cmocka_unit_test(test_fault_event_fails_fsync),
 		cmocka_unit_test(test_dsync_never_pending),
 		cmocka_unit_test(test_sync_range_and_sync),
