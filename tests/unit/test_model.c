@@ -320,6 +320,23 @@ static void test_sync_range_and_sync(void **state)
 	CT_SET(&c, "f=1024:AB");
 	ct_coll_free(&c);
 	trace_close(t);
+
+	/* syncfs likewise; a failed syncfs makes nothing durable. */
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "A", 0);
+	tb_syncfs(1);
+	ct_write(1, 512, "B", 0);
+	tb_next_result(-EIO);
+	tb_syncfs(1);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "f=1024:AB", "f=1024:Ao");
+	ct_coll_free(&c);
+	trace_close(t);
 }
 
 /* ==========================================================================
