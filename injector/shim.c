@@ -534,6 +534,8 @@ static int pre_flush(struct shim_call *c, int fd)
 	c->f = shim_fd_rec(fd);
 	if (!c->f)
 		return 0;
+	if (c->f->stream)
+		shim_stdio_before_sync(fd, c->f);
 	c->aux_seq = shim_seq_now() + 1;
 	return 1;
 }

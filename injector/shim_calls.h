@@ -138,6 +138,20 @@
 	P(int, mkdirat, (int dirfd, const char *path, mode_t mode), (dirfd, path, mode),  \
 	  -1, "posix/io/dir/mkdir" /* torn: */)                                           \
 	P(int, rmdir, (const char *path), (path), -1, "posix/io/dir/rmdir" /* torn: */)   \
+	H(int, remove, (const char *path), -1, "posix/stdio/remove")                      \
+	H(int, mkstemp, (char *tmpl), -1, "posix/io/oc/mkstemp" /* torn: */)               \
+	H(int, mkstemp64, (char *tmpl), -1, "posix/io/oc/mkstemp" /* torn: */)             \
+	H(int, mkostemp, (char *tmpl, int flags), -1, "posix/io/oc/mkstemp" /* torn: */)   \
+	H(int, mkostemp64, (char *tmpl, int flags), -1, "posix/io/oc/mkstemp" /* torn: */) \
+	H(int, mkstemps, (char *tmpl, int suffixlen), -1,                                  \
+	  "posix/io/oc/mkstemp" /* torn: */)                                               \
+	H(int, mkstemps64, (char *tmpl, int suffixlen), -1,                                \
+	  "posix/io/oc/mkstemp" /* torn: */)                                               \
+	H(int, mkostemps, (char *tmpl, int suffixlen, int flags), -1,                      \
+	  "posix/io/oc/mkstemp" /* torn: */)                                               \
+	H(int, mkostemps64, (char *tmpl, int suffixlen, int flags), -1,                    \
+	  "posix/io/oc/mkstemp" /* torn: */)                                               \
+	H(char *, mkdtemp, (char *tmpl), NULL, "posix/io/dir/mkdtemp" /* torn: */)          \
 	/* 6. processes */                                                                \
 	H(pid_t, fork, (void), -1, "posix/proc/fork")                                     \
 	H(int, execve, (const char *path, char *const argv[], char *const envp[]), -1,    \
@@ -200,6 +214,22 @@
 	  "posix/stdio/sp/fprintf")                                                       \
 	H(int, __vfprintf_chk, (FILE *f, int flag, const char *fmt, va_list ap), -1,      \
 	  "posix/stdio/sp/vfprintf")                                                      \
+	H(int, printf, (const char *fmt, ...), -1, "posix/stdio/sp/printf")              \
+	H(int, vprintf, (const char *fmt, va_list ap), -1, "posix/stdio/sp/vprintf")     \
+	H(int, __printf_chk, (int flag, const char *fmt, ...), -1,                        \
+	  "posix/stdio/sp/printf")                                                        \
+	H(int, __vprintf_chk, (int flag, const char *fmt, va_list ap), -1,                \
+	  "posix/stdio/sp/vprintf")                                                       \
+	H(int, puts, (const char *s), EOF, "posix/stdio/gp/puts")                         \
+	H(int, putchar, (int c), EOF, "posix/stdio/gp/putchar")                           \
+	H(int, putchar_unlocked, (int c), EOF, "posix/stdio/gp/putchar")                  \
+	H(int, dprintf, (int fd, const char *fmt, ...), -1, "posix/stdio/sp/dprintf")     \
+	H(int, vdprintf, (int fd, const char *fmt, va_list ap), -1,                       \
+	  "posix/stdio/sp/vdprintf")                                                      \
+	H(int, __dprintf_chk, (int fd, int flag, const char *fmt, ...), -1,               \
+	  "posix/stdio/sp/dprintf")                                                       \
+	H(int, __vdprintf_chk, (int fd, int flag, const char *fmt, va_list ap), -1,       \
+	  "posix/stdio/sp/vdprintf")                                                      \
 	H(int, fseek, (FILE *f, long off, int whence), -1, "posix/stdio/seek/fseek")      \
 	H(int, fseeko, (FILE *f, off_t off, int whence), -1, "posix/stdio/seek/fseeko")   \
 	H(int, fseeko64, (FILE *f, off64_t off, int whence), -1,                          \

@@ -60,6 +60,8 @@ struct shim_fd {
 	uint64_t handle;        /* open-file-description id (shim_new_handle) */
 	uint64_t ino;
 	FILE    *stream;        /* the stdio stream on this descriptor, if any */
+	int64_t  stream_end1;   /* 1 + the file offset where the stream's last
+	                           recorded write ended (0: unknown) */
 	uint32_t oflags;        /* status flags of the description (F_GETFL) */
 	uint32_t dio_mem;       /* statx STATX_DIOALIGN, 0 if unknown */
 	uint32_t dio_off;
@@ -194,8 +196,13 @@ int shim_same_fs_as_root(int fd);
  * the lock. */
 void shim_readback(struct shim_fd *e, int fd, int64_t from, int64_t to, uint32_t src);
 
-/* The stdio side (shim_stdio.c): record what a flush moved to the file of
- * a recorded stream; used by fclose and at exit. */
+/* The stdio side (shim_stdio.c): write out and record every recorded
+ * stream (the destructor, before glibc's own exit flush). */
 void shim_stdio_exit_flush(void);
+
+/* Before a durability call on @fd (entry @e) that carries a stream: record
+ * what the stream wrote to the file without the shim seeing it (see
+ * shim_stdio.c, "catch-up"), so that the flush is recorded after it. */
+void shim_stdio_before_sync(int fd, struct shim_fd *e);
 
 #endif /* TORN_INJECTOR_SHIM_INT_H */

@@ -203,8 +203,8 @@ void shim_stdio_before_sync(int fd, struct shim_fd *e)
 	struct bracket b = { fd, e, 0 };
 	FILE *f = e->stream;
 
-	if (!f || e->stream_end1 <= 0 || (e->oflags & (O_APPEND | O_ACCMODE)) == O_RDONLY ||
-	    ftrylockfile(f) != 0)
+	if (!f || e->stream_end1 <= 0 || (e->oflags & O_APPEND) ||
+	    (e->oflags & O_ACCMODE) == O_RDONLY || ftrylockfile(f) != 0)
 		return;
 	shim_lock(&lk);
 	b.before = where(&b);
@@ -563,6 +563,119 @@ SHIM_EXPORT int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
 	return r;
 }
 
+/* stdout's printf family, puts and putchar: stdout is a recorded file when
+ * the program's output is redirected into the root. */
+SHIM_EXPORT int vprintf(const char *fmt, va_list ap)
+{
+	SHIM_STDIO_CALL(int, stdout, (size_t)-1, SHIM_REAL(vprintf)(fmt, ap));
+}
+
+SHIM_EXPORT int printf(const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vprintf(fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+SHIM_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap)
+{
+	SHIM_STDIO_CALL(int, stdout, (size_t)-1, SHIM_REAL(__vprintf_chk)(flag, fmt, ap));
+}
+
+SHIM_EXPORT int __printf_chk(int flag, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = __vprintf_chk(flag, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+SHIM_EXPORT int puts(const char *s)
+{
+	SHIM_STDIO_CALL(int, stdout, strlen(s) + 1, SHIM_REAL(puts)(s));
+}
+
+SHIM_EXPORT int putchar(int ch)
+{
+	SHIM_STDIO_CALL(int, stdout, 1, SHIM_REAL(putchar)(ch));
+}
+
+SHIM_EXPORT int putchar_unlocked(int ch)
+{
+	SHIM_STDIO_CALL(int, stdout, 1, SHIM_REAL(putchar_unlocked)(ch));
+}
+
+/* dprintf formats into a stream of its own on @fd and writes it out
+ * inside libc: bracketed on the descriptor. */
+#define SHIM_FD_CALL(fd, call)                                            \
+	do {                                                              \
+		struct shim_call c_;                                      \
+		struct bracket b_;                                        \
+		int r_;                                                   \
+                                                                          \
+		if (!shim_begin(&c_))                                     \
+			return call;                                      \
+		b_.e = shim_fd_rec(fd);                                   \
+		b_.fd = (fd);                                             \
+		errno = c_.errno0;                                        \
+		if (!b_.e)                                                \
+			return call;                                      \
+		shim_lock(&c_.lk);                                        \
+		b_.before = where(&b_);                                   \
+		errno = c_.errno0;                                        \
+		r_ = call;                                                \
+		c_.err = errno;                                           \
+		{                                                         \
+			int64_t after_ = where(&b_);                      \
+                                                                          \
+			if (b_.before >= 0 && after_ > b_.before)         \
+				shim_readback(b_.e, b_.fd, b_.before,     \
+					      after_, TORN_SRC_WRITE);    \
+		}                                                         \
+		shim_finish(&c_);                                         \
+		errno = c_.err;                                           \
+		return r_;                                                \
+	} while (0)
+
+SHIM_EXPORT int vdprintf(int fd, const char *fmt, va_list ap)
+{
+	SHIM_FD_CALL(fd, SHIM_REAL(vdprintf)(fd, fmt, ap));
+}
+
+SHIM_EXPORT int dprintf(int fd, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vdprintf(fd, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+SHIM_EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+{
+	SHIM_FD_CALL(fd, SHIM_REAL(__vdprintf_chk)(fd, flag, fmt, ap));
+}
+
+SHIM_EXPORT int __dprintf_chk(int fd, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = __vdprintf_chk(fd, flag, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 /* ==========================================================================
  * 4. FLUSHING AND SEEKING
  * ========================================================================== */
@@ -610,6 +723,20 @@ static void flush_before_seek(FILE *f)
 		flush_rec(f, SHIM_REAL(fflush), 0);
 }
 
+/* After a seek the kernel offset is where the stream moved it: no
+ * catch-up for the jump. */
+static void after_seek(FILE *f)
+{
+	struct shim_fd *e;
+	int64_t pos;
+	int fd;
+
+	if (!shim_active() || shim_in_lock() || !(e = stream_w(f, &fd)) || (e->oflags & O_APPEND))
+		return;
+	pos = (int64_t)lseek(fd, 0, SEEK_CUR);
+	e->stream_end1 = pos >= 0 ? pos + 1 : 0;
+}
+
 #define SHIM_SEEK_CALL(ret, f, call)                   \
 	do {                                           \
 		int saved_ = errno;                    \
@@ -622,6 +749,7 @@ static void flush_before_seek(FILE *f)
 		errno = saved_;                        \
 		r_ = call;                             \
 		saved_ = errno;                        \
+		after_seek(f);                         \
 		funlockfile(f);                        \
 		errno = saved_;                        \
 		return r_;                             \
@@ -665,6 +793,7 @@ SHIM_EXPORT void rewind(FILE *f)
 	errno = saved;
 	SHIM_REAL(rewind)(f);
 	saved = errno;
+	after_seek(f);
 	funlockfile(f);
 	errno = saved;
 }

@@ -704,6 +704,51 @@ static void stdio_calls(void)
 }
 
 /* ==========================================================================
+ * 7b. LIBC FUNCTIONS THAT CREATE AND REMOVE FILES INSIDE LIBC
+ * ========================================================================== */
+
+static void libc_calls(void)
+{
+	char t1[] = "tmp.XXXXXX", t2[] = "tmpo.XXXXXX", t3[] = "tmps.XXXXXX.sfx",
+	     t4[] = "dir.XXXXXX", text[64], h[33];
+	int fd, n;
+	long r;
+
+	fd = (int)R("mkstemp", mkstemp(t1));
+	xopen_line(fd, t1, O_RDWR | O_CREAT | O_EXCL, 1, 0);
+	r = R("write-mkstemp", write(fd, "temp", 4));
+	xwrite_line(t1, 0, 4, res(r), "write", "---", "temp");
+	/* dprintf writes inside libc: bracketed on the descriptor. */
+	n = snprintf(text, sizeof(text), "x=%d\n", 5);
+	r = R("dprintf", dprintf(fd, "x=%d\n", 5));
+	X("write %s off=4 len=%d result=%d src=write flags=--- hash=%s", t1, n, n,
+	  exp_hash(h, text, (size_t)n));
+	r = R("fsync-mkstemp", fsync(fd));
+	X("fsync %s kind=fsync result=%ld", t1, res(r));
+	xclose(fd, t1);
+	r = R("rename-mkstemp", rename(t1, "published.dat"));
+	X("rename %s published.dat flags=0 result=%ld", t1, res(r));
+
+	fd = (int)R("mkostemp", mkostemp(t2, O_CLOEXEC));
+	xopen_line(fd, t2, O_RDWR | O_CREAT | O_EXCL, 1, 0);
+	xclose(fd, t2);
+	fd = (int)R("mkstemps", mkstemps(t3, 4));
+	xopen_line(fd, t3, O_RDWR | O_CREAT | O_EXCL, 1, 0);
+	xclose(fd, t3);
+	r = R("remove-file", remove(t2));
+	X("unlink %s result=%ld", t2, res(r));
+	r = R("rename-mkstemps", rename(t3, "suffixed.sfx"));
+	X("rename %s suffixed.sfx flags=0 result=%ld", t3, res(r));
+
+	R("mkdtemp", mkdtemp(t4) ? 0 : -1);
+	X("mkdir %s result=0", t4);
+	r = R("remove-dir", remove(t4));
+	X("rmdir %s result=%ld", t4, res(r));
+	r = R("remove-missing", remove("no-such-file"));
+	X("unlink no-such-file result=%ld", res(r));
+}
+
+/* ==========================================================================
  * 8. MAIN
  * ========================================================================== */
 
@@ -732,5 +777,6 @@ int main(int argc, char **argv)
 	mmap_calls();
 	fork_calls();
 	stdio_calls();
+	libc_calls();
 	return 0;
 }
