@@ -136,6 +136,7 @@ struct handle {
 	uint64_t id;          /* 0 = empty slot */
 	uint32_t ino;
 	uint8_t  direct, sync;
+	uint8_t  unnamed;     /* st_inos: an O_TMPFILE inode not linked in yet */
 };
 
 /* Per inode during the walk: the full namespace (dirs) and the open units. */
@@ -146,10 +147,17 @@ struct wino {
 	uint64_t size;        /* size with everything persisted */
 };
 
+/* A u64-keyed table (open addressing, load <= 1/2): handles by handle id,
+ * and starting-snapshot / O_TMPFILE inodes by st_ino. */
+struct htab {
+	struct handle *h;
+	size_t cap, n;
+};
+
 struct walk {
 	struct crash_space *s;
-	struct handle *h;
-	size_t hcap, hn;
+	struct htab handles;
+	struct htab st_inos;  /* st_ino -> inode: snapshot hard links, O_TMPFILE */
 	struct wino *w;
 	size_t wcap;
 	uint64_t fault_seq;   /* last TORN_EV_FAULT on a sync call (0: none) */
@@ -157,41 +165,48 @@ struct walk {
 	int warned_uring;
 };
 
-static struct handle *handle_slot(struct walk *k, uint64_t id, int add)
+static struct handle *hslot(struct htab *t, uint64_t id, int add)
 {
 	size_t i;
 
-	if (add && (k->hn + 1) * 2 > k->hcap) {
-		size_t cap = k->hcap ? k->hcap * 2 : 64, j;
+	if (!id)
+		return NULL;
+	if (add && (t->n + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64, j;
 		struct handle *n = calloc(cap, sizeof(*n));
 
 		if (!n)
 			return NULL;
-		for (i = 0; i < k->hcap; i++) {
-			if (!k->h[i].id)
+		for (i = 0; i < t->cap; i++) {
+			if (!t->h[i].id)
 				continue;
-			for (j = (k->h[i].id * 0x9e3779b97f4a7c15ull) >> 7 & (cap - 1); n[j].id;
+			for (j = (t->h[i].id * 0x9e3779b97f4a7c15ull) >> 7 & (cap - 1); n[j].id;
 			     j = (j + 1) & (cap - 1))
 				;
-			n[j] = k->h[i];
+			n[j] = t->h[i];
 		}
-		free(k->h);
-		k->h = n;
-		k->hcap = cap;
+		free(t->h);
+		t->h = n;
+		t->cap = cap;
 	}
-	if (!k->hcap)
+	if (!t->cap)
 		return NULL;
-	for (i = (id * 0x9e3779b97f4a7c15ull) >> 7 & (k->hcap - 1);; i = (i + 1) & (k->hcap - 1)) {
-		if (k->h[i].id == id)
-			return &k->h[i];
-		if (!k->h[i].id) {
+	for (i = (id * 0x9e3779b97f4a7c15ull) >> 7 & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		if (t->h[i].id == id)
+			return &t->h[i];
+		if (!t->h[i].id) {
 			if (!add)
 				return NULL;
-			k->h[i].id = id;
-			k->hn++;
-			return &k->h[i];
+			t->h[i].id = id;
+			t->n++;
+			return &t->h[i];
 		}
 	}
+}
+
+static struct handle *handle_slot(struct walk *k, uint64_t id, int add)
+{
+	return hslot(&k->handles, id, add);
 }
 
 static int64_t new_ino(struct walk *k, uint8_t type, uint32_t mode, const char *path, uint32_t plen)
@@ -419,19 +434,20 @@ static int ev_path_msg(struct crash_space *s, const struct torn_event *ev, const
 
 /* A new object at ev->path: file, directory or symlink.  Returns the inode
  * or a negative code (0 warnings: -ENOENT means "skipped"). */
-static int64_t ns_create(struct walk *k, const struct torn_event *ev, const char *path,
-			 uint32_t plen, uint8_t type, uint8_t op, int durable)
+static int64_t ns_name(struct walk *k, const struct torn_event *ev, const char *path,
+		       uint32_t plen, int64_t ino, uint8_t type, uint8_t op, int durable)
 {
 	uint32_t dir, nlen;
 	const char *name;
-	int64_t old = resolve(k, path, plen, &dir, &name, &nlen), ino;
+	int64_t old = resolve(k, path, plen, &dir, &name, &nlen);
 	struct cu *u;
 
 	if (old == -ENOENT || dir == UINT32_MAX) {
 		ev_path_msg(k->s, ev, "parent directory not in the model, ignored");
 		return -ENOENT;
 	}
-	ino = new_ino(k, type, ev->mode, path, plen);
+	if (ino < 0)
+		ino = new_ino(k, type, ev->mode, path, plen);
 	if (ino < 0)
 		return ino;
 	if (ns_set(&k->w[dir].dir, name, nlen, (uint32_t)ino) < 0)
@@ -446,6 +462,33 @@ static int64_t ns_create(struct walk *k, const struct torn_event *ev, const char
 	if (ns_track(k, u) < 0)
 		return -ENOMEM;
 	return ino;
+}
+
+/* A new inode of @type named @path. */
+static int64_t ns_create(struct walk *k, const struct torn_event *ev, const char *path,
+			 uint32_t plen, uint8_t type, uint8_t op, int durable)
+{
+	return ns_name(k, ev, path, plen, -1, type, op, durable);
+}
+
+/* The inode recorded with st_ino @st (snapshot, O_TMPFILE), or NULL. */
+static struct handle *st_ino_get(struct walk *k, uint64_t st)
+{
+	return hslot(&k->st_inos, st, 0);
+}
+
+static int st_ino_put(struct walk *k, uint64_t st, int64_t ino, int unnamed)
+{
+	struct handle *h;
+
+	if (!st || ino < 0)
+		return 0;
+	h = hslot(&k->st_inos, st, 1);
+	if (!h)
+		return -ENOMEM;
+	h->ino = (uint32_t)ino;
+	h->unnamed = (uint8_t)unnamed;
+	return 0;
 }
 
 /* The starting content of a file (INIT_FILE, IMPORT): durable. */
@@ -576,7 +619,13 @@ static int do_open(struct walk *k, const struct torn_event *ev)
 
 	if (ev->result < 0)
 		return 0;
-	if (ev->flags & TORN_F_CREATED && !(ev->flags & TORN_F_DIR)) {
+	if ((ev->oflags & O_TMPFILE) == O_TMPFILE) {
+		/* An unnamed file: no namespace unit until a linkat names it
+		 * (recorded as an import with its st_ino). */
+		ino = new_ino(k, CI_FILE, ev->mode ? ev->mode : 0600, ev->path, ev->path_len);
+		if (ino < 0 || st_ino_put(k, ev->ino, ino, 1) < 0)
+			return -ENOMEM;
+	} else if (ev->flags & TORN_F_CREATED && !(ev->flags & TORN_F_DIR)) {
 		ino = ns_create(k, ev, ev->path, ev->path_len, CI_FILE, NS_CREATE, 0);
 		if (ino == -ENOENT)
 			return 0;
@@ -641,6 +690,7 @@ static int do_ns(struct walk *k, const struct torn_event *ev)
 	uint32_t dir, dir2, nlen, nlen2;
 	const char *name, *name2;
 	int64_t ino, ino2;
+	struct handle *st;
 	struct cu *u;
 
 	if (ev->result < 0)
@@ -714,6 +764,15 @@ static int do_ns(struct walk *k, const struct torn_event *ev)
 		}
 		return ns_track(k, u);
 	case TORN_EV_IMPORT:
+		st = st_ino_get(k, ev->ino);
+		if (st && st->unnamed) {
+			/* linkat of an O_TMPFILE file: its bytes are the writes
+			 * already recorded through its handles, with their own
+			 * durability; only the name is new. */
+			st->unnamed = 0;
+			ino = ns_name(k, ev, ev->path, ev->path_len, st->ino, CI_FILE, NS_CREATE, 0);
+			return ino == -ENOENT ? 0 : (int)(ino < 0 ? ino : 0);
+		}
 		ino = ns_create(k, ev, ev->path, ev->path_len, CI_FILE, NS_CREATE, 0);
 		if (ino == -ENOENT)
 			return 0;
@@ -741,12 +800,22 @@ static int do_event(struct walk *k, const struct torn_event *ev, uint64_t *floor
 		}
 		ino = ns_create(k, ev, ev->path, ev->path_len, CI_DIR, NS_MKDIR, 1);
 		return ino == -ENOENT ? 0 : (int)(ino < 0 ? ino : 0);
-	case TORN_EV_INIT_FILE:
+	case TORN_EV_INIT_FILE: {
+		struct handle *st = st_ino_get(k, ev->ino);
+
 		*floor = ev->seq;
+		if (st && s->inos[st->ino].type == CI_FILE) {
+			/* A second name of a file of the snapshot: a hard link. */
+			ino = ns_name(k, ev, ev->path, ev->path_len, st->ino, CI_FILE, NS_CREATE, 1);
+			return ino == -ENOENT ? 0 : (int)(ino < 0 ? ino : 0);
+		}
 		ino = ns_create(k, ev, ev->path, ev->path_len, CI_FILE, NS_CREATE, 1);
 		if (ino == -ENOENT)
 			return 0;
-		return ino < 0 ? (int)ino : init_content(k, ev, (uint32_t)ino);
+		if (ino < 0 || st_ino_put(k, ev->ino, ino, 0) < 0)
+			return ino < 0 ? (int)ino : -ENOMEM;
+		return init_content(k, ev, (uint32_t)ino);
+	}
 	case TORN_EV_INIT_SYMLINK:
 		*floor = ev->seq;
 		ino = ns_create(k, ev, ev->path, ev->path_len, CI_SYMLINK, NS_SYMLINK, 1);
@@ -951,7 +1020,8 @@ out:
 		free(k.w[i].open);
 	}
 	free(k.w);
-	free(k.h);
+	free(k.handles.h);
+	free(k.st_inos.h);
 	if (r < 0) {
 		if (err && r != -EINVAL) {
 			memset(err, 0, sizeof(*err));

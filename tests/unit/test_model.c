@@ -641,6 +641,76 @@ static void test_rename_two_parents(void **state)
 	trace_close(t);
 }
 
+/* An O_TMPFILE file named by linkat: its writes keep their own durability,
+ * the name is one namespace unit. */
+static void test_tmpfile_linked(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+	struct torn_event ev;
+
+	ct_begin();
+	tb_init_done();
+	ev = tb_ev(TORN_EV_OPEN);
+	TB_STR(ev, path, "");
+	ev.handle = 5;
+	ev.oflags = O_TMPFILE | O_RDWR;
+	ev.mode = 0100600;
+	ev.ino = 77;
+	ev.result = 3;
+	tb_event(&ev);
+	ct_write(5, 0, "A", 0);
+	ev = tb_ev(TORN_EV_IMPORT);
+	TB_STR(ev, path, "n");
+	ev.mode = 0100600;
+	ev.len = 512;
+	ev.ino = 77;
+	{
+		uint8_t *b = ct_blocks("A");
+		tb_event_content(&ev, b, 512);
+		free(b);
+	}
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 8);   /* name x size x unit 0 */
+	CT_SET(&c, "", "n=0:", "n=512:A", "n=512:.");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
+/* Two names of one file in the snapshot (same st_ino) stay one file. */
+static void test_snapshot_hard_link(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+	struct torn_event ev;
+	uint8_t *b = ct_blocks("A");
+
+	ct_begin();
+	ev = tb_ev(TORN_EV_INIT_FILE);
+	TB_STR(ev, path, "a");
+	ev.mode = 0100644;
+	ev.len = 512;
+	ev.ino = 9;
+	tb_event_content(&ev, b, 512);
+	ev = tb_ev(TORN_EV_INIT_FILE);
+	TB_STR(ev, path, "b");
+	ev.mode = 0100644;
+	ev.len = 512;
+	ev.ino = 9;
+	tb_event_content(&ev, b, 512);
+	free(b);
+	tb_init_done();
+	tb_open_file(1, "a", 0);
+	ct_write(1, 0, "B", 0);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "a=512:A b=512:A", "a=512:B b=512:B");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
 /* ==========================================================================
  * 5. Direct I/O and unit sizes
  * ========================================================================== */
@@ -1076,6 +1146,8 @@ int main(void)
 		cmocka_unit_test(test_unlink_rmdir),
 		cmocka_unit_test(test_mkdir_link_symlink),
 		cmocka_unit_test(test_rename_two_parents),
+		cmocka_unit_test(test_tmpfile_linked),
+		cmocka_unit_test(test_snapshot_hard_link),
 		cmocka_unit_test(test_direct_atomic_units),
 		cmocka_unit_test(test_setfl_direct),
 		cmocka_unit_test(test_sector_4096_vs_512),
