@@ -82,7 +82,10 @@ static int account(struct info *in, const struct torn_event *ev)
 	if (!in->first_seq)
 		in->first_seq = ev->seq;
 	in->last_seq = ev->seq;
-	if (!tcli_map_get(&in->pids, ev->pid, NULL))
+	/* Processes of the program: the context records (root, snapshot, end)
+	 * are written by the recorder, under its own pid. */
+	if ((ev->type < TORN_EV_ROOT || ev->type > TORN_EV_INIT_DONE) && ev->type != TORN_EV_END &&
+	    !tcli_map_get(&in->pids, ev->pid, NULL))
 		return -ENOMEM;
 
 	switch (ev->type) {
