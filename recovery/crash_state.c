@@ -500,9 +500,51 @@ static int write_all(int fd, const uint8_t *p, uint64_t n)
 	return 0;
 }
 
-/* Write directory @dir of the state into the open directory @dfd. */
-static int write_dir(struct crash_state *st, uint32_t dir, int dfd)
+/* Hard links: a file with several names is written once and linked to
+ * from its other names (through /proc/self/fd, which needs no privilege;
+ * a copy when that fails).  lfd[ino] is the open file once written. */
+struct wctx {
+	struct crash_state *st;
+	uint32_t *names;      /* entries naming each inode, over all directories */
+	int *lfd;
+};
+
+static int write_file(struct wctx *w, uint32_t ino, int dfd, const char *name)
 {
+	const struct st_file *f = &w->st->files[ino];
+	const struct cino *c = &w->st->s->inos[ino];
+	int fd, r = 0;
+
+	if (w->lfd && w->lfd[ino] >= 0) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", w->lfd[ino]);
+		if (linkat(AT_FDCWD, p, dfd, name, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno == EEXIST)
+			return -EEXIST;
+	}
+	/* O_EXCL + O_NOFOLLOW: never write through anything already there. */
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    (c->mode & 07777) | 0600);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, fdata(f), file_known(f));
+	if (!r && f->size > file_known(f) && ftruncate(fd, (off_t)f->size) < 0)
+		r = -errno;
+	if (!r && w->lfd && w->names[ino] > 1 && w->lfd[ino] < 0) {
+		w->lfd[ino] = fd;   /* kept for the other names */
+		return 0;
+	}
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	return r;
+}
+
+/* Write directory @dir of the state into the open directory @dfd. */
+static int write_dir(struct wctx *w, uint32_t dir, int dfd)
+{
+	struct crash_state *st = w->st;
 	char name[TORN_PATH_MAX + 1];
 	struct ns_dir *d = &st->dirs[dir];
 	uint32_t i;
@@ -517,17 +559,7 @@ static int write_dir(struct crash_state *st, uint32_t dir, int dfd)
 		memcpy(name, d->e[i].name, d->e[i].nlen);
 		name[d->e[i].nlen] = 0;
 		if (c->type == CI_FILE) {
-			const struct st_file *f = &st->files[ino];
-
-			/* O_EXCL + O_NOFOLLOW: never write through anything already there. */
-			fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				    (c->mode & 07777) | 0600);
-			if (fd < 0)
-				r = -errno;
-			if (!r)
-				r = write_all(fd, fdata(f), file_known(f));
-			if (!r && f->size > file_known(f) && ftruncate(fd, (off_t)f->size) < 0)
-				r = -errno;
+			r = write_file(w, ino, dfd, name);
 		} else if (c->type == CI_SYMLINK) {
 			char target[TORN_PATH_MAX + 1];
 			uint32_t tl = c->tlen < TORN_PATH_MAX ? c->tlen : TORN_PATH_MAX;
@@ -542,7 +574,7 @@ static int write_dir(struct crash_state *st, uint32_t dir, int dfd)
 			if (!r && (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 				r = -errno;
 			if (!r)
-				r = write_dir(st, ino, fd);
+				r = write_dir(w, ino, fd);
 		}
 		if (fd >= 0 && close(fd) < 0 && !r)
 			r = -errno;
@@ -552,18 +584,46 @@ static int write_dir(struct crash_state *st, uint32_t dir, int dfd)
 
 int crash_state_write(struct crash_state *st, const char *dir)
 {
-	int dfd = -1, r;
+	struct wctx w = { st, NULL, NULL };
+	int dfd = -1, r, multi = 0;
+	size_t i, j;
 
 	r = crash_state_build(st);
 	if (r < 0)
 		return r;
+	/* The state is scratch for a checker: nothing here needs to survive a
+	 * crash of torn itself, so nothing is fsynced. */
+	w.names = calloc(st->nino ? st->nino : 1, sizeof(*w.names));
+	if (!w.names)
+		return -ENOMEM;
+	for (i = 0; i < st->nino; i++)
+		for (j = 0; j < st->dirs[i].n; j++)
+			if (++w.names[st->dirs[i].e[j].ino] > 1)
+				multi = 1;
+	if (multi) {
+		w.lfd = malloc(st->nino * sizeof(*w.lfd));
+		if (!w.lfd) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < st->nino; i++)
+			w.lfd[i] = -1;
+	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
+	if (dfd < 0) {
+		r = -errno;
+		goto out;
+	}
 	st->stamp++;
-	r = write_dir(st, 0, dfd);
+	r = write_dir(&w, 0, dfd);
 	if (close(dfd) < 0 && !r)
 		r = -errno;
+out:
+	for (i = 0; w.lfd && i < st->nino; i++)
+		if (w.lfd[i] >= 0)
+			close(w.lfd[i]);
+	free(w.lfd);
+	free(w.names);
 	return r;
 }
 

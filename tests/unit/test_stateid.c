@@ -498,6 +498,38 @@ static void test_write_safe(void **state)
 	trace_close(t);
 }
 
+/* A file with two names is materialised as one file with two links. */
+static void test_write_hard_link(void **state)
+{
+	struct torn_trace *t;
+	struct crash_space *s;
+	struct crash_state *st = NULL;
+	char dir[64], id[64], err[256], pa[128], pb[128];
+	struct stat sa, sb;
+
+	ct_begin();
+	ct_init_file("a", "A");
+	tb_init_done();
+	tb_link("a", "b");
+	t = ct_finish();
+	s = sp(t, NULL, NULL, NULL);
+	snprintf(id, sizeof(id), "p%llu", (unsigned long long)ct_end);
+	assert_int_equal(crash_state_from_id(s, id, &st, err, sizeof(err)), 0);
+	ct_mkdtemp(dir, sizeof(dir));
+	assert_int_equal(crash_state_write(st, dir), 0);
+	snprintf(pa, sizeof(pa), "%s/a", dir);
+	snprintf(pb, sizeof(pb), "%s/b", dir);
+	assert_int_equal(lstat(pa, &sa), 0);
+	assert_int_equal(lstat(pb, &sb), 0);
+	assert_true(sa.st_ino == sb.st_ino);
+	assert_int_equal(sa.st_nlink, 2);
+	assert_int_equal(sa.st_size, 512);
+	ct_rm_rf(AT_FDCWD, dir);
+	crash_state_free(st);
+	crash_space_free(s);
+	trace_close(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_hash_order_independent),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_write_safe),
+		cmocka_unit_test(test_write_hard_link),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
