@@ -262,6 +262,10 @@ struct shim_fd *shim_fd_rec(int fd)
 		fd_set_state(fd, SHIM_FD_IGNORED);
 		return NULL;
 	}
+	/* The kernel reports O_LARGEFILE (0100000 on x86-64), which 64-bit
+	 * userspace spells 0: not a flag the program gave. */
+	if (fl > 0)
+		fl &= ~0100000;
 	shim_lock(&lk);
 	if (e->state == SHIM_FD_UNKNOWN)
 		shim_fd_open(fd, &p, fl < 0 ? 0 : fl, 0);

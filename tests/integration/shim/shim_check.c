@@ -7,6 +7,8 @@
  *   shim_check threads TRACE N M        N threads x M writes of shim_threads:
  *                                       each recorded once, in each thread's order
  *   shim_check rebuild TRACE OUTDIR     trace_rebuild() of the whole trace
+ *   shim_check covered TRACE PATH N     bytes [0, N) of PATH were written by
+ *                                       events before its first fsync
  *   shim_check dump    TRACE            the rendered events (for a failing test)
  *
  * Exit 0 pass, 1 fail (what differs on stderr), 2 bad trace or usage.
@@ -306,6 +308,46 @@ static int check_threads(const struct torn_trace *t, int nthreads, int nwrites)
 	return rc;
 }
 
+/* Every byte of [0, @n) of @path is written by a write event recorded
+ * before the first fsync of @path. */
+static int check_covered(const struct torn_trace *t, const char *path, long long n)
+{
+	char line[2 * TORN_PATH_MAX + 512], p[TORN_PATH_MAX + 2];
+	unsigned char *done = calloc((size_t)n + 1, 1);
+	struct torn_event ev;
+	uint64_t pos = 0, fsync_seq = 0;
+	long long missing = 0;
+
+	if (!done)
+		return 2;
+	while (trace_next(t, &pos, &ev) == 1) {
+		if (render(t, &ev, line, sizeof(line), p) <= 0 || strcmp(p, path) != 0)
+			continue;
+		if (ev.type == TORN_EV_FSYNC) {
+			fsync_seq = ev.seq;
+			break;
+		}
+		if (ev.type == TORN_EV_WRITE && ev.result > 0)
+			for (int64_t b = ev.off; b < ev.off + ev.result && b < n; b++)
+				done[b] = 1;
+	}
+	for (long long b = 0; b < n; b++)
+		missing += !done[b];
+	free(done);
+	if (!fsync_seq) {
+		fprintf(stderr, "no fsync of %s in the trace\n", path);
+		return 1;
+	}
+	if (missing) {
+		fprintf(stderr, "%lld of the %lld bytes synced were not recorded before the fsync "
+			"(seq %" PRIu64 ")\n", missing, n, fsync_seq);
+		return 1;
+	}
+	printf("all %lld bytes of %s recorded before its fsync (seq %" PRIu64 ")\n", n, path,
+	       fsync_seq);
+	return 0;
+}
+
 /* ==========================================================================
  * 4. MAIN
  * ========================================================================== */
@@ -317,7 +359,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: shim_check events|threads|rebuild|dump TRACE [ARGS]\n");
+		fprintf(stderr, "usage: shim_check events|threads|covered|rebuild|dump TRACE [ARGS]\n");
 		return 2;
 	}
 	if (trace_open(argv[2], &t, &err) < 0) {
@@ -335,6 +377,8 @@ int main(int argc, char **argv)
 		rc = check_events(t, NULL, 1);
 	} else if (strcmp(argv[1], "threads") == 0 && argc == 5) {
 		rc = check_threads(t, atoi(argv[3]), atoi(argv[4]));
+	} else if (strcmp(argv[1], "covered") == 0 && argc == 5) {
+		rc = check_covered(t, argv[3], atoll(argv[4]));
 	} else if (strcmp(argv[1], "rebuild") == 0 && argc == 4) {
 		rc = trace_rebuild(t, UINT64_MAX, argv[3], &err) < 0 ? 1 : 0;
 		if (rc)

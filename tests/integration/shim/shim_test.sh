@@ -15,6 +15,9 @@
 #   own-fds      a program that closes every descriptor from 3 (closefrom,
 #                close_range, close and dup2 onto the shim's): recording
 #                and marks go on
+#   stdout       a program's stdout redirected into the root: printf, puts,
+#                putchar and putw (flushed inside libc); all bytes synced by
+#                fsync(1) are recorded before the fsync
 #   sh-pipeline  a shell script (fork/vfork, redirections, mv, rm, mkdir)
 #   sqlite       the sqlite3 CLI, a small transaction workload
 # Each recorded case checks, as applies: the trace event by event against
@@ -142,6 +145,17 @@ own-fds)
 	[ "$order" = "a.dat before after 1 b.dat " ] || fail "marks out of order: $order"
 	rebuilt root
 	echo "closefrom/close_range/close/dup2 left the shim's descriptors; order: $order"
+	;;
+
+stdout)
+	mkdir root
+	record root sh -c '"$1" >root/out.txt' sh "$BIN/shim_stdout"
+	n=$(sed -n 's/^synced \([0-9]*\)$/\1/p' "$W/rec.err")
+	[ -n "$n" ] && [ "$n" -gt 20000 ] || fail "the program did not report what it synced ($n)"
+	"$BIN/shim_check" covered "$W/run.trace" out.txt "$n" || fail "synced bytes not recorded in time"
+	rebuilt root
+	"$BIN/shim_stdout" >native.txt 2>/dev/null
+	cmp -s native.txt root/out.txt || fail "the recorded program's output differs from a native run"
 	;;
 
 sh-pipeline)
