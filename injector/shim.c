@@ -374,6 +374,12 @@ static int pre_data(struct shim_call *c, int fd, int64_t off)
 	if (!c->f)
 		return 0;
 	shim_lock(&c->lk);
+	/* Closed by another thread meanwhile: the call will fail (EBADF) or
+	 * reach whatever took the number, which its own entry describes. */
+	if (c->f->state != SHIM_FD_RECORDED) {
+		shim_unlock(&c->lk);
+		return 0;
+	}
 	c->off = off >= 0 ? off : (int64_t)lseek(fd, 0, SEEK_CUR);
 	return 1;
 }
@@ -549,6 +555,8 @@ static void rec_fsync(struct shim_call *c, int64_t r, uint32_t kind)
 	struct torn_event ev = { .type = TORN_EV_FSYNC };
 
 	shim_lock(&c->lk);
+	if (c->f->state != SHIM_FD_RECORDED)
+		return;         /* closed by another thread while it ran */
 	ev.handle = c->f->handle;
 	ev.ino = c->f->ino;
 	ev.aux = kind;
@@ -616,7 +624,7 @@ static void post_syncfs(struct shim_call *c, int64_t r, int fd)
 	struct torn_event ev = { .type = TORN_EV_SYNCFS };
 
 	shim_lock(&c->lk);
-	ev.handle = c->f ? c->f->handle : 0;
+	ev.handle = c->f && c->f->state == SHIM_FD_RECORDED ? c->f->handle : 0;
 	ev.aux_seq = c->aux_seq;
 	ev.result = r < 0 ? -(int64_t)c->err : r;
 	shim_emit(&ev);
