@@ -697,6 +697,19 @@ static void stdio_calls(void)
 	f = fopen("free/big.dat", "w");
 	R("fwrite-big", (long)fwrite(big, 1, sizeof(big), f));
 	R("fclose-big", fclose(f));
+	/* A write of more than 16 chunks: split over several events. */
+	{
+		size_t hn = 3 * 1024 * 1024 + 5;
+		unsigned char *huge = malloc(hn);
+		int hfd = open("free/huge.dat", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+
+		if (!huge || hfd < 0)
+			die("free/huge.dat");
+		fill(huge, hn, 9);
+		R("write-huge", write(hfd, huge, hn));
+		R("close-huge", close(hfd));
+		free(huge);
+	}
 	f = fopen("free/atexit.dat", "w");
 	R("fputs-atexit", fputs("left in the buffer until exit\n", f));
 	/* not closed: glibc flushes it at exit, the shim records it first */

@@ -7,6 +7,7 @@
  *   shim_check threads TRACE N M        N threads x M writes of shim_threads:
  *                                       each recorded once, in each thread's order
  *   shim_check rebuild TRACE OUTDIR     trace_rebuild() of the whole trace
+ *   shim_check count   TRACE PATH N     PATH has exactly N successful writes
  *   shim_check covered TRACE PATH N     bytes [0, N) of PATH were written by
  *                                       events before its first fsync
  *   shim_check dump    TRACE            the rendered events (for a failing test)
@@ -308,6 +309,26 @@ static int check_threads(const struct torn_trace *t, int nthreads, int nwrites)
 	return rc;
 }
 
+/* @path has exactly @n successful write events. */
+static int check_count(const struct torn_trace *t, const char *path, long long n)
+{
+	char line[2 * TORN_PATH_MAX + 512], p[TORN_PATH_MAX + 2];
+	struct torn_event ev;
+	uint64_t pos = 0;
+	long long got = 0;
+
+	while (trace_next(t, &pos, &ev) == 1)
+		if (render(t, &ev, line, sizeof(line), p) > 0 && ev.type == TORN_EV_WRITE &&
+		    ev.result > 0 && strcmp(p, path) == 0)
+			got++;
+	if (got != n) {
+		fprintf(stderr, "%s: %lld writes in the trace, the program made %lld\n", path, got, n);
+		return 1;
+	}
+	printf("%s: %lld writes, as made\n", path, n);
+	return 0;
+}
+
 /* Every byte of [0, @n) of @path is written by a write event recorded
  * before the first fsync of @path. */
 static int check_covered(const struct torn_trace *t, const char *path, long long n)
@@ -377,6 +398,8 @@ int main(int argc, char **argv)
 		rc = check_events(t, NULL, 1);
 	} else if (strcmp(argv[1], "threads") == 0 && argc == 5) {
 		rc = check_threads(t, atoi(argv[3]), atoi(argv[4]));
+	} else if (strcmp(argv[1], "count") == 0 && argc == 5) {
+		rc = check_count(t, argv[3], atoll(argv[4]));
 	} else if (strcmp(argv[1], "covered") == 0 && argc == 5) {
 		rc = check_covered(t, argv[3], atoll(argv[4]));
 	} else if (strcmp(argv[1], "rebuild") == 0 && argc == 4) {

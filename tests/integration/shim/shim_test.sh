@@ -10,6 +10,8 @@
 #                call buffered, O_DIRECT, O_DSYNC and with pwritev2 flags
 #   calls-tmpfs  the same on tmpfs (/dev/shm)
 #   threads      8 threads x 1000 writes to one file
+#   signals      writes from a SIGALRM handler (every 200 us) while the main
+#                loop writes: no deadlock, each write recorded once
 #   exec         exec (execve with NULL envp, execl, execvp after
 #                clearenv) and posix_spawn without LD_PRELOAD
 #   own-fds      a program that closes every descriptor from 3 (closefrom,
@@ -117,6 +119,18 @@ threads)
 	mkdir root
 	record root "$BIN/shim_threads" root 8 1000
 	"$BIN/shim_check" threads "$W/run.trace" 8 1000 || fail "thread writes"
+	rebuilt root
+	;;
+
+signals)
+	mkdir root
+	record root "$BIN/shim_signal" root 20000
+	m=$(sed -n 's/^main //p' "$W/rec.err")
+	k=$(sed -n 's/^signal //p' "$W/rec.err")
+	[ -n "$m" ] && [ -n "$k" ] || fail "the program did not report its counts"
+	[ "$k" -gt 0 ] || fail "the signal handler never ran"
+	"$BIN/shim_check" count "$W/run.trace" main.dat "$m" || fail "main loop writes"
+	"$BIN/shim_check" count "$W/run.trace" sig.dat "$k" || fail "signal handler writes"
 	rebuilt root
 	;;
 
