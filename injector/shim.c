@@ -432,8 +432,10 @@ static void rec_write(struct shim_call *c, int fd, int64_t r, const struct iovec
 		memalign = f->dio_mem ? f->dio_mem : align;
 		if (ev.off < 0 || (uint64_t)ev.off % align || total % align)
 			misaligned = 1;
+		/* Linux checks each segment: its address against the DMA
+		 * alignment, its length against the block size. */
 		for (int i = 0; i < cnt && !misaligned; i++)
-			if ((uintptr_t)iov[i].iov_base % memalign)
+			if ((uintptr_t)iov[i].iov_base % memalign || iov[i].iov_len % align)
 				misaligned = 1;
 		if (misaligned)
 			ev.flags |= TORN_F_MISALIGNED;

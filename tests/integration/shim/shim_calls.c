@@ -204,6 +204,11 @@ static void data_calls(const struct mode *m, unsigned tagbase)
 	xwrite_line(path, pos, B, res(r), "pwritev2", fl, cat);
 	pos += B;
 
+	/* RWF_APPEND: this one write goes to the end of the file. */
+	fstat(fd, &st);
+	r = R("pwritev2-append", pwritev2(fd, iov, 2, 0, RWF_APPEND));
+	xwrite_line(path, (long long)st.st_size, B, res(r), "pwritev2", fl, cat);
+
 	if (direct) {
 		/* Misaligned: the kernel refuses it; recorded as is, flagged. */
 		char fm[4];
@@ -353,6 +358,15 @@ static void descriptor_calls(void)
 	X("fsync sub kind=fdatasync result=%ld", res(r));
 	xclose(dfd, "sub");
 
+	/* An exec that fails: recorded before the call, and again with the
+	 * error. */
+	{
+		char *av[] = { "no-such-program", "arg", NULL };
+
+		R("execv-missing", execv("/no/such/program", av));
+		X("exec no-such-program arg result=0");
+		X("exec no-such-program arg result=-%d", ENOENT);
+	}
 	/* A failed open is not recorded; its result is the same. */
 	R("open-missing", open("nodir/x.dat", O_RDONLY));
 	R("sync", 0);
