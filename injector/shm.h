@@ -48,6 +48,7 @@
 #define TORN_INJECTOR_SHM_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
@@ -172,10 +173,36 @@ static inline void shm_unlock(struct shm_ctl *c)
  * 3. THE RING (producer side; under the lock)
  * ========================================================================== */
 
-/* Is the recorder process still there?  (Producers waiting for room.) */
+/* Is the recorder process still there?  (Producers waiting for room, on
+ * the slow path only.)  A zombie is gone too: a recorder killed while its
+ * parent does not reap it (a shell reading its output until EOF, which the
+ * program holds) must not keep the program waiting for ever. */
 static inline int shm_recorder_alive(const struct shm_ctl *c)
 {
-	return syscall(SYS_kill, (pid_t)c->recorder_pid, 0) == 0 || errno == EPERM;
+	char path[32] = "/proc/", buf[96], digits[12];
+	int pid = c->recorder_pid, n = 0, i = 6;
+	long fd, got;
+	const char *close_paren = NULL;
+
+	if (syscall(SYS_kill, (pid_t)pid, 0) != 0 && errno != EPERM)
+		return 0;
+	do {
+		digits[n++] = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid > 0 && n < (int)sizeof(digits));
+	while (n > 0)
+		path[i++] = digits[--n];
+	memcpy(path + i, "/stat", 6);
+	fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;                       /* no /proc: trust kill() */
+	got = syscall(SYS_read, (int)fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, (int)fd);
+	/* "PID (COMM) STATE ...": COMM (16 bytes at most) may hold ')' */
+	for (long k = 0; k < got; k++)
+		if (buf[k] == ')')
+			close_paren = buf + k;
+	return !(close_paren && close_paren + 2 < buf + got && close_paren[2] == 'Z');
 }
 
 static inline void shm_wake_consumer(struct shm_ctl *c)

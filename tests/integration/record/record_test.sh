@@ -284,6 +284,30 @@ recorder-gone)
 	while kill -0 "$prog" 2>/dev/null && [ $t -lt 150 ]; do sleep 0.1; t=$((t + 1)); done
 	kill -0 "$prog" 2>/dev/null && { kill -KILL "$prog"; fail "the program hung on a full ring"; }
 	"$WALK" t.trace >/dev/null || fail "trace not readable"
+	# The same with a recorder left a zombie: its parent (here a sleep, in
+	# real life a shell reading output the program still holds) does not
+	# reap it, so kill(pid, 0) still succeeds.
+	sh -c '"$0" record -q --ring-mib 1 -o t2.trace --root root -- \
+		sh -c "kill -STOP \$PPID; exec \"\$0\" threads 1 4 5000" "$1" &
+		echo $! >torn.pid; exec sleep 60' "$TORN" "$REC_MARKS" &
+	holder=$!
+	t=0
+	until [ -s torn.pid ] && grep -q '^State:.*stopped' /proc/$(cat torn.pid)/status 2>/dev/null ||
+		[ $t -ge 100 ]; do
+		sleep 0.05; t=$((t + 1))
+	done
+	torn_pid=$(cat torn.pid)
+	prog=$(cat /proc/$torn_pid/task/*/children 2>/dev/null | tr -s ' ' '\n' | head -n 1)
+	[ -n "$prog" ] || { kill -KILL $torn_pid $holder; fail "could not find the program (zombie case)"; }
+	sleep 0.3
+	kill -KILL $torn_pid
+	t=0
+	while kill -0 "$prog" 2>/dev/null && [ $t -lt 150 ]; do sleep 0.1; t=$((t + 1)); done
+	hung=0
+	kill -0 "$prog" 2>/dev/null && { hung=1; kill -KILL "$prog"; }
+	kill $holder 2>/dev/null
+	wait $holder 2>/dev/null
+	[ $hung -eq 0 ] || fail "the program hung on a full ring while the recorder was a zombie"
 	;;
 
 no-shim)
