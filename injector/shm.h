@@ -395,6 +395,11 @@ static inline void shm_write_all(int fd, const char *buf, size_t n)
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && errno == EAGAIN) {         /* a non-blocking stdout: wait for room */
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			syscall(SYS_ppoll, &p, 1L, NULL, NULL, 8L);
+			continue;
+		}
 		if (w <= 0)
 			return;       /* the reader went away: the program would see EPIPE, we drop */
 		buf += w;
@@ -424,6 +429,10 @@ static inline long shm_drain_fd(struct shm_ctl *c, int fd, int copy_fd, struct s
 		if (rc < 0)
 			return rc;
 		total += n;
+		/* A short read emptied the pipe: stop here rather than count on
+		 * O_NONBLOCK, which anyone sharing the description could clear. */
+		if ((size_t)n < sizeof(buf))
+			return total;
 	}
 }
 
