@@ -72,6 +72,9 @@ int cmd_merge(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
+	/* Reports of `torn run --shard` are joined scenario by scenario (cmd_run.c). */
+	if (cmd_run_is_report(argv[optind]))
+		return cmd_run_merge(argc - optind, argv + optind, out, junit, quiet);
 	n = (size_t)(argc - optind);
 	in = calloc(n, sizeof(*in));
 	checks = calloc(n, sizeof(*checks));

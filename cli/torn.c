@@ -27,6 +27,7 @@ static const struct subcommand commands[] = {
 	{ "explain",  cmd_explain,  "show how a crash state differs from the persisted state" },
 	{ "minimize", cmd_minimize, "shrink a failing crash state" },
 	{ "merge",    cmd_merge,    "join the JSON reports of shards" },
+	{ "run",      cmd_run,      "run scenario files and compare with their expectations" },
 };
 
 void cli_err(const char *fmt, ...)

@@ -1,0 +1,1708 @@
+/*
+ * cli/cmd_run.c - torn run PATH...: run scenario files (recovery/scenario.h)
+ * and compare each outcome with the scenario's expectation.  What CI calls.
+ *
+ * Each scenario runs in a worker process of its own, in a directory of its
+ * own (WORK/NAME/: root/ the recorded directory, run.trace, states/ the
+ * explorer's scratch, explore.json, log the output of setup and run, error
+ * the message of a failed phase).  The worker does setup, record
+ * (injector/record.h) and explore (recovery/explore.h) in-process and leaves
+ * explore.json; the parent runs up to -j workers at once, enforces --budget
+ * (SIGTERM, then SIGKILL of the worker's process group), judges each report
+ * against the expectation and writes the summary, --json and --junit.
+ *
+ * Sections: options and usage; the scenario list; the worker; judging; the
+ * terminal summary; the JSON run report (write, read); JUnit; the parent;
+ * merging run reports (torn merge); the command.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <xxhash.h>
+
+#include "cli.h"
+#include "../injector/record.h"
+#include "../recovery/explore.h"
+#include "../recovery/report.h"
+#include "../recovery/scenario.h"
+
+/* Exit codes of a worker (a scenario's process). */
+enum { WK_OK = 0, WK_ERROR = 10, WK_STOPPED = 20 };
+
+/* Failures listed per scenario in the JSON report (the count is exact). */
+#define RUN_MAX_FAILURES 50
+
+/* ---- Options and usage ---- */
+
+enum {
+	OPT_LIST = 0x1200, OPT_JUNIT, OPT_JSON, OPT_SHARD, OPT_BUDGET, OPT_WORK, OPT_KEEP,
+};
+
+static const struct option longopts[] = {
+	{ "filter", required_argument, NULL, 'k' },
+	{ "list",   no_argument,       NULL, OPT_LIST },
+	{ "jobs",   required_argument, NULL, 'j' },
+	{ "junit",  required_argument, NULL, OPT_JUNIT },
+	{ "json",   required_argument, NULL, OPT_JSON },
+	{ "shard",  required_argument, NULL, OPT_SHARD },
+	{ "budget", required_argument, NULL, OPT_BUDGET },
+	{ "work",   required_argument, NULL, OPT_WORK },
+	{ "keep",   no_argument,       NULL, OPT_KEEP },
+	{ "quiet",  no_argument,       NULL, 'q' },
+	{ "help",   no_argument,       NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: torn run PATH... [options]\n\n"
+		"Run the scenarios (*.scn) in PATH (files, or directories searched recursively,\n"
+		"in sorted order): setup, record, explore, and compare the outcome with each\n"
+		"scenario's expectation (scenarios/README.md describes the format).\n\n"
+		"  -k, --filter PATTERN   only scenarios whose name contains PATTERN (a glob when\n"
+		"                         it has * ? or [); repeat to add more\n"
+		"  --list                 list the selected scenarios and exit\n"
+		"  -j, --jobs N           scenarios run at once (default: number of CPUs); the\n"
+		"                         checkers of one scenario share the same N\n"
+		"  --junit FILE           write a JUnit XML report (one testcase per scenario)\n"
+		"  --json FILE            write a JSON report ('-': stdout); join shards with\n"
+		"                         'torn merge'\n"
+		"  --shard I/N            run only scenario slice I of N (1-based)\n"
+		"  --budget SECONDS       hard limit per scenario: stopped and counted as missed\n"
+		"  --work DIR             where scenarios run (default: a new torn-run-XXXXXX in\n"
+		"                         $TMPDIR or /tmp); traces of failing scenarios stay there\n"
+		"  --keep                 keep every scenario's directory\n"
+		"  -q, --quiet            only misses and the totals\n"
+		"  -h, --help             this help\n\n"
+		"exit: 0 every scenario met its expectation, 1 one or more missed, 2 bad usage or\n"
+		"a bad scenario file, 3 internal error\n");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A growing string (messages built piece by piece). */
+struct str {
+	char  *s;
+	size_t len, cap;
+};
+
+static void str_printf(struct str *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void str_printf(struct str *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (b->s && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		{
+			size_t cap = (b->len + (size_t)n + 1) * 2;
+			char *p = realloc(b->s, cap);
+
+			if (!p)
+				return;     /* the message is cut short, nothing worse */
+			b->s = p;
+			b->cap = cap;
+		}
+	}
+}
+
+/* @s quoted for a POSIX shell when it needs to be, appended to @b. */
+static void str_quoted(struct str *b, const char *s)
+{
+	if (s[0] && !s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			     "0123456789_-./+,:=@%")]) {
+		str_printf(b, "%s", s);
+		return;
+	}
+	str_printf(b, "'");
+	for (; *s; s++)
+		if (*s == '\'')
+			str_printf(b, "'\\''");
+		else
+			str_printf(b, "%c", *s);
+	str_printf(b, "'");
+}
+
+/* ---- The scenario list ---- */
+
+/* One failure as reported (from explore.json, or a JSON run report). */
+struct run_fail {
+	char    *state;
+	char    *outcome;
+	uint64_t crash_point;
+	int      exit_code;       /* -1: none */
+	int      sig;
+	char   **output;
+	size_t   noutput;
+	char    *replay, *minimize;
+};
+
+struct run_item {
+	struct scn *s;            /* NULL for an item read back from a report */
+	size_t   index;           /* in the selected suite */
+	char    *name, *file, *description;
+	int      expect_fail, expect_outcome;
+	char    *expect_reason;
+
+	char    *work;            /* WORK/NAME */
+	pid_t    pid;
+	double   t0, elapsed;
+	int      stop_sent;       /* 1: SIGTERM sent (budget), 2: SIGKILL too */
+	double   stop_at;
+	int      done, printed;
+
+	/* The outcome. */
+	const char *result;       /* pass, fail, error, budget */
+	int      met;
+	char    *message;         /* why it missed (or what it found) */
+	uint64_t states_enumerated, unique_states, states_checked;
+	uint64_t outcomes[EXPLORE_NOUTCOMES];
+	struct run_fail *fails;
+	size_t   nfails;          /* listed */
+	uint64_t nfails_total;
+	char    *trace;           /* kept trace, or NULL */
+};
+
+static void fail_free(struct run_fail *f)
+{
+	free(f->state);
+	free(f->outcome);
+	for (size_t i = 0; i < f->noutput; i++)
+		free(f->output[i]);
+	free(f->output);
+	free(f->replay);
+	free(f->minimize);
+}
+
+static void item_free(struct run_item *it)
+{
+	scn_free(it->s);
+	free(it->name);
+	free(it->file);
+	free(it->description);
+	free(it->expect_reason);
+	free(it->work);
+	free(it->message);
+	for (size_t i = 0; i < it->nfails; i++)
+		fail_free(&it->fails[i]);
+	free(it->fails);
+	free(it->trace);
+}
+
+static int match_filters(const char *name, char **pat, size_t npat)
+{
+	if (!npat)
+		return 1;
+	for (size_t i = 0; i < npat; i++) {
+		if (strpbrk(pat[i], "*?[") ? !fnmatch(pat[i], name, 0) : !!strstr(name, pat[i]))
+			return 1;
+	}
+	return 0;
+}
+
+/* XXH3 of the selected names: shards of one suite agree on it. */
+static uint64_t suite_hash(struct run_item *items, size_t n)
+{
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t h;
+
+	if (!st)
+		return 0;
+	XXH3_64bits_reset(st);
+	for (size_t i = 0; i < n; i++)
+		XXH3_64bits_update(st, items[i].name, strlen(items[i].name) + 1);
+	h = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	return h;
+}
+
+/* ---- The worker: one scenario, in a process of its own ---- */
+
+static volatile sig_atomic_t worker_stop;
+
+static void worker_on_term(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+/* Write the message of a failed phase to WORK/error; returns WK_ERROR. */
+static int worker_error(const char *work, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int worker_error(const char *work, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/error", work);
+	f = fopen(path, "w");
+	if (f) {
+		va_start(ap, fmt);
+		vfprintf(f, fmt, ap);
+		va_end(ap);
+		fclose(f);
+	}
+	return WK_ERROR;
+}
+
+/* A wait status, in words. */
+static void status_words(int st, char *buf, size_t len)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exited %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(st),
+			 strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "ended with status %#x", st);
+}
+
+/* The last lines of WORK/log, for error messages. */
+static void log_tail(const char *work, char *buf, size_t len)
+{
+	char path[PATH_MAX], data[4096];
+	ssize_t n;
+	off_t size;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/log", work);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > (off_t)sizeof(data) - 1)
+		lseek(fd, size - (off_t)sizeof(data) + 1, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, data, sizeof(data) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	data[n] = '\0';
+	while (n > 0 && data[n - 1] == '\n')
+		data[--n] = '\0';
+	{
+		/* the last 5 lines */
+		char *p = data + n;
+		int lines = 0;
+
+		while (p > data && lines < 5)
+			if (*--p == '\n')
+				lines++;
+		if (*p == '\n')
+			p++;
+		snprintf(buf, len, "%s", p);
+	}
+}
+
+static int worker_setup(const struct scn *s, const char *root, const char *work)
+{
+	char words[128], tail[2048];
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	if (pid < 0)
+		return worker_error(work, "setup: cannot fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (chdir(root) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", s->setup, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return worker_error(work, "setup: waitpid: %s", strerror(errno));
+	if (worker_stop)
+		return WK_STOPPED;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		status_words(st, words, sizeof(words));
+		log_tail(work, tail, sizeof(tail));
+		return worker_error(work, "setup %s: %s%s%s", words, s->setup, tail[0] ? "\n" : "",
+				    tail);
+	}
+	return WK_OK;
+}
+
+static int worker_record(const struct scn *s, const char *root, const char *trace,
+			 const char *shim, const char *work)
+{
+	char *argv[] = { "/bin/sh", "-c", s->run, NULL };
+	struct record_opts o = {
+		.trace = trace, .root = root, .argv = argv, .shim = shim,
+		.marks_from_stdout = s->marks_from_stdout,
+	};
+	struct record_result res;
+	struct record_error err;
+	char words[128], tail[2048];
+
+	memset(&err, 0, sizeof(err));
+	if (record_run(&o, &res, &err) < 0)
+		return worker_error(work, "record: %s", err.msg);
+	if (worker_stop || (WIFSIGNALED(res.wait_status) && WTERMSIG(res.wait_status) == SIGTERM))
+		return WK_STOPPED;
+	if (!WIFEXITED(res.wait_status) || WEXITSTATUS(res.wait_status)) {
+		status_words(res.wait_status, words, sizeof(words));
+		log_tail(work, tail, sizeof(tail));
+		return worker_error(work, "the recorded run %s: %s%s%s", words, s->run,
+				    tail[0] ? "\n" : "", tail);
+	}
+	if (!res.attached)
+		return worker_error(work, "record: the program never loaded the shim (statically "
+				    "linked, setuid, or LD_PRELOAD removed?): %s", s->run);
+	return WK_OK;
+}
+
+static int add_options(struct explore_report *rep, const struct scn *s, const struct crash_opts *co,
+		       double timeout)
+{
+	char num[64];
+	int rc = 0;
+
+	rc |= explore_report_option(rep, "model", s->model ? s->model : "auto", 0);
+	snprintf(num, sizeof(num), "%u", co->sector);
+	rc |= explore_report_option(rep, "sector", num, 1);
+	snprintf(num, sizeof(num), "%u", co->atomic ? co->atomic : co->sector);
+	rc |= explore_report_option(rep, "atomic", num, 1);
+	rc |= explore_report_option(rep, "tear", s->tear ? s->tear : "old,new", 0);
+	rc |= explore_report_option(rep, "strategy", s->strategy ? s->strategy : "sync", 0);
+	snprintf(num, sizeof(num), "%" PRIu64, co->seed);
+	rc |= explore_report_option(rep, "seed", num, 1);
+	snprintf(num, sizeof(num), "%" PRIu64, co->max_states);
+	rc |= explore_report_option(rep, "max_states", num, 1);
+	rc |= explore_report_option(rep, "crash_points", s->crash_points ? s->crash_points : "all", 0);
+	snprintf(num, sizeof(num), "%g", timeout);
+	rc |= explore_report_option(rep, "timeout", num, 0);
+	return rc ? -ENOMEM : 0;
+}
+
+static int worker_explore(const struct scn *s, const char *trace, const char *work,
+			  unsigned jobs)
+{
+	struct explore_report rep;
+	struct explore_opts eo;
+	struct crash_opts co;
+	struct crash_space *space = NULL;
+	struct torn_trace *t = NULL;
+	struct trace_error terr;
+	char err[1024] = "", scratch[PATH_MAX], json[PATH_MAX], hex[33];
+	int rc, ret = WK_ERROR;
+
+	explore_report_init(&rep);
+	crash_opts_default(&co);
+	/* Validated by scn_parse: these cannot fail here. */
+	if (s->model)
+		crash_opts_parse_model(&co, s->model, err, sizeof(err));
+	if (s->strategy)
+		crash_opts_parse_strategy(&co, s->strategy, err, sizeof(err));
+	if (s->tear)
+		crash_opts_parse_tear(&co, s->tear, err, sizeof(err));
+	if (s->crash_points)
+		crash_opts_parse_points(&co, s->crash_points, err, sizeof(err));
+	if (s->sector)
+		co.sector = s->sector;
+	co.atomic = s->atomic;
+	co.seed = s->seed;
+	if (s->max_states)
+		co.max_states = s->max_states;
+
+	memset(&terr, 0, sizeof(terr));
+	rc = trace_open(trace, &t, &terr);
+	if (rc < 0) {
+		ret = worker_error(work, "explore: %s", terr.msg[0] ? terr.msg : torn_strerror(rc));
+		goto out;
+	}
+	memset(&terr, 0, sizeof(terr));
+	rc = crash_space_new(t, &co, &space, &terr);
+	if (rc < 0) {
+		ret = worker_error(work, "explore: %s", terr.msg[0] ? terr.msg : torn_strerror(rc));
+		goto out;
+	}
+	snprintf(scratch, sizeof(scratch), "%s/states", work);
+	if (mkdir(scratch, 0755) < 0 && errno != EEXIST) {
+		ret = worker_error(work, "explore: %s: %s", scratch, strerror(errno));
+		goto out;
+	}
+	explore_opts_default(&eo);
+	eo.check = s->check;
+	eo.trace = trace;
+	eo.jobs = jobs;
+	eo.scratch = scratch;
+	if (s->timeout_s > 0)
+		eo.timeout_s = s->timeout_s;
+	rc = explore_run(t, space, &eo, &rep, err, sizeof(err));
+	if (rc == -EINTR || worker_stop) {
+		ret = WK_STOPPED;
+		goto out;
+	}
+	if (rc < 0) {
+		ret = worker_error(work, "explore: %s", err[0] ? err : torn_strerror(rc));
+		goto out;
+	}
+	rep.trace = strdup(trace);
+	if (explore_file_hash(trace, hex) < 0 || !rep.trace || !(rep.trace_hash = strdup(hex)) ||
+	    add_options(&rep, s, &co, eo.timeout_s) < 0) {
+		ret = worker_error(work, "explore: out of memory or unreadable trace");
+		goto out;
+	}
+	snprintf(json, sizeof(json), "%s/explore.json", work);
+	if (report_json_write(&rep, s->check, json, err, sizeof(err)) < 0) {
+		ret = worker_error(work, "explore: %s", err);
+		goto out;
+	}
+	ret = WK_OK;
+out:
+	explore_report_free(&rep);
+	if (space)
+		crash_space_free(space);
+	if (t)
+		trace_close(t);
+	return ret;
+}
+
+/* The body of the worker process: returns its exit code. */
+static int worker_main(const struct scn *s, const char *work, const char *shim, unsigned jobs)
+{
+	char root[PATH_MAX], trace[PATH_MAX], log[PATH_MAX];
+	struct sigaction sa;
+	int fd, rc;
+
+	/* A process group of its own: the budget kills the whole group (setup,
+	 * the recorded program), and the terminal's ^C reaches only the parent,
+	 * which stops the workers cleanly. */
+	setpgid(0, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGINT, SIG_IGN);
+
+	snprintf(root, sizeof(root), "%s/root", work);
+	snprintf(trace, sizeof(trace), "%s/run.trace", work);
+	snprintf(log, sizeof(log), "%s/log", work);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return worker_error(work, "%s: %s", log, strerror(errno));
+	/* setup's and the program's output go to the log, not the summary */
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+	if (setenv("SCENARIO_DIR", s->dir, 1) < 0)
+		return worker_error(work, "out of memory");
+	if (s->nfaults)
+		return worker_error(work, "fault: this torn record cannot inject faults yet "
+				    "(torn record --fault comes with the libfiu failure points); "
+				    "the scenario cannot run");
+	if (mkdir(root, 0755) < 0)
+		return worker_error(work, "%s: %s", root, strerror(errno));
+	if (s->setup && (rc = worker_setup(s, root, work)) != WK_OK)
+		return rc;
+	/* The recorded program runs in the root, like setup. */
+	if (chdir(root) < 0)
+		return worker_error(work, "%s: %s", root, strerror(errno));
+	if ((rc = worker_record(s, root, trace, shim, work)) != WK_OK)
+		return rc;
+	if (chdir(work) < 0)
+		return worker_error(work, "%s: %s", work, strerror(errno));
+	if (worker_stop)
+		return WK_STOPPED;
+	return worker_explore(s, trace, work, jobs);
+}
+
+/* ---- Judging: the report against the expectation ---- */
+
+struct run_ctx {
+	const char *torn;         /* absolute path of this torn binary */
+	const char *shim;
+	char       *work;
+	int         work_made;    /* created here (removed when left empty) */
+	int         keep, quiet;
+	unsigned    jobs;
+	double      budget;
+};
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void make_commands(const struct run_ctx *c, struct run_item *it, struct run_fail *f)
+{
+	struct str b = { 0 };
+	char out[PATH_MAX];
+
+	snprintf(out, sizeof(out), "%s/replay", it->work);
+	str_quoted(&b, c->torn);
+	str_printf(&b, " replay ");
+	str_quoted(&b, it->trace);
+	str_printf(&b, " --state %s --out ", f->state);
+	str_quoted(&b, out);
+	str_printf(&b, " --force");
+	f->replay = b.s;
+	memset(&b, 0, sizeof(b));
+	str_quoted(&b, c->torn);
+	str_printf(&b, " minimize ");
+	str_quoted(&b, it->trace);
+	str_printf(&b, " --state %s --check ", f->state);
+	str_quoted(&b, it->s->check);
+	if (it->s->timeout_s > 0 && it->s->timeout_s != 30)
+		str_printf(&b, " --timeout %g", it->s->timeout_s);
+	if (it->s->tear)
+		str_printf(&b, " --tear %s", it->s->tear);
+	f->minimize = b.s;
+}
+
+/* The last non-empty output line of a failure (what it said). */
+static const char *fail_said(const struct run_fail *f)
+{
+	for (size_t i = f->noutput; i > 0; i--)
+		if (f->output[i - 1][0])
+			return f->output[i - 1];
+	return "(no output)";
+}
+
+static int fail_matches(const struct run_item *it, const struct run_fail *f)
+{
+	if (it->expect_outcome != SCN_OUTCOME_ANY &&
+	    strcmp(f->outcome, explore_outcome_name(it->expect_outcome)))
+		return 0;
+	if (it->expect_reason) {
+		for (size_t i = 0; i < f->noutput; i++)
+			if (strstr(f->output[i], it->expect_reason))
+				return 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void describe_fail(struct str *b, const struct run_fail *f)
+{
+	str_printf(b, "state %s (%s", f->state, f->outcome);
+	if (f->sig)
+		str_printf(b, ", signal %d", f->sig);
+	else if (f->exit_code >= 0)
+		str_printf(b, ", exit %d", f->exit_code);
+	str_printf(b, "): %s\n  replay:   %s\n  minimize: %s", fail_said(f), f->replay,
+		   f->minimize);
+}
+
+/* Read WORK/explore.json into the item (failures converted, commands made). */
+static int load_explore(const struct run_ctx *c, struct run_item *it, char *err, size_t errlen)
+{
+	struct explore_report rep;
+	char path[PATH_MAX];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/explore.json", it->work);
+	rc = report_json_read(path, &rep, NULL, err, errlen);
+	if (rc < 0)
+		return rc;
+	it->states_enumerated = rep.states_enumerated;
+	it->unique_states = rep.unique_states;
+	it->states_checked = rep.states_checked;
+	memcpy(it->outcomes, rep.outcomes, sizeof(it->outcomes));
+	it->nfails_total = rep.nfailures;
+	snprintf(path, sizeof(path), "%s/run.trace", it->work);
+	it->trace = strdup(path);
+	it->fails = calloc(rep.nfailures ? rep.nfailures : 1, sizeof(*it->fails));
+	if (!it->trace || !it->fails) {
+		explore_report_free(&rep);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rep.nfailures; i++) {
+		struct explore_failure *x = &rep.failures[i];
+		struct run_fail *f = &it->fails[i];
+
+		f->state = x->state;
+		x->state = NULL;
+		f->outcome = xstrdup(explore_outcome_name(x->res.outcome));
+		f->crash_point = x->crash_point;
+		f->exit_code = x->res.outcome == EXPLORE_PASS || x->res.outcome == EXPLORE_FAIL ?
+			       x->res.exit_code : -1;
+		f->sig = x->res.sig;
+		f->output = x->res.output;
+		f->noutput = x->res.noutput;
+		x->res.output = NULL;
+		x->res.noutput = 0;
+		make_commands(c, it, f);
+		it->nfails = i + 1;
+	}
+	explore_report_free(&rep);
+	return 0;
+}
+
+static void judge(const struct run_ctx *c, struct run_item *it, int wstatus)
+{
+	struct str msg = { 0 };
+	char err[1024] = "", path[PATH_MAX];
+
+	it->met = 0;
+	if (it->stop_sent) {
+		it->result = "budget";
+		str_printf(&msg, "stopped: over the budget of %g s per scenario (a hard limit; "
+			   "raise --budget, or make the scenario smaller)", c->budget);
+		goto out;
+	}
+	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != WK_OK) {
+		FILE *f;
+
+		it->result = "error";
+		snprintf(path, sizeof(path), "%s/error", it->work);
+		f = fopen(path, "r");
+		if (f) {
+			size_t n = fread(err, 1, sizeof(err) - 1, f);
+
+			err[n] = '\0';
+			fclose(f);
+		}
+		if (err[0])
+			str_printf(&msg, "%s", err);
+		else if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == WK_STOPPED)
+			str_printf(&msg, "interrupted");
+		else {
+			status_words(wstatus, err, sizeof(err));
+			str_printf(&msg, "the worker of this scenario %s", err);
+		}
+		goto out;
+	}
+	if (load_explore(c, it, err, sizeof(err)) < 0) {
+		it->result = "error";
+		str_printf(&msg, "cannot read the exploration's report: %s", err);
+		goto out;
+	}
+	it->result = it->nfails_total ? "fail" : "pass";
+	if (!it->expect_fail) {
+		it->met = it->nfails_total == 0;
+		if (!it->met) {
+			str_printf(&msg, "expected pass, but %" PRIu64 " of %" PRIu64
+				   " states failed; the first: ", it->nfails_total, it->states_checked);
+			describe_fail(&msg, &it->fails[0]);
+		}
+		goto out;
+	}
+	if (!it->nfails_total) {
+		str_printf(&msg, "expected fail, but all %" PRIu64 " states passed",
+			   it->states_checked);
+		goto out;
+	}
+	for (size_t i = 0; i < it->nfails; i++) {
+		if (fail_matches(it, &it->fails[i]))
+			continue;
+		str_printf(&msg, "expected every failure to be ");
+		if (it->expect_outcome != SCN_OUTCOME_ANY)
+			str_printf(&msg, "'%s'", explore_outcome_name(it->expect_outcome));
+		if (it->expect_outcome != SCN_OUTCOME_ANY && it->expect_reason)
+			str_printf(&msg, " and ");
+		if (it->expect_reason)
+			str_printf(&msg, "showing '%s'", it->expect_reason);
+		str_printf(&msg, ", but ");
+		describe_fail(&msg, &it->fails[i]);
+		goto out;
+	}
+	it->met = 1;
+	str_printf(&msg, "found: ");
+	describe_fail(&msg, &it->fails[0]);
+out:
+	it->message = msg.s;
+}
+
+/* After judging: what stays of the scenario's directory. */
+static void tidy(const struct run_ctx *c, struct run_item *it)
+{
+	char path[PATH_MAX];
+
+	if (c->keep)
+		return;
+	snprintf(path, sizeof(path), "%s/root", it->work);
+	explore_rmtree(path);
+	snprintf(path, sizeof(path), "%s/states", it->work);
+	explore_rmtree(path);
+	/* The trace stays while a state id in a report points into it. */
+	if (it->met && !it->nfails_total && strcmp(it->result, "error")) {
+		explore_rmtree(it->work);
+		free(it->trace);
+		it->trace = NULL;
+	}
+}
+
+/* ---- The terminal summary ---- */
+
+static void outcome_words(const struct run_item *it, char *buf, size_t len)
+{
+	if (strcmp(it->result, "pass") && strcmp(it->result, "fail")) {
+		snprintf(buf, len, "%s", it->result);
+		return;
+	}
+	if (!it->nfails_total) {
+		snprintf(buf, len, "all pass");
+		return;
+	}
+	snprintf(buf, len, "%" PRIu64 " failing", it->nfails_total);
+	for (int o = EXPLORE_FAIL; o < EXPLORE_NOUTCOMES; o++)
+		if (it->outcomes[o] && it->outcomes[o] != it->nfails_total) {
+			size_t n = strlen(buf);
+
+			snprintf(buf + n, len - n, "%s%s %" PRIu64, strchr(buf, '(') ? ", " : " (",
+				 explore_outcome_name(o), it->outcomes[o]);
+		}
+		else if (it->outcomes[o]) {
+			size_t n = strlen(buf);
+
+			snprintf(buf + n, len - n, " (%s)", explore_outcome_name(o));
+		}
+	if (strchr(buf, '(') && buf[strlen(buf) - 1] != ')')
+		strncat(buf, ")", len - strlen(buf) - 1);
+}
+
+/* @msg with each line indented by @indent spaces. */
+static void print_indented(FILE *f, const char *msg, int indent)
+{
+	while (msg && *msg) {
+		size_t l = strcspn(msg, "\n");
+
+		fprintf(f, "%*s%.*s\n", indent, "", (int)l, msg);
+		msg += l + (msg[l] == '\n');
+	}
+}
+
+static void print_line(FILE *f, const struct run_item *it, int quiet)
+{
+	char words[128], states[32];
+
+	if (quiet && it->met)
+		return;
+	outcome_words(it, words, sizeof(words));
+	if (!strcmp(it->result, "pass") || !strcmp(it->result, "fail"))
+		snprintf(states, sizeof(states), "%" PRIu64, it->states_checked);
+	else
+		snprintf(states, sizeof(states), "-");
+	fprintf(f, "%-4s  %-36s %7s states  %-24s expected %-4s %7.1fs\n", it->met ? "ok" : "MISS",
+		it->name, states, words, it->expect_fail ? "fail" : "pass", it->elapsed);
+	/* A bug found as expected: show where, and how to see it again. */
+	if (!quiet && it->met && it->nfails && it->message)
+		print_indented(f, it->message, 6);
+	fflush(f);
+}
+
+static void print_totals(FILE *f, struct run_item *items, size_t n, double elapsed,
+			 const char *work_kept)
+{
+	size_t missed = 0;
+
+	for (size_t i = 0; i < n; i++)
+		missed += !items[i].met;
+	if (missed) {
+		fprintf(f, "\nmissed expectations:\n");
+		for (size_t i = 0; i < n; i++) {
+			if (items[i].met)
+				continue;
+			fprintf(f, "\n%s (%s)\n", items[i].name, items[i].file);
+			print_indented(f, items[i].message ? items[i].message : "(no message)", 2);
+		}
+	}
+	fprintf(f, "\ntorn run: %zu scenario%s, %zu met %s expectation%s, %zu missed (%.1fs)\n", n,
+		n == 1 ? "" : "s", n - missed, n - missed == 1 ? "its" : "their",
+		n - missed == 1 ? "" : "s", missed, elapsed);
+	if (work_kept)
+		fprintf(f, "traces of scenarios with failing states are kept in %s\n", work_kept);
+	fflush(f);
+}
+
+/* ---- The JSON run report ----
+ *
+ *	{ "version": 1, "kind": "torn run",
+ *	  "suite": { "scenarios": N, "hash": "16 hex digits" },   the selected suite
+ *	  "shard": "I/N" | null, "merged_shards": N (merge only),
+ *	  "scenarios": [ { "name", "file", "index", "description",
+ *	                   "expect": "pass"|"fail", "expect_outcome", "expect_reason",
+ *	                   "result": "pass"|"fail"|"error"|"budget", "met": bool,
+ *	                   "message", "states_enumerated", "unique_states",
+ *	                   "states_checked", "outcomes": {...}, "failures_total",
+ *	                   "failures": [ { "state", "outcome", "crash_point",
+ *	                                   "exit"|"signal", "output", "replay",
+ *	                                   "minimize" } ]  (the first 50),
+ *	                   "trace": path | null, "elapsed_s" } ],
+ *	  "totals": { "scenarios", "met", "missed" }, "elapsed_s" }
+ */
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *item_json(const struct run_item *it)
+{
+	json_t *o = json_object(), *outs = json_object(), *fails = json_array();
+
+	if (!o || !outs || !fails) {
+		json_decref(o);
+		json_decref(outs);
+		json_decref(fails);
+		return NULL;
+	}
+	json_object_set_new(o, "name", jstr(it->name));
+	json_object_set_new(o, "file", jstr(it->file));
+	json_object_set_new(o, "index", json_integer((json_int_t)it->index));
+	json_object_set_new(o, "description", jstr(it->description));
+	json_object_set_new(o, "expect", json_string(it->expect_fail ? "fail" : "pass"));
+	json_object_set_new(o, "expect_outcome", it->expect_outcome == SCN_OUTCOME_ANY ?
+			    json_null() : json_string(explore_outcome_name(it->expect_outcome)));
+	json_object_set_new(o, "expect_reason", jstr(it->expect_reason));
+	json_object_set_new(o, "result", jstr(it->result));
+	json_object_set_new(o, "met", json_boolean(it->met));
+	json_object_set_new(o, "message", jstr(it->message));
+	json_object_set_new(o, "states_enumerated", json_integer((json_int_t)it->states_enumerated));
+	json_object_set_new(o, "unique_states", json_integer((json_int_t)it->unique_states));
+	json_object_set_new(o, "states_checked", json_integer((json_int_t)it->states_checked));
+	for (int k = 0; k < EXPLORE_NOUTCOMES; k++)
+		json_object_set_new(outs, explore_outcome_name(k),
+				    json_integer((json_int_t)it->outcomes[k]));
+	json_object_set_new(o, "outcomes", outs);
+	json_object_set_new(o, "failures_total", json_integer((json_int_t)it->nfails_total));
+	for (size_t i = 0; i < it->nfails && i < RUN_MAX_FAILURES; i++) {
+		const struct run_fail *f = &it->fails[i];
+		json_t *x = json_object(), *out = json_array();
+
+		if (!x || !out) {
+			json_decref(x);
+			json_decref(out);
+			continue;
+		}
+		json_object_set_new(x, "state", jstr(f->state));
+		json_object_set_new(x, "outcome", jstr(f->outcome));
+		json_object_set_new(x, "crash_point", json_integer((json_int_t)f->crash_point));
+		if (f->sig)
+			json_object_set_new(x, "signal", json_integer(f->sig));
+		else if (f->exit_code >= 0)
+			json_object_set_new(x, "exit", json_integer(f->exit_code));
+		for (size_t k = 0; k < f->noutput; k++)
+			json_array_append_new(out, jstr(f->output[k]));
+		json_object_set_new(x, "output", out);
+		json_object_set_new(x, "replay", jstr(f->replay));
+		json_object_set_new(x, "minimize", jstr(f->minimize));
+		json_array_append_new(fails, x);
+	}
+	json_object_set_new(o, "failures", fails);
+	json_object_set_new(o, "trace", jstr(it->trace));
+	json_object_set_new(o, "elapsed_s", json_real(it->elapsed));
+	return o;
+}
+
+static int write_json(const char *path, struct run_item *items, size_t n, size_t suite_n,
+		      uint64_t hash, unsigned shard_i, unsigned shard_n, unsigned merged,
+		      double elapsed)
+{
+	json_t *o = json_object(), *suite = json_object(), *arr = json_array(),
+	       *tot = json_object();
+	char hex[32], shard[32];
+	size_t met = 0;
+	int rc = -ENOMEM;
+
+	if (!o || !suite || !arr || !tot) {
+		json_decref(suite);
+		json_decref(arr);
+		json_decref(tot);
+		goto out;
+	}
+	json_object_set_new(o, "version", json_integer(1));
+	json_object_set_new(o, "kind", json_string("torn run"));
+	snprintf(hex, sizeof(hex), "%016" PRIx64, hash);
+	json_object_set_new(suite, "scenarios", json_integer((json_int_t)suite_n));
+	json_object_set_new(suite, "hash", json_string(hex));
+	json_object_set_new(o, "suite", suite);
+	if (shard_n) {
+		snprintf(shard, sizeof(shard), "%u/%u", shard_i, shard_n);
+		json_object_set_new(o, "shard", json_string(shard));
+	} else {
+		json_object_set_new(o, "shard", json_null());
+	}
+	if (merged)
+		json_object_set_new(o, "merged_shards", json_integer(merged));
+	for (size_t i = 0; i < n; i++) {
+		json_t *x = item_json(&items[i]);
+
+		if (!x || json_array_append_new(arr, x)) {
+			json_decref(arr);
+			json_decref(tot);
+			goto out;
+		}
+		met += items[i].met != 0;
+	}
+	json_object_set_new(o, "scenarios", arr);
+	json_object_set_new(tot, "scenarios", json_integer((json_int_t)n));
+	json_object_set_new(tot, "met", json_integer((json_int_t)met));
+	json_object_set_new(tot, "missed", json_integer((json_int_t)(n - met)));
+	json_object_set_new(o, "totals", tot);
+	json_object_set_new(o, "elapsed_s", json_real(elapsed));
+	if (!strcmp(path, "-")) {
+		rc = json_dumpf(o, stdout, JSON_INDENT(2)) ? -EIO : 0;
+		fputc('\n', stdout);
+		fflush(stdout);
+	} else {
+		rc = json_dump_file(o, path, JSON_INDENT(2)) ? -EIO : 0;
+	}
+out:
+	json_decref(o);
+	if (rc < 0)
+		cli_err("%s: cannot write the JSON report", path);
+	return rc;
+}
+
+/* Read one run report (merge).  0, or -EINVAL with a message printed. */
+static int read_json(const char *path, struct run_item **items, size_t *n, size_t *suite_n,
+		     char *hash, size_t hashlen, unsigned *shard_i, unsigned *shard_n)
+{
+	json_error_t je;
+	json_t *o, *v, *arr;
+	int rc = -EINVAL;
+
+	*items = NULL;
+	*n = 0;
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!o) {
+		cli_err("%s: line %d, column %d: not a valid JSON report: %s", path, je.line,
+			je.column, je.text);
+		return -EINVAL;
+	}
+	v = json_object_get(o, "kind");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "torn run")) {
+		cli_err("%s: \"kind\": expected \"torn run\" (a torn run --json report)", path);
+		goto out;
+	}
+	v = json_object_get(o, "shard");
+	*shard_i = *shard_n = 0;
+	if (json_is_string(v) &&
+	    sscanf(json_string_value(v), "%u/%u", shard_i, shard_n) != 2) {
+		cli_err("%s: \"shard\": expected \"I/N\"", path);
+		goto out;
+	}
+	v = json_object_get(json_object_get(o, "suite"), "scenarios");
+	if (!json_is_integer(v)) {
+		cli_err("%s: \"suite\": expected { \"scenarios\": N, \"hash\": H }", path);
+		goto out;
+	}
+	*suite_n = (size_t)json_integer_value(v);
+	v = json_object_get(json_object_get(o, "suite"), "hash");
+	snprintf(hash, hashlen, "%s", json_is_string(v) ? json_string_value(v) : "");
+	arr = json_object_get(o, "scenarios");
+	if (!json_is_array(arr)) {
+		cli_err("%s: \"scenarios\": expected an array", path);
+		goto out;
+	}
+	*items = calloc(json_array_size(arr) + 1, sizeof(**items));
+	if (!*items) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *x = json_array_get(arr, i), *fa;
+		struct run_item *it = &(*items)[i];
+		const char *res;
+
+		*n = i + 1;
+		if (!json_is_object(x) || !json_is_string(json_object_get(x, "name")) ||
+		    !json_is_string(json_object_get(x, "result")) ||
+		    !json_is_integer(json_object_get(x, "index"))) {
+			cli_err("%s: scenarios[%zu]: expected an object with name, index, result", path, i);
+			goto out;
+		}
+		it->name = xstrdup(json_string_value(json_object_get(x, "name")));
+		it->file = xstrdup(json_string_value(json_object_get(x, "file")));
+		it->description = xstrdup(json_string_value(json_object_get(x, "description")));
+		it->index = (size_t)json_integer_value(json_object_get(x, "index"));
+		it->expect_fail = json_is_string(json_object_get(x, "expect")) &&
+				  !strcmp(json_string_value(json_object_get(x, "expect")), "fail");
+		v = json_object_get(x, "expect_outcome");
+		it->expect_outcome = json_is_string(v) ? explore_outcome_parse(json_string_value(v)) :
+				     SCN_OUTCOME_ANY;
+		it->expect_reason = xstrdup(json_string_value(json_object_get(x, "expect_reason")));
+		/* result points at a static string, as when run */
+		res = json_string_value(json_object_get(x, "result"));
+		it->result = !strcmp(res, "pass") ? "pass" : !strcmp(res, "fail") ? "fail" :
+			     !strcmp(res, "budget") ? "budget" : "error";
+		it->met = json_is_true(json_object_get(x, "met"));
+		it->message = xstrdup(json_string_value(json_object_get(x, "message")));
+		it->states_enumerated = (uint64_t)json_integer_value(json_object_get(x, "states_enumerated"));
+		it->unique_states = (uint64_t)json_integer_value(json_object_get(x, "unique_states"));
+		it->states_checked = (uint64_t)json_integer_value(json_object_get(x, "states_checked"));
+		for (int k = 0; k < EXPLORE_NOUTCOMES; k++)
+			it->outcomes[k] = (uint64_t)json_integer_value(
+				json_object_get(json_object_get(x, "outcomes"), explore_outcome_name(k)));
+		it->nfails_total = (uint64_t)json_integer_value(json_object_get(x, "failures_total"));
+		it->trace = xstrdup(json_string_value(json_object_get(x, "trace")));
+		it->elapsed = json_real_value(json_object_get(x, "elapsed_s"));
+		fa = json_object_get(x, "failures");
+		it->fails = calloc(json_array_size(fa) + 1, sizeof(*it->fails));
+		if (!it->fails) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		for (size_t k = 0; k < json_array_size(fa); k++) {
+			json_t *y = json_array_get(fa, k), *out = json_object_get(y, "output");
+			struct run_fail *f = &it->fails[k];
+
+			f->state = xstrdup(json_string_value(json_object_get(y, "state")));
+			f->outcome = xstrdup(json_string_value(json_object_get(y, "outcome")));
+			f->crash_point = (uint64_t)json_integer_value(json_object_get(y, "crash_point"));
+			f->exit_code = json_is_integer(json_object_get(y, "exit")) ?
+				       (int)json_integer_value(json_object_get(y, "exit")) : -1;
+			f->sig = (int)json_integer_value(json_object_get(y, "signal"));
+			f->replay = xstrdup(json_string_value(json_object_get(y, "replay")));
+			f->minimize = xstrdup(json_string_value(json_object_get(y, "minimize")));
+			f->output = calloc(json_array_size(out) + 1, sizeof(char *));
+			it->nfails = k + 1;
+			if (!f->state || !f->outcome || !f->output) {
+				cli_err("%s: scenarios[%zu].failures[%zu]: expected state and outcome",
+					path, i, k);
+				goto out;
+			}
+			for (size_t l = 0; l < json_array_size(out); l++) {
+				f->output[l] = xstrdup(json_string_value(json_array_get(out, l)));
+				if (f->output[l])
+					f->noutput = l + 1;
+			}
+		}
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+/* ---- JUnit ---- */
+
+static void xml_escape(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		switch (ch) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		default:
+			/* characters XML 1.0 does not allow at all */
+			if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
+				fputc('?', f);
+			else
+				fputc(ch, f);
+		}
+	}
+}
+
+static int write_junit(const char *path, struct run_item *items, size_t n, double elapsed)
+{
+	size_t failures = 0, errors = 0;
+	FILE *f;
+
+	f = fopen(path, "w");
+	if (!f) {
+		cli_err("%s: cannot write the JUnit report: %s", path, strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].met)
+			continue;
+		if (!strcmp(items[i].result, "error"))
+			errors++;
+		else
+			failures++;
+	}
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<testsuites name=\"torn run\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+		"time=\"%.3f\">\n", n, failures, errors, elapsed);
+	fprintf(f, "  <testsuite name=\"torn run\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+		"skipped=\"0\" time=\"%.3f\">\n", n, failures, errors, elapsed);
+	for (size_t i = 0; i < n; i++) {
+		struct run_item *it = &items[i];
+		char words[128];
+
+		outcome_words(it, words, sizeof(words));
+		fprintf(f, "    <testcase name=\"");
+		xml_escape(f, it->name);
+		fprintf(f, "\" classname=\"torn.scenario\" file=\"");
+		xml_escape(f, it->file);
+		fprintf(f, "\" time=\"%.3f\">\n", it->elapsed);
+		if (!it->met) {
+			const char *el = !strcmp(it->result, "error") ? "error" : "failure";
+
+			fprintf(f, "      <%s type=\"%s\" message=\"", el,
+				!strcmp(it->result, "budget") ? "budget" :
+				!strcmp(it->result, "error") ? "error" : "expectation");
+			/* the first line of the message is the short form */
+			if (it->message) {
+				size_t l = strcspn(it->message, "\n");
+				char *first = strndup(it->message, l);
+
+				xml_escape(f, first ? first : "");
+				free(first);
+			}
+			fprintf(f, "\">");
+			xml_escape(f, it->message);
+			fprintf(f, "</%s>\n", el);
+		}
+		fprintf(f, "      <system-out>");
+		xml_escape(f, "expected ");
+		xml_escape(f, it->expect_fail ? "fail" : "pass");
+		fprintf(f, "; %" PRIu64 " states checked, %s", it->states_checked, words);
+		if (it->met && it->message) {
+			fputc('\n', f);
+			xml_escape(f, it->message);
+		}
+		fprintf(f, "</system-out>\n    </testcase>\n");
+	}
+	fprintf(f, "  </testsuite>\n</testsuites>\n");
+	if (fclose(f) != 0) {
+		cli_err("%s: cannot write the JUnit report: %s", path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ---- The parent: workers, -j, the budget ---- */
+
+static volatile sig_atomic_t run_interrupted;
+
+static void run_on_signal(int sig)
+{
+	run_interrupted = sig;
+}
+
+static int start_worker(const struct run_ctx *c, struct run_item *it, unsigned running)
+{
+	unsigned jobs = c->jobs > running ? c->jobs - running : 1;
+	char path[PATH_MAX];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", c->work, it->name);
+	explore_rmtree(path);
+	if (mkdir(path, 0755) < 0) {
+		cli_err("%s: cannot create: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!(it->work = strdup(path)))
+		return -ENOMEM;
+	fflush(stdout);
+	fflush(stderr);
+	it->t0 = now_s();
+	pid = fork();
+	if (pid < 0) {
+		cli_err("cannot start a worker: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0)
+		_exit(worker_main(it->s, it->work, c->shim, jobs));
+	setpgid(pid, pid);      /* also here: no race with the budget's kill(-pid) */
+	it->pid = pid;
+	return 0;
+}
+
+static int run_all(struct run_ctx *c, struct run_item *items, size_t n, FILE *out)
+{
+	size_t next = 0, printed = 0, done = 0;
+	unsigned running = 0;
+	int rc;
+
+	while (done < n) {
+		double t = now_s();
+		pid_t pid;
+		int st;
+
+		while (!run_interrupted && next < n && running < c->jobs) {
+			if ((rc = start_worker(c, &items[next], running)) < 0)
+				return rc;
+			next++;
+			running++;
+		}
+		/* The budget: SIGTERM first (explore stops its checkers and
+		 * empties its scratch), SIGKILL of the group 5 s later. */
+		for (size_t i = 0; i < next; i++) {
+			struct run_item *it = &items[i];
+
+			if (it->done || !it->pid)
+				continue;
+			if (run_interrupted && !it->stop_sent) {
+				kill(it->pid, SIGTERM);
+				it->stop_sent = 1;
+				it->stop_at = t;
+			} else if (c->budget > 0 && !it->stop_sent && t - it->t0 > c->budget) {
+				kill(-it->pid, SIGTERM);
+				it->stop_sent = 1;
+				it->stop_at = t;
+			} else if (it->stop_sent == 1 && t - it->stop_at > 5) {
+				kill(-it->pid, SIGKILL);
+				it->stop_sent = 2;
+			}
+		}
+		pid = waitpid(-1, &st, WNOHANG);
+		if (pid < 0 && errno != EINTR && errno != ECHILD)
+			return -errno;
+		if (pid <= 0) {
+			usleep(20000);
+			continue;
+		}
+		for (size_t i = 0; i < next; i++) {
+			struct run_item *it = &items[i];
+
+			if (it->pid != pid || it->done)
+				continue;
+			it->done = 1;
+			it->elapsed = now_s() - it->t0;
+			running--;
+			done++;
+			if (run_interrupted) {
+				it->result = "error";
+				it->message = strdup("interrupted");
+				break;
+			}
+			judge(c, it, st);
+			tidy(c, it);
+			break;
+		}
+		if (run_interrupted && next == done)
+			break;
+		/* Lines in suite order, each as soon as those before it are done. */
+		while (printed < n && items[printed].done) {
+			print_line(out, &items[printed], c->quiet);
+			printed++;
+		}
+	}
+	return run_interrupted ? -EINTR : 0;
+}
+
+/* ---- Merging run reports (torn merge) ---- */
+
+static int cmp_index(const void *a, const void *b)
+{
+	const struct run_item *x = a, *y = b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int cmd_run_merge(int nfiles, char **files, const char *out, const char *junit, int quiet)
+{
+	struct run_item *all = NULL, *items;
+	size_t nall = 0, n, suite_n = 0, suite_n0 = 0;
+	unsigned si, sn, sn0 = 0, *seen = NULL;
+	char hash[64], hash0[64] = "";
+	double elapsed = 0;
+	int ret = TORN_EXIT_USAGE;
+
+	for (int i = 0; i < nfiles; i++) {
+		struct run_item *grow;
+
+		if (read_json(files[i], &items, &n, &suite_n, hash, sizeof(hash), &si, &sn) < 0) {
+			for (size_t k = 0; k < n; k++)
+				item_free(&items[k]);
+			free(items);
+			goto out;
+		}
+		if (!sn) {
+			cli_err("%s: not a shard (\"shard\" is null): nothing to merge", files[i]);
+			goto free_items;
+		}
+		if (i == 0) {
+			sn0 = sn;
+			suite_n0 = suite_n;
+			snprintf(hash0, sizeof(hash0), "%s", hash);
+			if (!(seen = calloc(sn + 1, sizeof(*seen))))
+				goto free_items;
+		} else if (sn != sn0 || suite_n != suite_n0 || strcmp(hash, hash0)) {
+			cli_err("%s: shard %u/%u of a suite of %zu scenarios (%s), but %s is a shard "
+				"of %u of a suite of %zu (%s): not shards of one run", files[i], si, sn,
+				suite_n, hash, files[0], sn0, suite_n0, hash0);
+			goto free_items;
+		}
+		if (si < 1 || si > sn || seen[si]) {
+			cli_err("%s: shard %u/%u %s", files[i], si, sn,
+				si < 1 || si > sn ? "is out of range" : "is given twice");
+			goto free_items;
+		}
+		seen[si] = 1;
+		grow = realloc(all, (nall + n + 1) * sizeof(*all));
+		if (!grow) {
+			ret = TORN_EXIT_INTERNAL;
+			goto free_items;
+		}
+		all = grow;
+		memcpy(all + nall, items, n * sizeof(*items));
+		nall += n;
+		free(items);
+		continue;
+free_items:
+		for (size_t k = 0; k < n; k++)
+			item_free(&items[k]);
+		free(items);
+		goto out;
+	}
+	for (unsigned k = 1; k <= sn0; k++)
+		if (!seen[k]) {
+			cli_err("merge: shard %u/%u is missing", k, sn0);
+			goto out;
+		}
+	if (nall != suite_n0) {
+		cli_err("merge: the shards hold %zu scenarios, the suite has %zu", nall, suite_n0);
+		goto out;
+	}
+	if (nall)
+		qsort(all, nall, sizeof(*all), cmp_index);
+	for (size_t i = 0; i < nall; i++)
+		if (all[i].elapsed > elapsed)
+			elapsed = all[i].elapsed;
+	if (!quiet) {
+		for (size_t i = 0; i < nall; i++)
+			print_line(stdout, &all[i], 0);
+		print_totals(stdout, all, nall, elapsed, NULL);
+	}
+	ret = TORN_EXIT_INTERNAL;
+	{
+		uint64_t h = strtoull(hash0, NULL, 16);
+
+		if (out && write_json(out, all, nall, suite_n0, h, 0, 0, sn0, elapsed) < 0)
+			goto out;
+	}
+	if (junit && write_junit(junit, all, nall, elapsed) < 0)
+		goto out;
+	ret = TORN_EXIT_OK;
+	for (size_t i = 0; i < nall; i++)
+		if (!all[i].met)
+			ret = TORN_EXIT_FINDINGS;
+out:
+	for (size_t i = 0; i < nall; i++)
+		item_free(&all[i]);
+	free(all);
+	free(seen);
+	return ret;
+}
+
+int cmd_run_is_report(const char *path)
+{
+	json_error_t je;
+	json_t *o = json_load_file(path, 0, &je), *v;
+	int is;
+
+	if (!o)
+		return 0;
+	v = json_object_get(o, "kind");
+	is = json_is_string(v) && !strcmp(json_string_value(v), "torn run");
+	json_decref(o);
+	return is;
+}
+
+/* ---- The command ---- */
+
+int cmd_run(int argc, char **argv)
+{
+	const char *json = NULL, *junit = NULL, *workopt = NULL;
+	char **pat = NULL, **files = NULL, err[1024], torn[PATH_MAX], shim[PATH_MAX];
+	struct run_item *items = NULL;
+	struct run_ctx c;
+	size_t npat = 0, nfiles = 0, n = 0, nsel = 0;
+	unsigned shard_i = 0, shard_n = 0;
+	int ret = TORN_EXIT_USAGE, opt, list = 0, rc;
+	struct sigaction sa, old_int, old_term;
+	int sig_set = 0;
+	double t0 = now_s();
+	long long v;
+
+	memset(&c, 0, sizeof(c));
+	{
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		c.jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "k:j:qh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'k': {
+			char **p = realloc(pat, (npat + 1) * sizeof(*pat));
+
+			if (!p) {
+				ret = TORN_EXIT_INTERNAL;
+				goto out;
+			}
+			pat = p;
+			pat[npat++] = optarg;
+			break;
+		}
+		case OPT_LIST: list = 1; break;
+		case 'j':
+			if ((v = cli_parse_num("--jobs", optarg, "a number of jobs >= 1")) < 0)
+				goto out;
+			if (v < 1 || v > 1024) {
+				cli_err("--jobs: expected 1..1024, got '%s'", optarg);
+				goto out;
+			}
+			c.jobs = (unsigned)v;
+			break;
+		case OPT_JUNIT: junit = optarg; break;
+		case OPT_JSON: json = optarg; break;
+		case OPT_SHARD: {
+			char end;
+
+			if (sscanf(optarg, "%u/%u%c", &shard_i, &shard_n, &end) != 2 || shard_n < 1 ||
+			    shard_i < 1 || shard_i > shard_n) {
+				cli_err("--shard: expected I/N with 1 <= I <= N, got '%s'", optarg);
+				goto out;
+			}
+			break;
+		}
+		case OPT_BUDGET: {
+			char *end;
+
+			errno = 0;
+			c.budget = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(c.budget > 0)) {
+				cli_err("--budget: expected seconds per scenario (> 0), got '%s'", optarg);
+				goto out;
+			}
+			break;
+		}
+		case OPT_WORK: workopt = optarg; break;
+		case OPT_KEEP: c.keep = 1; break;
+		case 'q': c.quiet = 1; break;
+		case 'h':
+			usage(stdout);
+			ret = TORN_EXIT_OK;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		cli_err("run: expected scenario files or directories");
+		usage(stderr);
+		goto out;
+	}
+
+	/* The suite: every file parsed and checked before anything runs. */
+	if ((rc = scn_find((const char *const *)argv + optind, (size_t)(argc - optind), &files,
+			   &nfiles, err, sizeof(err))) < 0) {
+		cli_err("%s", err);
+		ret = rc == -ENOMEM ? TORN_EXIT_INTERNAL : TORN_EXIT_USAGE;
+		goto out;
+	}
+	if (!nfiles) {
+		cli_err("run: no scenario files (*.scn) under %s", argv[optind]);
+		goto out;
+	}
+	if (!(items = calloc(nfiles, sizeof(*items)))) {
+		ret = TORN_EXIT_INTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		struct scn *s;
+
+		rc = scn_parse(files[i], cli_bindir(), &s, err, sizeof(err));
+		if (rc < 0) {
+			cli_err("%s", err);
+			ret = rc == -ENOMEM ? TORN_EXIT_INTERNAL : TORN_EXIT_USAGE;
+			goto out;
+		}
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(items[k].name, s->name)) {
+				cli_err("%s:%u: name '%s' is already used by %s (expected names unique "
+					"in a suite)", s->file, s->name_line, s->name, items[k].file);
+				scn_free(s);
+				goto out;
+			}
+		items[n].s = s;
+		items[n].name = strdup(s->name);
+		items[n].file = strdup(s->file);
+		items[n].description = xstrdup(s->description);
+		items[n].expect_fail = s->expect_fail;
+		items[n].expect_outcome = s->expect_outcome;
+		items[n].expect_reason = xstrdup(s->expect_reason);
+		n++;
+		if (!items[n - 1].name || !items[n - 1].file) {
+			ret = TORN_EXIT_INTERNAL;
+			goto out;
+		}
+	}
+
+	/* -k, then the shard (a slice of what -k selected). */
+	for (size_t i = 0; i < n; i++) {
+		if (!match_filters(items[i].name, pat, npat)) {
+			item_free(&items[i]);
+			continue;
+		}
+		if (nsel != i)
+			items[nsel] = items[i];
+		items[nsel].index = nsel;
+		nsel++;
+	}
+	memset(items + nsel, 0, (n - nsel) * sizeof(*items));
+	{
+		uint64_t hash = suite_hash(items, nsel);
+		size_t suite_n = nsel, k = 0;
+
+		if (shard_n) {
+			for (size_t i = 0; i < nsel; i++) {
+				if (i % shard_n != shard_i - 1) {
+					item_free(&items[i]);
+					continue;
+				}
+				if (k != i)
+					items[k] = items[i];
+				k++;
+			}
+			memset(items + k, 0, (nsel - k) * sizeof(*items));
+			nsel = k;
+		}
+		n = nsel;
+		if (list) {
+			for (size_t i = 0; i < n; i++)
+				printf("%-36s %s%s%s\n", items[i].name, items[i].file,
+				       items[i].description ? "  " : "",
+				       items[i].description ? items[i].description : "");
+			ret = TORN_EXIT_OK;
+			goto out;
+		}
+		if (!n && !shard_n) {
+			cli_err("run: no scenario matches the -k patterns");
+			goto out;
+		}
+
+		/* Where scenarios run. */
+		snprintf(torn, sizeof(torn), "%s/torn", cli_bindir());
+		c.torn = torn;
+		if (getenv("TORN_SHIM") && *getenv("TORN_SHIM"))
+			snprintf(shim, sizeof(shim), "%s", getenv("TORN_SHIM"));
+		else
+			snprintf(shim, sizeof(shim), "%s/../lib/libtorn-shim.so", cli_bindir());
+		c.shim = shim;
+		if (workopt) {
+			char abs[PATH_MAX];
+
+			if (mkdir(workopt, 0755) < 0 && errno != EEXIST) {
+				cli_err("--work %s: cannot create: %s", workopt, strerror(errno));
+				goto out;
+			}
+			if (!realpath(workopt, abs) || access(abs, W_OK | X_OK) < 0) {
+				cli_err("--work %s: expected a writable directory: %s", workopt,
+					strerror(errno));
+				goto out;
+			}
+			c.work = strdup(abs);
+		} else {
+			const char *tmp = getenv("TMPDIR");
+			char tmpl[PATH_MAX];
+
+			snprintf(tmpl, sizeof(tmpl), "%s/torn-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+			if (!mkdtemp(tmpl)) {
+				cli_err("%s: cannot create: %s", tmpl, strerror(errno));
+				ret = TORN_EXIT_INTERNAL;
+				goto out;
+			}
+			c.work = strdup(tmpl);
+			c.work_made = 1;
+		}
+		if (!c.work) {
+			ret = TORN_EXIT_INTERNAL;
+			goto out;
+		}
+		/* Programs named in scenarios (tornkv, tinylog) come from torn's
+		 * own bin directory first. */
+		{
+			const char *path = getenv("PATH");
+			struct str p = { 0 };
+
+			str_printf(&p, "%s:%s", cli_bindir(), path && *path ? path : "/usr/bin:/bin");
+			if (!p.s || setenv("PATH", p.s, 1) < 0) {
+				free(p.s);
+				ret = TORN_EXIT_INTERNAL;
+				goto out;
+			}
+			free(p.s);
+		}
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = run_on_signal;
+		sigaction(SIGINT, &sa, &old_int);
+		sigaction(SIGTERM, &sa, &old_term);
+		sig_set = 1;
+		{
+			/* With --json -, stdout is the JSON: the summary goes to stderr. */
+			FILE *tf = json && !strcmp(json, "-") ? stderr : stdout;
+			int kept = 0;
+
+			rc = run_all(&c, items, n, tf);
+			if (rc == -EINTR) {
+				cli_err("run: interrupted; the workers were stopped");
+				ret = 130;
+				goto out;
+			}
+			if (rc < 0) {
+				ret = TORN_EXIT_INTERNAL;
+				goto out;
+			}
+			for (size_t i = 0; i < n; i++)
+				kept |= items[i].trace != NULL;
+			if (!kept && c.work_made && !c.keep)
+				rmdir(c.work);
+			print_totals(tf, items, n, now_s() - t0, kept || c.keep ? c.work : NULL);
+		}
+		ret = TORN_EXIT_INTERNAL;
+		if (json && write_json(json, items, n, suite_n, hash, shard_i, shard_n, 0,
+				       now_s() - t0) < 0)
+			goto out;
+		if (junit && write_junit(junit, items, n, now_s() - t0) < 0)
+			goto out;
+	}
+	ret = TORN_EXIT_OK;
+	for (size_t i = 0; i < n; i++)
+		if (!items[i].met)
+			ret = TORN_EXIT_FINDINGS;
+out:
+	if (sig_set) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+	}
+	for (size_t i = 0; items && i < n; i++)
+		item_free(&items[i]);
+	free(items);
+	scn_files_free(files, nfiles);
+	free(pat);
+	free(c.work);
+	return ret;
+}
