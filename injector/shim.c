@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -68,11 +69,26 @@ void shim_resolve(void)
 	t_resolving = 0;
 }
 
+/* The process that owns the descriptor table (see shim_table_ours). */
+static pid_t g_table_pid;
+
+int shim_table_ours(void)
+{
+	return (pid_t)syscall(SYS_getpid) == __atomic_load_n(&g_table_pid, __ATOMIC_RELAXED);
+}
+
+/* The fork wrapper's child: a copy of the table, its own now. */
+void shim_table_adopt(void)
+{
+	__atomic_store_n(&g_table_pid, (pid_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
+}
+
 /* Before the sink's constructor (which has no priority): everything the
  * sink or another library's constructor calls finds its real function. */
 __attribute__((constructor(101))) static void shim_init(void)
 {
 	shim_resolve();
+	shim_table_adopt();
 }
 
 /* Streams still holding data at exit are flushed by glibc after every
@@ -181,13 +197,16 @@ static uint32_t fd_fill(struct shim_fd *e, int fd)
 
 void shim_fd_open(int fd, const struct shim_path *p, int given_flags, uint16_t evflags)
 {
-	struct shim_fd *e = &shim_fds[fd];
+	struct shim_fd local = { 0 };
+	struct shim_fd *e = shim_table_ours() ? &shim_fds[fd] : &local;
 	struct torn_event ev = { .type = TORN_EV_OPEN };
 	uint32_t mode = fd_fill(e, fd);
 
 	e->handle = shim_new_handle();
+	e->stream_end1 = 0;
 	e->state = SHIM_FD_RECORDED;
-	fd_touch(fd);
+	if (e != &local)
+		fd_touch(fd);
 	ev.flags = evflags | (e->is_dir ? TORN_F_DIR : 0);
 	ev.handle = e->handle;
 	ev.ino = e->ino;
@@ -202,13 +221,24 @@ void shim_fd_open(int fd, const struct shim_path *p, int given_flags, uint16_t e
 	shim_emit(&ev);
 }
 
-static void fd_set_state(int fd, int state)
+void shim_fd_set_state(int fd, int state)
 {
-	if (fd < 0 || fd >= SHIM_FD_MAX)
+	if (fd < 0 || fd >= SHIM_FD_MAX || !shim_table_ours())
 		return;
 	memset(&shim_fds[fd], 0, sizeof(shim_fds[fd]));
 	shim_fds[fd].state = (uint8_t)state;
 	fd_touch(fd);
+}
+
+void shim_fd_set_stream(int fd, FILE *f)
+{
+	if (fd < 0 || fd >= SHIM_FD_MAX || shim_fds[fd].state != SHIM_FD_RECORDED ||
+	    !shim_table_ours())
+		return;
+	if (shim_fds[fd].stream != f) {
+		shim_fds[fd].stream = f;
+		shim_fds[fd].stream_end1 = 0;
+	}
 }
 
 void shim_fd_too_high(int fd)
@@ -249,17 +279,19 @@ struct shim_fd *shim_fd_rec(int fd)
 	case SHIM_FD_IGNORED:  return NULL;
 	default:               break;
 	}
+	if (!shim_table_ours())
+		return NULL;
 	/* Not seen yet: inherited across exec, opened by opendir() or another
 	 * path of libc the shim does not see.  A file already unlinked is of
 	 * no consequence to the namespace after a crash: not recorded. */
 	if (shim_own_fd(fd) || shim_path_fd(&p, fd) < 0 || !p.in ||
 	    fstat(fd, &st) < 0 || (!S_ISDIR(st.st_mode) && st.st_nlink == 0)) {
-		fd_set_state(fd, SHIM_FD_IGNORED);
+		shim_fd_set_state(fd, SHIM_FD_IGNORED);
 		return NULL;
 	}
 	fl = SHIM_REAL(fcntl)(fd, F_GETFL);
 	if (fl >= 0 && (fl & O_PATH)) {
-		fd_set_state(fd, SHIM_FD_IGNORED);
+		shim_fd_set_state(fd, SHIM_FD_IGNORED);
 		return NULL;
 	}
 	/* The kernel reports O_LARGEFILE (0100000 on x86-64), which 64-bit
@@ -278,7 +310,7 @@ void shim_fd_drop(int fd, int64_t result)
 	struct shim_fd *e;
 	uint64_t h;
 
-	if (fd < 0 || fd >= SHIM_FD_MAX)
+	if (fd < 0 || fd >= SHIM_FD_MAX || !shim_table_ours())
 		return;
 	e = &shim_fds[fd];
 	if (e->state != SHIM_FD_RECORDED) {
@@ -296,10 +328,10 @@ void shim_fd_drop(int fd, int64_t result)
 
 void shim_fd_copy(int fd, int fd2)
 {
-	if (fd2 < 0 || fd2 >= SHIM_FD_MAX)
+	if (fd2 < 0 || fd2 >= SHIM_FD_MAX || !shim_table_ours())
 		return;
 	if (fd < 0 || fd >= SHIM_FD_MAX) {
-		fd_set_state(fd2, SHIM_FD_UNKNOWN);
+		shim_fd_set_state(fd2, SHIM_FD_UNKNOWN);
 		return;
 	}
 	shim_fds[fd2] = shim_fds[fd];
@@ -1070,7 +1102,7 @@ static int open_impl(int dirfd, const char *path, int flags, mode_t mode)
 		errno = c.errno0;
 		fd = SHIM_REAL(openat)(dirfd, path, flags, mode);
 		c.err = errno;
-		fd_set_state(fd, rc < 0 && !(flags & O_PATH) && (flags & O_TMPFILE) != O_TMPFILE ?
+		shim_fd_set_state(fd, rc < 0 && !(flags & O_PATH) && (flags & O_TMPFILE) != O_TMPFILE ?
 				 SHIM_FD_UNKNOWN : SHIM_FD_IGNORED);
 		errno = c.err;
 		return fd;
@@ -1095,7 +1127,7 @@ static int open_impl(int dirfd, const char *path, int flags, mode_t mode)
 				evflags |= TORN_F_TRUNCATED;
 			shim_fd_open(fd, &c.p2, flags, evflags);
 		} else {
-			fd_set_state(fd, SHIM_FD_IGNORED);
+			shim_fd_set_state(fd, SHIM_FD_IGNORED);
 		}
 	}
 	shim_finish(&c);
@@ -1201,7 +1233,7 @@ SHIM_EXPORT int close(int fd)
 	if (!shim_begin(&c))
 		return SHIM_REAL(close)(fd);
 	if (fd < 0 || fd >= SHIM_FD_MAX || shim_fds[fd].state != SHIM_FD_RECORDED) {
-		fd_set_state(fd, SHIM_FD_UNKNOWN);
+		shim_fd_set_state(fd, SHIM_FD_UNKNOWN);
 		errno = c.errno0;
 		return SHIM_REAL(close)(fd);
 	}
@@ -1468,7 +1500,7 @@ SHIM_EXPORT int closedir(DIR *d)
 		return SHIM_REAL(closedir)(d);
 	fd = dirfd(d);
 	if (fd < 0 || fd >= SHIM_FD_MAX || shim_fds[fd].state != SHIM_FD_RECORDED) {
-		fd_set_state(fd, SHIM_FD_UNKNOWN);
+		shim_fd_set_state(fd, SHIM_FD_UNKNOWN);
 		errno = c.errno0;
 		return SHIM_REAL(closedir)(d);
 	}

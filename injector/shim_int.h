@@ -72,6 +72,18 @@ struct shim_fd {
 
 extern struct shim_fd shim_fds[SHIM_FD_MAX];
 
+/* Is the table this process's own?  Not in a vfork child, which runs in
+ * its parent's memory until it execs (nor in a child made without the fork
+ * wrapper): there the table is read but never changed, opens are recorded
+ * without an entry, and unknown descriptors are not adopted. */
+int shim_table_ours(void);
+void shim_table_adopt(void);    /* the fork wrapper's child */
+
+/* Set @fd's entry to an empty one of @state (UNKNOWN or IGNORED); attach
+ * stream @f to a recorded entry.  No-ops when the table is not ours. */
+void shim_fd_set_state(int fd, int state);
+void shim_fd_set_stream(int fd, FILE *f);
+
 /* The entry of @fd if it is recorded, else NULL.  An UNKNOWN descriptor is
  * looked up here (readlink of /proc/self/fd/N) and, when it is under the
  * root, adopted: given a handle and recorded as an open.  Not under the

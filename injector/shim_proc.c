@@ -47,6 +47,7 @@ SHIM_EXPORT pid_t fork(void)
 	c.err = errno;
 	if (pid == 0) {
 		shim_after_fork_child();
+		shim_table_adopt();
 		shim_finish(&c);        /* the signal mask only: the lock is the parent's */
 		errno = c.err;
 		return 0;

@@ -70,10 +70,8 @@ static struct shim_fd *stream_rec(FILE *f, int *fdp)
 	if (fd < 0)
 		return NULL;
 	e = shim_fd_rec(fd);
-	if (e && e->stream != f) {
-		e->stream = f;
-		e->stream_end1 = 0;
-	}
+	if (e)
+		shim_fd_set_stream(fd, f);
 	*fdp = fd;
 	return e;
 }
@@ -306,7 +304,7 @@ static FILE *fopen_impl(FILE *(*real)(const char *, const char *), const char *p
 		if ((flags & O_TRUNC) && nonempty)
 			evflags |= TORN_F_TRUNCATED;
 		shim_fd_open(fd, &c.p2, flags, evflags);
-		shim_fds[fd].stream = f;
+		shim_fd_set_stream(fd, f);
 	}
 	shim_finish(&c);
 	errno = c.err;
@@ -342,7 +340,7 @@ SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
 	f = SHIM_REAL(fdopen)(fd, mode);
 	c.err = errno;
 	if (f) {
-		e->stream = f;
+		shim_fd_set_stream(fd, f);
 		nfl = SHIM_REAL(fcntl)(fd, F_GETFL);
 		if (nfl >= 0 && ((uint32_t)nfl ^ e->oflags) & O_APPEND) {
 			struct torn_event ev = { .type = TORN_EV_SETFL };
@@ -401,8 +399,7 @@ SHIM_EXPORT int fclose(FILE *f)
 		return SHIM_REAL(fclose)(f);
 	fd = fileno_unlocked(f);
 	if (fd < 0 || fd >= SHIM_FD_MAX || !stream_rec(f, &fd)) {
-		if (fd >= 0 && fd < SHIM_FD_MAX)
-			memset(&shim_fds[fd], 0, sizeof(shim_fds[fd]));
+		shim_fd_set_state(fd, SHIM_FD_UNKNOWN);
 		errno = c.errno0;
 		return SHIM_REAL(fclose)(f);
 	}
@@ -457,10 +454,9 @@ static FILE *freopen_impl(FILE *(*real)(const char *, const char *, FILE *), con
 			if ((flags & O_TRUNC) && nonempty)
 				evflags |= TORN_F_TRUNCATED;
 			shim_fd_open(fd, &c.p2, flags, evflags);
-			shim_fds[fd].stream = r;
+			shim_fd_set_stream(fd, r);
 		} else {
-			memset(&shim_fds[fd], 0, sizeof(shim_fds[fd]));
-			shim_fds[fd].state = SHIM_FD_IGNORED;
+			shim_fd_set_state(fd, SHIM_FD_IGNORED);
 		}
 	}
 	shim_finish(&c);

@@ -7,7 +7,8 @@
 
 set(SHIM_T_DIR ${CMAKE_CURRENT_SOURCE_DIR}/integration/shim)
 
-foreach(p shim_calls shim_threads shim_exec shim_ownfd shim_stdout shim_signal)
+foreach(p shim_calls shim_threads shim_exec shim_ownfd shim_stdout shim_signal
+    shim_vfork)
   add_executable(${p} ${SHIM_T_DIR}/${p}.c)
   target_include_directories(${p} PRIVATE ${SHIM_T_DIR})
   target_link_libraries(${p} PRIVATE torn-trace dl Threads::Threads)
@@ -16,7 +17,7 @@ add_executable(shim_check ${SHIM_T_DIR}/shim_check.c)
 target_include_directories(shim_check PRIVATE ${SHIM_T_DIR})
 target_link_libraries(shim_check PRIVATE torn-recovery torn-trace)
 set_target_properties(shim_calls shim_threads shim_exec shim_ownfd shim_stdout shim_signal
-  shim_check
+  shim_vfork shim_check
   PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
@@ -31,7 +32,7 @@ if(TORN_SANITIZE)
   list(APPEND SHIM_T_ENV "LD_PRELOAD=${SHIM_T_ASAN}" "ASAN_OPTIONS=detect_leaks=0")
 endif()
 
-set(SHIM_T_CASES calls-ext4 calls-tmpfs threads signals exec own-fds stdout sh-pipeline sqlite)
+set(SHIM_T_CASES calls-ext4 calls-tmpfs threads signals exec vfork own-fds stdout sh-pipeline sqlite)
 foreach(c ${SHIM_T_CASES})
   add_test(NAME shim/${c} COMMAND sh ${SHIM_T_DIR}/shim_test.sh ${c})
   set_tests_properties(shim/${c} PROPERTIES ENVIRONMENT "${SHIM_T_ENV}" TIMEOUT 300

@@ -14,6 +14,8 @@
 #                loop writes: no deadlock, each write recorded once
 #   exec         exec (execve with NULL envp, execl, execvp after
 #                clearenv) and posix_spawn without LD_PRELOAD
+#   vfork        a vfork child redirects its stdout into the root and execs:
+#                the parent's own stdout must not be taken for the child's file
 #   own-fds      a program that closes every descriptor from 3 (closefrom,
 #                close_range, close and dup2 onto the shim's): recording
 #                and marks go on
@@ -142,6 +144,14 @@ exec)
 	events "$W/rec.exp"
 	same_tree native root "final files differ from the native run"
 	[ -f root/free/e-spawn.dat ] || fail "the spawned program did not run"
+	rebuilt root
+	;;
+
+vfork)
+	mkdir root
+	record root "$BIN/shim_vfork" root
+	grep -q 'parent output' "$W/rec.out" || fail "the parent's output went missing"
+	[ "$(cat root/child.out)" = "from the child" ] || fail "the child's output is wrong"
 	rebuilt root
 	;;
 
