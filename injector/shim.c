@@ -33,6 +33,7 @@
  */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,10 @@ __attribute__((constructor(101))) static void shim_init(void)
 {
 	shim_resolve();
 	shim_table_adopt();
+	/* A child of a fork made inside libc (daemon(), ...) has its own copy
+	 * of the table: it takes it over.  vfork runs no fork handlers, so its
+	 * child, which shares the parent's memory, does not. */
+	pthread_atfork(NULL, NULL, shim_table_adopt);
 }
 
 /* Streams still holding data at exit are flushed by glibc after every

@@ -73,9 +73,11 @@ struct shim_fd {
 extern struct shim_fd shim_fds[SHIM_FD_MAX];
 
 /* Is the table this process's own?  Not in a vfork child, which runs in
- * its parent's memory until it execs (nor in a child made without the fork
- * wrapper): there the table is read but never changed, opens are recorded
- * without an entry, and unknown descriptors are not adopted. */
+ * its parent's memory until it execs (nor in a child of a raw clone):
+ * there the table is read but never changed, opens are recorded without
+ * an entry, and unknown descriptors are not adopted.  A fork child (the
+ * wrapper's, or libc's own fork through the fork handlers) takes its copy
+ * over. */
 int shim_table_ours(void);
 void shim_table_adopt(void);    /* the fork wrapper's child */
 
