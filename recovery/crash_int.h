@@ -70,6 +70,9 @@ struct cu {
 	uint64_t seq;
 	int64_t  unit;        /* data: offset / unit size; CRASH_UNIT_SIZE/WHOLE; CU_UNIT_INIT */
 	uint64_t end;         /* seq of the event that resolved it (valid when fate != CU_OPEN) */
+	uint64_t comp;        /* seq at which the call was seen complete: the event
+	                         itself, or an io_uring completion (UINT64_MAX: in
+	                         flight); a flush covers units with comp < its start */
 	uint64_t off, len;    /* DATA: byte range in the file; SIZE: off = new end;
 	                         TRUNC: len; FALLOC: zeroed range (len 0: none) */
 	uint64_t newsize;     /* FALLOC: size extended to (0: unchanged) */

@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include <linux/falloc.h>
+#include <linux/io_uring.h>
 
 #include "crash_int.h"
 
@@ -162,7 +163,23 @@ struct walk {
 	size_t wcap;
 	uint64_t fault_seq;   /* last TORN_EV_FAULT on a sync call (0: none) */
 	uint64_t fault_handle;
-	int warned_uring;
+	/* io_uring: every submission in order, and the open link chain */
+	struct usqe *sq;
+	size_t nsq, sqcap;
+	int link_open;        /* the previous SQE had IOSQE_IO_LINK/HARDLINK */
+	uint64_t chain_seq;   /* seq of the first SQE of the current chain */
+	uint64_t warned_ops;  /* io_uring opcodes already warned about (bit mask) */
+};
+
+/* One io_uring submission, for its completion and the flushes after it. */
+struct usqe {
+	uint64_t user_data, seq;
+	uint64_t chain_seq;   /* first SQE of its link chain (itself when unlinked) */
+	size_t first, n;      /* its units (writes) */
+	uint64_t handle;
+	uint32_t op;          /* IORING_OP_* */
+	uint32_t flags;       /* IOSQE_* */
+	int done;
 };
 
 static struct handle *hslot(struct htab *t, uint64_t id, int add)
@@ -248,6 +265,7 @@ static struct cu *add_unit(struct crash_space *s, const struct torn_event *ev, i
 	u = &s->units[s->nunits++];
 	memset(u, 0, sizeof(*u));
 	u->seq = ev->seq;
+	u->comp = ev->seq;
 	u->unit = unit;
 	u->kind = kind;
 	u->ev = (uint32_t)e;
@@ -309,9 +327,12 @@ static void resolve_unit(struct cu *u, uint8_t fate, uint64_t at)
 	u->end = at;
 }
 
-/* fsync/fdatasync of a regular file: units with seq < start become durable
- * at @at, or, when the call failed, data units are lost at @at. */
-static void sync_file(struct walk *k, uint32_t ino, uint64_t start, uint64_t at, int failed)
+/* fsync/fdatasync of a regular file: units seen complete before the flush
+ * started (comp < start), and those issued in [lo, hi) (an io_uring flush
+ * linked or drained after them), become durable at @at, or, when the call
+ * failed, data units are lost at @at. */
+static void sync_file(struct walk *k, uint32_t ino, uint64_t start, uint64_t at, int failed,
+		      uint64_t lo, uint64_t hi)
 {
 	struct wino *w = &k->w[ino];
 	size_t i, kept = 0;
@@ -319,7 +340,7 @@ static void sync_file(struct walk *k, uint32_t ino, uint64_t start, uint64_t at,
 	for (i = 0; i < w->nopen; i++) {
 		struct cu *u = &k->s->units[w->open[i]];
 
-		if (u->fate == CU_OPEN && u->seq < start) {
+		if (u->fate == CU_OPEN && (u->comp < start || (u->seq >= lo && u->seq < hi))) {
 			if (!failed)
 				resolve_unit(u, CU_DURABLE, at);
 			else if (u->kind == CU_DATA && !u->direct)
@@ -372,7 +393,7 @@ static void sync_all(struct walk *k, uint64_t start, uint64_t at)
 		for (j = 0; j < w->nopen; j++) {
 			struct cu *u = &k->s->units[w->open[j]];
 
-			if (u->fate == CU_OPEN && u->seq < start)
+			if (u->fate == CU_OPEN && u->comp < start)
 				resolve_unit(u, CU_DURABLE, at);
 			if (u->fate == CU_OPEN)
 				w->open[kept++] = w->open[j];
@@ -511,12 +532,16 @@ static int init_content(struct walk *k, const struct torn_event *ev, uint32_t in
 	return 0;
 }
 
-static int do_write(struct walk *k, const struct torn_event *ev, const struct handle *h)
+/* Cut the @n bytes of write @ev (a write call, or an io_uring submission
+ * when @inflight) into units: a size unit when it extends the file, then
+ * one unit per sector / atomic piece. */
+static int cut_write(struct walk *k, const struct torn_event *ev, const struct handle *h,
+		     uint64_t n, int inflight)
 {
 	struct crash_space *s = k->s;
 	uint32_t ino = h->ino;
-	uint64_t n = (uint64_t)ev->result, off = (uint64_t)ev->off, usz, b;
-	int direct, sync = h->sync || (ev->flags & TORN_F_SYNC);
+	uint64_t off = (uint64_t)ev->off, usz, b;
+	int direct, sync = !inflight && (h->sync || (ev->flags & TORN_F_SYNC));
 	size_t first = s->nunits, i;
 
 	if (s->inos[ino].type != CI_FILE) {
@@ -567,10 +592,162 @@ static int do_write(struct walk *k, const struct torn_event *ev, const struct ha
 		u->direct = (uint8_t)direct;
 	}
 	for (i = first; i < s->nunits; i++) {
+		if (inflight)   /* not complete until its completion is seen */
+			s->units[i].comp = UINT64_MAX;
 		if (sync)   /* O_SYNC/O_DSYNC/RWF_DSYNC: durable when the call returns */
 			resolve_unit(&s->units[i], CU_DURABLE, ev->seq);
 		else if (track(k, ino, i) < 0)
 			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int do_write(struct walk *k, const struct torn_event *ev, const struct handle *h)
+{
+	return cut_write(k, ev, h, (uint64_t)ev->result, 0);
+}
+
+/* ---- io_uring (issue 6's rules)
+ *
+ * A write is in flight from its submission until its completion is seen:
+ * its units are pending from the submission (any subset may persist) and a
+ * flush covers them only when their completion was seen before the flush
+ * started, or when the flush is an io_uring fsync linked after them
+ * (IOSQE_IO_LINK / IO_HARDLINK chain) or drained (IOSQE_IO_DRAIN).  An
+ * io_uring fsync takes effect at its completion.  A short completion cuts
+ * the units past its length (never written), a failed one all of them. */
+
+static const char *uring_op_name(uint32_t op)
+{
+	switch (op) {
+	case IORING_OP_FALLOCATE: return "fallocate";
+	case IORING_OP_OPENAT: return "openat";
+	case IORING_OP_OPENAT2: return "openat2";
+	case IORING_OP_CLOSE: return "close";
+	case IORING_OP_RENAMEAT: return "renameat";
+	case IORING_OP_UNLINKAT: return "unlinkat";
+	case IORING_OP_MKDIRAT: return "mkdirat";
+	case IORING_OP_SYMLINKAT: return "symlinkat";
+	case IORING_OP_LINKAT: return "linkat";
+	case IORING_OP_SPLICE: return "splice";
+	case IORING_OP_TEE: return "tee";
+	}
+	return NULL;
+}
+
+static int uring_is_write(uint32_t op)
+{
+	return op == IORING_OP_WRITE || op == IORING_OP_WRITEV || op == IORING_OP_WRITE_FIXED;
+}
+
+static int do_uring_submit(struct walk *k, const struct torn_event *ev)
+{
+	struct crash_space *s = k->s;
+	struct usqe *q;
+	int r = 0;
+
+	if (GROW(k->sq, k->sqcap, k->nsq + 1) < 0)
+		return -ENOMEM;
+	q = &k->sq[k->nsq++];
+	memset(q, 0, sizeof(*q));
+	q->user_data = ev->aux_seq;
+	q->seq = ev->seq;
+	q->op = ev->aux;
+	q->flags = ev->oflags;
+	q->handle = ev->handle;
+	q->first = s->nunits;
+	if (!k->link_open)
+		k->chain_seq = ev->seq;
+	q->chain_seq = k->chain_seq;
+	k->link_open = !!(ev->oflags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK));
+	if (uring_is_write(q->op)) {
+		struct handle *h = handle_slot(k, ev->handle, 0);
+		uint64_t n = ev->len > 0 ? (uint64_t)ev->len : 0;
+
+		if (!h) {
+			crash_warn(s, "event %llu: io_uring write to an unknown file, ignored",
+				   (unsigned long long)ev->seq);
+			return 0;
+		}
+		/* The payload of a submission is what was asked to be written. */
+		if ((uint64_t)ev->nchunks != trace_nchunks(n)) {
+			crash_warn(s, "event %llu: io_uring write of %llu bytes carries %u chunks, ignored",
+				   (unsigned long long)ev->seq, (unsigned long long)n, ev->nchunks);
+			return 0;
+		}
+		r = cut_write(k, ev, h, n, 1);
+	} else if (q->op < 64 && uring_op_name(q->op) && !(k->warned_ops & (1ull << q->op))) {
+		k->warned_ops |= 1ull << q->op;
+		crash_warn(s, "event %llu: io_uring %s is not modelled: its effect is missing from "
+			   "every crash state", (unsigned long long)ev->seq, uring_op_name(q->op));
+	}
+	q->n = s->nunits - q->first;
+	return r;
+}
+
+/* The completion of a write: cut what was not written, note when the rest
+ * was seen complete. */
+static void uring_write_done(struct walk *k, const struct usqe *q, int64_t res, uint64_t at)
+{
+	const struct crash_space *s = k->s;
+	size_t i;
+
+	for (i = q->first; i < q->first + q->n; i++) {
+		struct cu *u = &s->units[i];
+		const struct torn_event *ev = &s->evs[u->ev];
+		uint64_t end = res > 0 ? (uint64_t)ev->off + (uint64_t)res : (uint64_t)ev->off;
+
+		if (u->fate != CU_OPEN)
+			continue;
+		if (res <= 0 || (u->kind == CU_DATA && u->off >= end)) {
+			resolve_unit(u, CU_LOST, u->seq);   /* never written: never pending */
+			continue;
+		}
+		if (u->kind == CU_DATA && u->off + u->len > end)
+			u->len = end - u->off;
+		else if (u->kind == CU_SIZE && u->off > end)
+			u->off = end;
+		u->comp = at;
+	}
+}
+
+static int do_uring_cqe(struct walk *k, const struct torn_event *ev)
+{
+	struct crash_space *s = k->s;
+	struct usqe *q = NULL;
+	size_t i;
+
+	/* The latest submission with this user_data still waiting. */
+	for (i = k->nsq; i > 0; i--)
+		if (!k->sq[i - 1].done && k->sq[i - 1].user_data == ev->aux_seq) {
+			q = &k->sq[i - 1];
+			break;
+		}
+	if (!q)
+		return 0;
+	q->done = 1;
+	if (uring_is_write(q->op)) {
+		uring_write_done(k, q, ev->result, ev->seq);
+	} else if (q->op == IORING_OP_FSYNC) {
+		struct handle *h = handle_slot(k, q->handle, 0);
+		uint64_t lo = 0, hi = 0;
+
+		if (add_point(&s->syncpts, &s->nsync, &s->scap, ev->seq) < 0)
+			return -ENOMEM;
+		if (!h)
+			return 0;
+		if (q->flags & IOSQE_IO_DRAIN)
+			hi = q->seq;                       /* after everything submitted before */
+		else if (q->chain_seq < q->seq) {
+			lo = q->chain_seq;                 /* after the SQEs linked before it */
+			hi = q->seq;
+		}
+		if (s->inos[h->ino].type == CI_DIR) {
+			if (ev->result >= 0)
+				sync_dir(k, h->ino, q->seq, ev->seq);
+		} else {
+			sync_file(k, h->ino, q->seq, ev->seq, ev->result < 0, lo, hi);
+		}
 	}
 	return 0;
 }
@@ -679,7 +856,7 @@ static int do_fsync(struct walk *k, const struct torn_event *ev)
 		if (!failed)
 			sync_dir(k, h->ino, start, ev->seq);
 	} else {
-		sync_file(k, h->ino, start, ev->seq, failed);
+		sync_file(k, h->ino, start, ev->seq, failed, 0, 0);
 	}
 	return 0;
 }
@@ -910,11 +1087,9 @@ static int do_event(struct walk *k, const struct torn_event *ev, uint64_t *floor
 		}
 		return 0;
 	case TORN_EV_URING_SUBMIT:
+		return do_uring_submit(k, ev);
 	case TORN_EV_URING_CQE:
-		if (!k->warned_uring++)
-			crash_warn(s, "event %llu: io_uring operations are not modelled yet: their "
-				   "writes are missing from every crash state", (unsigned long long)ev->seq);
-		return 0;
+		return do_uring_cqe(k, ev);
 	case TORN_EV_MMAP:
 		crash_warn(s, "event %llu: shared writable mapping of '%.*s': writes through it are "
 			   "not seen", (unsigned long long)ev->seq, (int)ev->path_len, ev->path);
@@ -1020,6 +1195,7 @@ out:
 		free(k.w[i].open);
 	}
 	free(k.w);
+	free(k.sq);
 	free(k.handles.h);
 	free(k.st_inos.h);
 	if (r < 0) {

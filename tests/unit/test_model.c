@@ -10,8 +10,11 @@
  *   3. Sizes: extending writes, truncate, fallocate
  *   4. Namespace: create, rename, unlink, link, mkdir, symlink, both parents
  *   5. Direct I/O and unit sizes
- *   6. Crash points, marks, warnings
+ *   6. io_uring: in flight, completions, linked and drained fsyncs
+ *   7. Crash points, marks, warnings
  */
+#include <linux/io_uring.h>
+
 #include "tests/unit/crash_util.h"
 
 /* ==========================================================================
@@ -810,7 +813,165 @@ static void test_sector_4096_vs_512(void **state)
 }
 
 /* ==========================================================================
- * 6. Crash points, marks, warnings
+ * 6. io_uring
+ * ========================================================================== */
+
+/* A write SQE of the blocks of @pat, with IOSQE_* @flags. */
+static uint64_t uw(uint64_t handle, int64_t off, const char *pat, uint64_t ud, uint32_t flags)
+{
+	struct torn_event ev = tb_ev(TORN_EV_URING_SUBMIT);
+	uint8_t *b = ct_blocks(pat);
+	uint64_t seq;
+
+	ev.handle = handle;
+	ev.off = off;
+	ev.len = (int64_t)strlen(pat) * 512;
+	ev.aux = IORING_OP_WRITE;
+	ev.aux_seq = ud;
+	ev.oflags = flags;
+	seq = tb_event_content(&ev, b, (uint64_t)ev.len);
+	free(b);
+	return seq;
+}
+
+static uint64_t ufsync(uint64_t handle, uint64_t ud, uint32_t flags)
+{
+	struct torn_event ev = tb_ev(TORN_EV_URING_SUBMIT);
+
+	ev.handle = handle;
+	ev.aux = IORING_OP_FSYNC;
+	ev.aux_seq = ud;
+	ev.oflags = flags;
+	return tb_event(&ev);
+}
+
+static struct torn_trace *uring_trace(int variant)
+{
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file_ex(1, "f", 0, O_RDWR | O_DIRECT, 0100644);
+	switch (variant) {
+	case 0:   /* in flight at the end */
+		uw(1, 0, "AB", 1, 0);
+		break;
+	case 1:   /* completion seen, then fsync(2): durable */
+		uw(1, 0, "AB", 1, 0);
+		tb_uring_cqe(1, 1024);
+		tb_fsync(1);
+		break;
+	case 2:   /* fsync(2) before the completion was seen: not covered */
+		uw(1, 0, "AB", 1, 0);
+		tb_fsync(1);
+		tb_uring_cqe(1, 1024);
+		break;
+	case 3:   /* write and fsync in one batch, no link: the classic mistake */
+		uw(1, 0, "AB", 1, 0);
+		ufsync(1, 2, 0);
+		tb_uring_cqe(1, 1024);
+		tb_uring_cqe(2, 0);
+		break;
+	case 4:   /* linked: the fsync runs after the write */
+		uw(1, 0, "AB", 1, IOSQE_IO_LINK);
+		ufsync(1, 2, 0);
+		tb_uring_cqe(1, 1024);
+		tb_uring_cqe(2, 0);
+		break;
+	case 5:   /* drained: the same */
+		uw(1, 0, "AB", 1, 0);
+		ufsync(1, 2, IOSQE_IO_DRAIN);
+		tb_uring_cqe(1, 1024);
+		tb_uring_cqe(2, 0);
+		break;
+	case 6:   /* a short write: the second sector never written */
+		uw(1, 0, "AB", 1, 0);
+		tb_uring_cqe(1, 512);
+		break;
+	case 7:   /* a failed write: nothing written */
+		uw(1, 0, "AB", 1, 0);
+		tb_uring_cqe(1, -EIO);
+		break;
+	case 8:   /* a failed linked fsync: nothing durable */
+		uw(1, 0, "AB", 1, IOSQE_IO_LINK);
+		ufsync(1, 2, 0);
+		tb_uring_cqe(1, 1024);
+		tb_uring_cqe(2, -EIO);
+		break;
+	}
+	return ct_finish();
+}
+
+static void test_uring(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+	int v;
+
+	for (v = 0; v <= 8; v++) {
+		t = uring_trace(v);
+		at_end(t, &c);
+		switch (v) {
+		case 0: case 2: case 3: case 8:
+			assert_int_equal(c.n, 4);
+			CT_SET(&c, "f=1024:AB", "f=1024:Ao", "f=1024:oB", "f=1024:oo");
+			break;
+		case 1: case 4: case 5:
+			assert_int_equal(c.n, 1);
+			CT_SET(&c, "f=1024:AB");
+			break;
+		case 6:
+			assert_int_equal(c.n, 2);
+			CT_SET(&c, "f=1024:Ao", "f=1024:oo");
+			break;
+		case 7:
+			assert_int_equal(c.n, 1);
+			CT_SET(&c, "f=1024:oo");
+			break;
+		}
+		ct_coll_free(&c);
+		trace_close(t);
+	}
+}
+
+/* An extending io_uring write: in flight, its size and sectors may persist
+ * in any subset; its completion and a linked fsync make them durable. */
+static void test_uring_extend(void **state)
+{
+	struct ct_coll c;
+	struct crash_space *s;
+	struct torn_trace *t;
+	uint64_t cqe;
+	char pts[64];
+
+	ct_begin();
+	ct_init_file("f", "");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	uw(1, 0, "AB", 7, IOSQE_IO_LINK);
+	ufsync(1, 8, 0);
+	cqe = tb_uring_cqe(7, 1024);
+	tb_uring_cqe(8, 0);
+	t = ct_finish();
+	snprintf(pts, sizeof(pts), "%llu-%llu", (unsigned long long)cqe, (unsigned long long)cqe);
+	s = sp(t, "exhaustive", pts, NULL, 0, 0, NULL);
+	assert_int_equal(ct_collect(s, &c), 0);
+	assert_int_equal(c.n, 8);
+	CT_SET(&c, "f=0:", "f=1024:AB", "f=1024:.B", "f=1024:A.", "f=1024:..");
+	ct_coll_free(&c);
+	crash_space_free(s);
+	at_end(t, &c);
+	assert_int_equal(c.n, 1);
+	CT_SET(&c, "f=1024:AB");
+	ct_coll_free(&c);
+	/* The fsync's completion is a durability point for --crash-points sync. */
+	s = sp(t, "sync", "sync", NULL, 0, 0, NULL);
+	assert_int_equal(crash_space_count(s), 3);   /* before the fsync CQE: 2; the end: 1 */
+	crash_space_free(s);
+	trace_close(t);
+}
+
+/* ==========================================================================
+ * 7. Crash points, marks, warnings
  * ========================================================================== */
 
 /* Every event is a crash point; the snapshot is not. */
@@ -1151,6 +1312,8 @@ int main(void)
 		cmocka_unit_test(test_direct_atomic_units),
 		cmocka_unit_test(test_setfl_direct),
 		cmocka_unit_test(test_sector_4096_vs_512),
+		cmocka_unit_test(test_uring),
+		cmocka_unit_test(test_uring_extend),
 		cmocka_unit_test(test_crash_points_all),
 		cmocka_unit_test(test_marks_before_point),
 		cmocka_unit_test(test_warnings),
