@@ -33,7 +33,12 @@
  *     drops the file's pending units as Linux does (they never persist and
  *     read back as the durable content);
  *   - writes through O_SYNC/O_DSYNC descriptors or with RWF_DSYNC/RWF_SYNC
- *     are durable on return.
+ *     are durable on return;
+ *   - io_uring writes are pending from their submission (in flight: any
+ *     subset of units); a flush covers them only when their completion was
+ *     seen before it started, or when it is an io_uring fsync linked
+ *     (IOSQE_IO_LINK) or drained after them; a short or failed completion
+ *     cuts what was not written.
  * A crash state is the durable image plus a subset of the pending units,
  * applied in trace order.  The reference ("everything issued persisted")
  * state at P is the one with every pending unit applied.

@@ -27,7 +27,10 @@
  *     changes nothing (the journal still holds the operations);
  *   - sync() and syncfs() resolve everything issued before they started;
  *   - writes through O_SYNC/O_DSYNC handles or flagged TORN_F_SYNC are
- *     durable on return; sync_file_range makes nothing durable.
+ *     durable on return; sync_file_range makes nothing durable;
+ *   - io_uring: see do_uring_submit (in flight until the completion is seen);
+ *   - inodes: O_TMPFILE files get a name (one unit) when imported by st_ino;
+ *     two snapshot files with one st_ino are one file with two names.
  */
 #include <errno.h>
 #include <fcntl.h>
