@@ -87,7 +87,6 @@ struct cu {
 	uint8_t  fate;        /* enum cu_fate */
 	uint8_t  covered;     /* NS: bit 0 dir fsynced, bit 1 dir2 fsynced */
 	uint8_t  direct;      /* DATA: written with O_DIRECT (no page to drop) */
-	uint32_t usize;       /* DATA: the unit size it was cut with */
 };
 
 /* ==========================================================================

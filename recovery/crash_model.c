@@ -591,7 +591,6 @@ static int cut_write(struct walk *k, const struct torn_event *ev, const struct h
 		u->ino = ino;
 		u->off = lo;
 		u->len = hi - lo;
-		u->usize = (uint32_t)usz;
 		u->direct = (uint8_t)direct;
 	}
 	for (i = first; i < s->nunits; i++) {
