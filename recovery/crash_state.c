@@ -6,10 +6,12 @@
  *   1. Allocation and accessors
  *   2. Building the image: the units with seq < P, in trace order, each
  *      applied (durable, or pending and kept), skipped (lost, or dropped) or
- *      applied as zeros / garbage
+ *      applied as zeros / garbage.  States from the enumeration start from
+ *      a base image of the settled prefix of the trace and share its bytes
+ *      until they change a file (copy on write)
  *   3. Walking the image: sorted entries, the hash
  *   4. Writing it into a directory (openat + O_NOFOLLOW, never a path from
- *      the trace resolved through the file system)
+ *      the trace resolved through the file system; hard links kept)
  *   5. Marks
  *   6. Explain: each deviation and each file that differs from the
  *      reference state at the same crash point
