@@ -209,6 +209,7 @@
 	H(FILE *, freopen64, (const char *path, const char *mode, FILE *f), NULL,         \
 	  "posix/stdio/oc/freopen")                                                       \
 	H(int, fclose, (FILE *f), EOF, "posix/stdio/oc/fclose")                           \
+	H(int, fcloseall, (void), EOF, "posix/stdio/oc/fcloseall" /* torn: */)           \
 	H(int, fflush, (FILE *f), EOF, "posix/stdio/fflush")                              \
 	H(int, fflush_unlocked, (FILE *f), EOF, "posix/stdio/fflush")                     \
 	H(size_t, fwrite, (const void *p, size_t size, size_t n, FILE *f), 0,             \

@@ -251,6 +251,8 @@ void shim_stdio_before_sync(int fd, struct shim_fd *e)
  * 2. OPENING AND CLOSING STREAMS
  * ========================================================================== */
 
+static int flush_all(int (*real)(FILE *));
+
 /* open(2) flags of an fopen mode string (as glibc reads it). */
 static int mode_flags(const char *mode)
 {
@@ -412,6 +414,20 @@ SHIM_EXPORT int fclose(FILE *f)
 	shim_fd_drop(fd, r == 0 ? 0 : -(int64_t)c.err);
 	shim_finish(&c);
 	errno = c.err;
+	return r;
+}
+
+/* fcloseall: glibc's writes out every stream and makes it unbuffered, but
+ * closes none (libio/fcloseall.c: _IO_cleanup): the recorded streams are
+ * written out first, bracketed, then the real call does the rest. */
+SHIM_EXPORT int fcloseall(void)
+{
+	int r = 0;
+
+	if (shim_active() && !shim_in_lock())
+		r = flush_all(SHIM_REAL(fflush));
+	if (SHIM_REAL(fcloseall)() != 0)
+		r = EOF;
 	return r;
 }
 

@@ -773,6 +773,16 @@ static void libc_calls(void)
 	X("rmdir %s result=%ld", t4, res(r));
 	r = R("remove-missing", remove("no-such-file"));
 	X("unlink no-such-file result=%ld", res(r));
+
+	/* fcloseall writes every stream out (and closes none, in glibc). */
+	{
+		FILE *f = fopen("closeall.dat", "w");
+
+		xopen_line(fileno(f), "closeall.dat", O_WRONLY | O_CREAT | O_TRUNC, 1, 0);
+		fputs("written by fcloseall", f);
+		R("fcloseall", fcloseall());
+		xwrite_line("closeall.dat", 0, 20, 20, "stdio", "---", "written by fcloseall");
+	}
 }
 
 /* ==========================================================================
