@@ -358,6 +358,22 @@ static void descriptor_calls(void)
 	X("fsync sub kind=fdatasync result=%ld", res(r));
 	xclose(dfd, "sub");
 
+	/* A directory opened by opendir (inside libc): found at its first
+	 * sync, recorded as an open of the directory, closed by closedir. */
+	{
+		DIR *dir = opendir("sub");
+		int fl;
+
+		if (!dir)
+			die("opendir");
+		fl = fcntl(dirfd(dir), F_GETFL) & ~0100000;   /* the kernel's O_LARGEFILE */
+		xopen_line(dirfd(dir), "sub", fl, 0, 0);
+		r = R("fsync-opendir", fsync(dirfd(dir)));
+		X("fsync sub kind=fsync result=%ld", res(r));
+		r = R("closedir", closedir(dir));
+		X("close sub result=%ld", res(r));
+	}
+
 	/* An exec that fails: recorded before the call, and again with the
 	 * error. */
 	{
