@@ -5,7 +5,8 @@
  *   1. Small helpers: time, robust I/O, rmtree, file hash, outcome names
  *   2. The dedup set (open addressing over XXH3-128 hashes)
  *   3. The checker command: argv (shell or direct), environment, spawn
- *   4. Jobs: start, wait (pidfd poll), classify, collect output
+ *   4. Jobs: start (the spawner thread), wait (pidfd poll), classify,
+ *      collect output
  *   5. explore_run: enumerate, dedup, shard, run, report
  *   6. explore_runner: one state at a time (minimize)
  *   7. Reports, options implied by an id
@@ -16,6 +17,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -288,7 +291,7 @@ struct checker {
 	char **argv;        /* NULL-terminated */
 	char *words;        /* storage of the split words */
 	int direct;         /* argv[0] is searched in PATH, no shell */
-	char **env;         /* environ without our variables, 6 free slots at the end */
+	char **env;         /* environ without our variables (NULL-terminated) */
 	size_t nenv;
 	char *trace;        /* absolute trace path, or NULL */
 	const char *cmd;
@@ -319,11 +322,7 @@ static void checker_free(struct checker *c)
 {
 	free(c->argv);
 	free(c->words);
-	if (c->env) {
-		for (size_t i = c->nenv; i < c->nenv + 6; i++)
-			free(c->env[i]);
-		free(c->env);
-	}
+	free(c->env);
 	free(c->trace);
 	memset(c, 0, sizeof(*c));
 }
@@ -388,10 +387,30 @@ nomem:
 	return -ENOMEM;
 }
 
-/* Fill the 5 per-state variables (freed and replaced each time). */
-static int checker_env(struct checker *c, const char *dir, const char *marks, const char *id)
+/* A job's environment: the checker's base, then 5 per-state variables
+ * (freed and replaced each time) and the NULL. */
+static char **checker_env_new(const struct checker *c)
 {
-	char **e = c->env + c->nenv;
+	char **e = calloc(c->nenv + 6, sizeof(char *));
+
+	if (e)
+		memcpy(e, c->env, c->nenv * sizeof(char *));
+	return e;
+}
+
+static void checker_env_free(const struct checker *c, char **env)
+{
+	if (!env)
+		return;
+	for (size_t i = c->nenv; i < c->nenv + 6; i++)
+		free(env[i]);
+	free(env);
+}
+
+static int checker_env(const struct checker *c, char **env, const char *dir, const char *marks,
+		       const char *id)
+{
+	char **e = env + c->nenv;
 
 	for (int i = 0; i < 6; i++) {
 		free(e[i]);
@@ -414,17 +433,14 @@ static int checker_env(struct checker *c, const char *dir, const char *marks, co
 /* Start the checker in @dir with stdout+stderr to @outfd, in a process
  * group of its own (so that a hang can be killed whole).  posix_spawn
  * (vfork-like) keeps the cost independent of torn's own memory size. */
-static int checker_spawn(struct checker *c, const char *dir, const char *marks, const char *id,
-			 int outfd, pid_t *pid)
+static int checker_spawn(const struct checker *c, char **env, const char *dir, int outfd,
+			 pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, def;
 	int rc;
 
-	rc = checker_env(c, dir, marks, id);
-	if (rc < 0)
-		return rc;
 	sigemptyset(&none);
 	sigemptyset(&def);
 	sigaddset(&def, SIGINT);
@@ -444,9 +460,9 @@ static int checker_spawn(struct checker *c, const char *dir, const char *marks, 
 	posix_spawn_file_actions_addchdir_np(&fa, dir);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	if (c->direct)
-		rc = posix_spawnp(pid, c->argv[0], &fa, &at, c->argv, c->env);
+		rc = posix_spawnp(pid, c->argv[0], &fa, &at, c->argv, env);
 	else
-		rc = posix_spawn(pid, c->argv[0], &fa, &at, c->argv, c->env);
+		rc = posix_spawn(pid, c->argv[0], &fa, &at, c->argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	return -rc;
@@ -456,9 +472,20 @@ static int checker_spawn(struct checker *c, const char *dir, const char *marks, 
  * 4. JOBS
  * ========================================================================== */
 
+/* A slot's life: FREE -> (job_start) SPAWNING -> (job_spawn) RUNNING or
+ * BROKEN (the spawn failed) -> (job_finish / kill_all) FREE.  With the
+ * spawner thread, SPAWNING jobs belong to it: the main thread touches
+ * neither the job's inputs nor its outputs until it sees RUNNING or
+ * BROKEN under the lock. */
+enum job_state { J_FREE = 0, J_SPAWNING, J_TAKEN, J_RUNNING, J_BROKEN };
+
 struct job {
+	enum job_state state;
 	pid_t    pid;
 	int      pidfd;
+	int      outfd;              /* the output file, until spawned */
+	int      spawn_err;          /* BROKEN: -errno of the spawn */
+	char   **env;                /* this slot's environment (checker_env_new) */
 	int      hung;
 	uint64_t ordinal;
 	uint64_t point;
@@ -478,6 +505,16 @@ struct run {
 	char scratch[PATH_MAX];      /* our private torn-XXXXXX */
 	struct job *jobs;
 	unsigned njobs;              /* slots in use */
+	/* The spawner thread (explore_run): posix_spawn suspends the calling
+	 * thread until the child has exec'ed, which, with the cores busy
+	 * running checkers, is a long wait; the main thread materialises the
+	 * next state meanwhile.  efd wakes the main thread's poll. */
+	int async;
+	pthread_t spawner;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	int efd;
 	int keep_any;
 	int keep_dirs;               /* never remove a state dir (explore_check_dir) */
 	/* explore_run */
@@ -656,12 +693,111 @@ static void side_path(char *buf, size_t len, const char *dir, const char *ext)
 
 static void job_clear(struct job *j)
 {
+	char **env = j->env;
+
 	if (j->pidfd >= 0)
 		close(j->pidfd);
+	if (j->outfd >= 0)
+		close(j->outfd);
 	free(j->id);
 	memset(j, 0, sizeof(*j));
 	j->pidfd = -1;
-	j->pid = 0;
+	j->outfd = -1;
+	j->env = env;
+}
+
+/* Spawn the prepared job @j (either thread): RUNNING or BROKEN. */
+static void job_spawn(const struct run *r, struct job *j)
+{
+	pid_t pid = 0;
+	int rc, pidfd = -1;
+
+	rc = checker_spawn(&r->chk, j->env, j->dir, j->outfd, &pid);
+	if (rc == 0) {
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd < 0) {
+			rc = -errno;
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			pid = 0;
+		}
+	}
+	close(j->outfd);
+	j->outfd = -1;
+	j->pid = pid;
+	j->pidfd = pidfd;
+	j->spawn_err = rc;
+	j->start = now_s();
+	j->deadline = rc == 0 && r->o->timeout_s > 0 ? j->start + r->o->timeout_s : 0;
+}
+
+static void *spawner_main(void *arg)
+{
+	struct run *r = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		struct job *j = NULL;
+
+		for (unsigned i = 0; i < r->o->jobs && !j; i++)
+			if (r->jobs[i].state == J_SPAWNING)
+				j = &r->jobs[i];
+		if (!j) {
+			pthread_cond_wait(&r->cv, &r->mu);
+			continue;
+		}
+		j->state = J_TAKEN;
+		pthread_mutex_unlock(&r->mu);
+		job_spawn(r, j);
+		pthread_mutex_lock(&r->mu);
+		j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
+		if (write(r->efd, &one, sizeof(one)) < 0) {
+			/* The counter cannot overflow here; poll times out anyway. */
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Stop the spawner; jobs it had not taken stay SPAWNING (never started). */
+static void spawner_stop(struct run *r)
+{
+	if (!r->async)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->spawner, NULL);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	close(r->efd);
+	r->async = 0;
+}
+
+/* Give a finished slot back (under the lock: the spawner scans states). */
+static void job_release(struct run *r, struct job *j)
+{
+	if (r->async)
+		pthread_mutex_lock(&r->mu);
+	job_clear(j);
+	if (r->async)
+		pthread_mutex_unlock(&r->mu);
+	r->njobs--;
+}
+
+static enum job_state job_state(struct run *r, const struct job *j)
+{
+	enum job_state st;
+
+	if (!r->async)
+		return j->state;
+	pthread_mutex_lock(&r->mu);
+	st = j->state;
+	pthread_mutex_unlock(&r->mu);
+	return st;
 }
 
 /* Start the checker on the state already written to @dir, with its marks
@@ -671,16 +807,17 @@ static int job_start(struct run *r, struct job *j, const char *dir, const char *
 		     int own_marks, const char *out, int own_out, const char *id,
 		     uint64_t point, uint64_t ordinal)
 {
-	int fd = -1, rc;
+	int rc;
 
 	j->pidfd = -1;
+	j->outfd = -1;
 	snprintf(j->dir, sizeof(j->dir), "%s", dir);
 	snprintf(j->marks, sizeof(j->marks), "%s", marks ? marks : "/dev/null");
 	snprintf(j->out, sizeof(j->out), "%s", out);
 	j->own_marks = own_marks && marks;
 	j->own_out = own_out;
-	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
+	j->outfd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (j->outfd < 0) {
 		rc = -errno;
 		seterr(r->errbuf, r->errlen, "cannot create %s: %s", out, strerror(-rc));
 		goto out;
@@ -690,37 +827,29 @@ static int job_start(struct run *r, struct job *j, const char *dir, const char *
 		rc = -ENOMEM;
 		goto out;
 	}
+	rc = checker_env(&r->chk, j->env, dir, marks, id);
+	if (rc < 0)
+		goto out;
 	j->point = point;
 	j->ordinal = ordinal;
 	j->hung = 0;
-	j->start = now_s();
-	j->deadline = r->o->timeout_s > 0 ? j->start + r->o->timeout_s : 0;
-	rc = checker_spawn(&r->chk, dir, marks, id, fd, &j->pid);
-	if (rc < 0) {
-		j->pid = 0;
-		seterr(r->errbuf, r->errlen, "cannot run the checker '%s': %s", r->chk.cmd,
-		       strerror(-rc));
-		rc = -TORN_E_CHECKER;
-		goto out;
-	}
-	j->pidfd = (int)syscall(SYS_pidfd_open, j->pid, 0);
-	if (j->pidfd < 0) {
-		rc = -errno;
-		kill(-j->pid, SIGKILL);
-		waitpid(j->pid, NULL, 0);
-		j->pid = 0;
-		seterr(r->errbuf, r->errlen, "pidfd_open: %s", strerror(-rc));
-		goto out;
-	}
 	r->njobs++;
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0) {
-		free(j->id);
-		j->id = NULL;
+	if (r->async) {
+		pthread_mutex_lock(&r->mu);
+		j->state = J_SPAWNING;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		return 0;
 	}
+	job_spawn(r, j);
+	j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
+	return 0;
+out:
+	if (j->outfd >= 0)
+		close(j->outfd);
+	j->outfd = -1;
+	free(j->id);
+	j->id = NULL;
 	return rc;
 }
 
@@ -854,8 +983,7 @@ static int job_finish(struct run *r, struct job *j, int status)
 	}
 out:
 	explore_result_free(&res);
-	job_clear(j);
-	r->njobs--;
+	job_release(r, j);
 	return rc;
 }
 
@@ -885,8 +1013,8 @@ static void progress(struct run *r, int done)
 static int reap(struct run *r, int block)
 {
 	unsigned cap = r->o->jobs;
-	struct pollfd pf[cap];
-	unsigned map[cap];
+	struct pollfd pf[cap + 1];
+	unsigned map[cap + 1];
 	int finished = 0;
 
 	while (r->njobs) {
@@ -896,8 +1024,16 @@ static int reap(struct run *r, int block)
 
 		for (unsigned i = 0; i < cap; i++) {
 			struct job *j = &r->jobs[i];
+			enum job_state st = job_state(r, j);
 
-			if (!j->pid)
+			if (st == J_BROKEN) {
+				seterr(r->errbuf, r->errlen, "cannot run the checker '%s': %s",
+				       r->chk.cmd, strerror(-j->spawn_err));
+				job_dispose(r, j, 0, NULL);
+				job_release(r, j);
+				return -TORN_E_CHECKER;
+			}
+			if (st != J_RUNNING)
 				continue;
 			if (j->deadline && !j->hung && t >= j->deadline) {
 				/* Over time: the whole group, grandchildren included. */
@@ -910,6 +1046,13 @@ static int reap(struct run *r, int block)
 			pf[n].events = POLLIN;
 			pf[n].revents = 0;
 			map[n++] = i;
+		}
+		if (r->async) {
+			/* A spawn completed: a new pidfd to watch. */
+			pf[n].fd = r->efd;
+			pf[n].events = POLLIN;
+			pf[n].revents = 0;
+			map[n++] = cap;
 		}
 		if (!block || finished)
 			timeout = 0;
@@ -929,11 +1072,20 @@ static int reap(struct run *r, int block)
 		if (interrupted)
 			return -EINTR;
 		for (unsigned k = 0; rc > 0 && k < n; k++) {
-			struct job *j = &r->jobs[map[k]];
+			struct job *j;
 			int status = 0;
 
 			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			if (map[k] == cap) {
+				uint64_t v;
+
+				if (read(r->efd, &v, sizeof(v)) < 0) {
+					/* EAGAIN: another wakeup took it already. */
+				}
+				continue;
+			}
+			j = &r->jobs[map[k]];
 			/* The leader is a zombie, so its pid (the group id) is not
 			 * reused yet: kill what it left running in its group. */
 			kill(-j->pid, SIGKILL);
@@ -954,26 +1106,56 @@ static int reap(struct run *r, int block)
 /* Kill and reap every running checker (error or interruption). */
 static void kill_all(struct run *r)
 {
-	for (unsigned i = 0; i < r->o->jobs; i++) {
+	/* First the spawner: afterwards no job changes state behind our back. */
+	spawner_stop(r);
+	for (unsigned i = 0; r->jobs && i < r->o->jobs; i++) {
 		struct job *j = &r->jobs[i];
 
-		if (!j->pid)
+		if (j->state == J_FREE)
 			continue;
-		kill(-j->pid, SIGKILL);
-		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		if (j->state == J_RUNNING) {
+			kill(-j->pid, SIGKILL);
+			while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
 		job_dispose(r, j, 0, NULL);
-		job_clear(j);
-		r->njobs--;
+		job_release(r, j);
 	}
 }
 
 static struct job *free_slot(struct run *r)
 {
 	for (unsigned i = 0; i < r->o->jobs; i++)
-		if (!r->jobs[i].pid)
+		if (job_state(r, &r->jobs[i]) == J_FREE)
 			return &r->jobs[i];
 	return NULL;
+}
+
+/* Start the spawner thread, with SIGINT/SIGTERM blocked in it so that they
+ * interrupt the main thread's poll. */
+static int spawner_start(struct run *r)
+{
+	sigset_t all, old;
+	int rc;
+
+	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->efd < 0)
+		return -errno;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->stop = 0;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&r->spawner, NULL, spawner_main, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		pthread_mutex_destroy(&r->mu);
+		pthread_cond_destroy(&r->cv);
+		close(r->efd);
+		return -rc;
+	}
+	r->async = 1;
+	return 0;
 }
 
 static int run_init(struct run *r, const struct explore_opts *o, char *err, size_t errlen)
@@ -1001,8 +1183,21 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 		seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < o->jobs; i++)
+	for (unsigned i = 0; i < o->jobs; i++) {
 		r->jobs[i].pidfd = -1;
+		r->jobs[i].outfd = -1;
+		r->jobs[i].env = checker_env_new(&r->chk);
+		if (!r->jobs[i].env)
+			rc = -ENOMEM;
+	}
+	if (rc < 0) {
+		for (unsigned i = 0; i < o->jobs; i++)
+			checker_env_free(&r->chk, r->jobs[i].env);
+		free(r->jobs);
+		checker_free(&r->chk);
+		seterr(err, errlen, "out of memory");
+		return rc;
+	}
 	if (snprintf(tmpl, sizeof(tmpl), "%s/torn-XXXXXX", base) >= (int)sizeof(tmpl))
 		rc = -ENAMETOOLONG;
 	else if (!mkdtemp(tmpl))
@@ -1010,6 +1205,8 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 	if (rc < 0) {
 		seterr(err, errlen, "cannot create a scratch directory under %s: %s", base,
 		       strerror(-rc));
+		for (unsigned i = 0; i < o->jobs; i++)
+			checker_env_free(&r->chk, r->jobs[i].env);
 		free(r->jobs);
 		checker_free(&r->chk);
 		return rc;
@@ -1040,6 +1237,8 @@ static void run_fini(struct run *r)
 			unlink(p);
 		}
 	}
+	for (unsigned i = 0; i < r->o->jobs; i++)
+		checker_env_free(&r->chk, r->jobs[i].env);
 	free(r->jobs);
 	checker_free(&r->chk);
 	hset_free(&r->seen);
@@ -1234,6 +1433,12 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 		seterr(err, errlen, "out of memory");
 		run_fini(&r);
 		return -ENOMEM;
+	}
+	rc = spawner_start(&r);
+	if (rc < 0) {
+		seterr(err, errlen, "cannot start a thread: %s", strerror(-rc));
+		run_fini(&r);
+		return rc;
 	}
 	rep->shard_i = o->shard_n ? o->shard_i : 0;
 	rep->shard_n = o->shard_n;

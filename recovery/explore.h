@@ -34,7 +34,9 @@
  *      marks), wait for one of the opts.jobs slots and start the checker
  *      (/bin/sh -c CMD, cwd = the state dir, in a process group of its own,
  *      stdout+stderr to the slot's SCRATCH/oSLOT); materialising before
- *      waiting overlaps it with the running checkers;
+ *      waiting overlaps it with the running checkers, and a spawner thread
+ *      does the posix_spawn calls (which suspend their caller until the
+ *      child has exec'ed) so that the main thread goes on materialising;
  *   4. classify: exit 0 pass, 1..125 and 128 and 193..255 fail, killed by a
  *      signal crash (also exit 129..192, the shell's 128+N for a child it
  *      did not exec away), over the timeout hang (the whole process group
