@@ -151,7 +151,8 @@ int64_t crash_space_count(struct crash_space *s);
 
 /* One state from its id (replay, explain, minimize).  -EINVAL with @err
  * naming the bad part when the id does not parse or names a unit that is
- * not pending at its crash point. */
+ * not pending at its crash point (the message does not repeat the id: the
+ * caller prints "state id 'ID': " before it). */
 int crash_state_from_id(struct crash_space *s, const char *id, struct crash_state **out,
 			char *err, size_t errlen);
 void crash_state_free(struct crash_state *st);
