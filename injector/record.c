@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,8 +96,9 @@ static ssize_t robust_read(int fd, void *buf, size_t len)
 
 #define WRITER_BUF (1u << 20)
 
-/* Appends whole records to the trace, in one buffer flushed when full and
- * whenever the ring runs empty, so that a killed recorder leaves a trace
+/* Appends whole records to the trace: the recorder's own through a buffer,
+ * the program's straight from the ring (writer_putv), written as soon as
+ * the consumer has taken them out, so that a killed recorder leaves a trace
  * readable up to a recent record. */
 struct writer {
 	int      fd;
@@ -109,19 +111,54 @@ struct writer {
 
 #define WRITER_KICK (8u << 20)
 
-static int writer_flush(struct writer *w)
+/* Start the writeback of what is written as we go (no waiting), so that the
+ * fsync at the end has only the tail left to wait for. */
+static void writer_kick(struct writer *w)
 {
-	if (w->used && !w->err)
-		w->err = robust_write(w->fd, w->buf, w->used);
-	w->used = 0;
-	/* Start the writeback of what is written as we go (no waiting), so
-	 * that the fsync at the end has only the tail left to wait for. */
 	if (!w->err && w->bytes - w->kicked >= WRITER_KICK) {
 		sync_file_range(w->fd, (off_t)w->kicked, (off_t)(w->bytes - w->kicked),
 				SYNC_FILE_RANGE_WRITE);
 		w->kicked = w->bytes;
 	}
+}
+
+static int writer_flush(struct writer *w)
+{
+	if (w->used && !w->err)
+		w->err = robust_write(w->fd, w->buf, w->used);
+	w->used = 0;
+	writer_kick(w);
 	return w->err;
+}
+
+/* Append the @n pieces of @iov as they are (records in the ring: no copy),
+ * after what is buffered. */
+static void writer_putv(struct writer *w, struct iovec *iov, int n)
+{
+	writer_flush(w);
+	for (int i = 0; i < n; i++)
+		w->bytes += iov[i].iov_len;
+	while (n > 0 && !w->err) {
+		ssize_t r = writev(w->fd, iov, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			w->err = r < 0 ? -errno : -EIO;
+			break;
+		}
+		/* a short count: skip what was written, go on with the rest */
+		while (n > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	writer_kick(w);
 }
 
 static void writer_put(struct writer *w, const void *rec, size_t len)
@@ -577,12 +614,33 @@ static uint32_t get32le(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+#define CONSUMER_IOV 256
+
+/* Write the records batched in @iov straight from the ring, then give their
+ * room back to the producers (not before: @iov points into it). */
+static void consumer_flush(struct consumer *k, struct iovec *iov, int *n, uint64_t tail)
+{
+	struct shm_ctl *c = k->c;
+
+	if (*n)
+		writer_putv(k->w, iov, *n);
+	*n = 0;
+	__atomic_store_n(&c->tail, tail, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&c->prod_sleep, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&c->prod_sleep, 0, __ATOMIC_SEQ_CST);
+		shm_futex_wake(&c->prod_sleep);
+	}
+}
+
 static void *consumer_main(void *arg)
 {
 	struct consumer *k = arg;
 	struct shm_ctl *c = k->c;
 	const uint8_t *ring = shm_ring(c);
 	uint64_t size = c->ring_size, tail = c->tail;
+	struct iovec iov[CONSUMER_IOV];
+	size_t batched = 0;
+	int n = 0;
 
 	/* Allocate the ring's pages now, beside the program rather than in its
 	 * way: otherwise its first lap round the ring allocates and zeroes a
@@ -596,10 +654,10 @@ static void *consumer_main(void *arg)
 		if (head == tail) {
 			if (stop)
 				break;
-			/* Ring empty: put what we have in the file (a recorder killed
-			 * now leaves a trace up to here), then nap; producers wake us
-			 * early when the ring fills (announce, re-check, wait). */
-			writer_flush(k->w);
+			/* Ring empty (and everything taken out of it written: a
+			 * recorder killed now leaves a trace up to here): nap;
+			 * producers wake us early when the ring fills (announce,
+			 * re-check, wait). */
 			__atomic_store_n(&c->cons_sleep, 1, __ATOMIC_SEQ_CST);
 			if (__atomic_load_n(&c->head, __ATOMIC_SEQ_CST) == tail &&
 			    !__atomic_load_n(&k->stop, __ATOMIC_SEQ_CST))
@@ -615,24 +673,29 @@ static void *consumer_main(void *arg)
 				tail += size - pos;
 				continue;
 			}
-			/* The program can scribble on the mapping: never trust a length. */
+			/* The program can scribble on the mapping: never trust a length.
+			 * What came before the damage still goes to the trace. */
 			if (len < TORN_REC_FIXED_LEN || len > TORN_REC_MAX || pos + len > size ||
 			    tail + len > head) {
+				consumer_flush(k, iov, &n, tail);
+				batched = 0;
 				k->corrupt = 1;
 				tail = head;
 				break;
 			}
-			if (!k->corrupt)
-				writer_put(k->w, ring + pos, len);
+			if (!k->corrupt) {
+				iov[n++] = (struct iovec){ (void *)(ring + pos), len };
+				batched += len;
+			}
 			k->records++;
 			tail += shm_align8(len);
-			__atomic_store_n(&c->tail, tail, __ATOMIC_RELEASE);
-			if (__atomic_load_n(&c->prod_sleep, __ATOMIC_SEQ_CST)) {
-				__atomic_store_n(&c->prod_sleep, 0, __ATOMIC_SEQ_CST);
-				shm_futex_wake(&c->prod_sleep);
+			if (n == CONSUMER_IOV || batched >= WRITER_BUF) {
+				consumer_flush(k, iov, &n, tail);
+				batched = 0;
 			}
 		}
-		__atomic_store_n(&c->tail, tail, __ATOMIC_RELEASE);
+		consumer_flush(k, iov, &n, tail);
+		batched = 0;
 	}
 	writer_flush(k->w);
 	return NULL;
