@@ -32,7 +32,7 @@ if(TORN_SANITIZE)
   list(APPEND SHIM_T_ENV "LD_PRELOAD=${SHIM_T_ASAN}" "ASAN_OPTIONS=detect_leaks=0")
 endif()
 
-set(SHIM_T_CASES calls-ext4 calls-tmpfs threads signals exec vfork own-fds stdout sh-pipeline sqlite)
+set(SHIM_T_CASES calls-ext4 calls-tmpfs threads stdio-threads signals exec vfork own-fds stdout sh-pipeline sqlite)
 foreach(c ${SHIM_T_CASES})
   add_test(NAME shim/${c} COMMAND sh ${SHIM_T_DIR}/shim_test.sh ${c})
   set_tests_properties(shim/${c} PROPERTIES ENVIRONMENT "${SHIM_T_ENV}" TIMEOUT 300

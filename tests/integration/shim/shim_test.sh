@@ -10,6 +10,7 @@
 #                call buffered, O_DIRECT, O_DSYNC and with pwritev2 flags
 #   calls-tmpfs  the same on tmpfs (/dev/shm)
 #   threads      8 threads x 1000 writes to one file
+#   stdio-threads 8 threads x 1000 fprintf to one shared stream
 #   signals      writes from a SIGALRM handler (every 200 us) while the main
 #                loop writes: no deadlock, each write recorded once
 #   exec         exec (execve with NULL envp, execl, execvp after
@@ -122,6 +123,14 @@ threads)
 	record root "$BIN/shim_threads" root 8 1000
 	"$BIN/shim_check" threads "$W/run.trace" 8 1000 || fail "thread writes"
 	rebuilt root
+	;;
+
+stdio-threads)
+	mkdir root
+	record root "$BIN/shim_threads" root 8 1000 stdio
+	[ "$(wc -l <root/stdio.dat)" -eq 8000 ] || fail "the program did not write 8000 lines"
+	rebuilt root
+	echo "8000 lines from 8 threads through one stream: rebuild equal"
 	;;
 
 signals)
