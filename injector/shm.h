@@ -10,9 +10,9 @@
  * that nothing is left behind whatever happens to the recorder); the
  * program inherits a descriptor of it at SHM_FD_CTL, and $TORN_SHM says
  * "fd:1003".  The shim (injector/shim_ring.c) maps it in every process of
- * the program ($TORN_SHM may also name a file by path).  Everything in this header is used by both sides
- * and must stay free of allocation and of libc calls the shim interposes:
- * I/O here goes through raw syscalls.
+ * the program ($TORN_SHM may also name a file by path).  Everything in this
+ * header is used by both sides and must stay free of allocation and of libc
+ * calls the shim interposes: I/O here goes through raw syscalls.
  *
  * ==========================================================================
  * 1. LAYOUT AND INVARIANTS
@@ -34,7 +34,7 @@
  *   - head is written only under the lock, and only after every byte of the
  *     records before it is written: a producer that dies mid-record leaves
  *     head where it was, and the next producer overwrites its half-record;
- *   - tail is written only by the consumer (the recorder), after it copied
+ *   - tail is written only by the consumer (the recorder), after it wrote
  *     the record out;  tail <= head <= tail + ring_size;
  *   - a hash is in the dedup set only if its blob record was committed
  *     (head advanced past it) before: the set is filled after the commit;
@@ -42,7 +42,11 @@
  *     recorder); it is taken under the lock, so ring order is seq order.
  *     A producer that dies after taking a seq leaves a gap, never a reorder.
  *   - closed is set under the lock by the recorder once it has drained the
- *     ring for the last time: nothing may be put in the ring after it.
+ *     pipes for the last time: nothing may be put in the ring after it.
+ *   - the consumer is not woken for every record: it naps at most
+ *     SHM_CONSUMER_NAP_MS, and producers wake it when the ring is an eighth
+ *     full or full (cons_sleep); producers that find the ring full sleep on
+ *     prod_sleep until the consumer gives room back.
  */
 #ifndef TORN_INJECTOR_SHM_H
 #define TORN_INJECTOR_SHM_H
@@ -65,8 +69,8 @@
 #define SHM_MAGIC           0x314d48534e524f54ull   /* "TORNSHM1" little-endian */
 #define SHM_VERSION         1u
 #define SHM_CTL_SIZE        65536u                  /* room for the header below */
-/* 16 MiB: large enough that the consumer (memcpy + write to the page cache,
- * GB/s) never lets it fill, small enough that it is reused soon: a page of
+/* 16 MiB: large enough that the consumer (a write to the page cache, GB/s)
+ * seldom lets it fill, small enough that it is reused soon: a page of
  * the ring costs a page fault in the program the first time round (64 MiB
  * made the 64 MiB stream benchmark 20% slower than 16 MiB). */
 #define SHM_RING_DEFAULT    (16u << 20)
