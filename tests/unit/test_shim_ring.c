@@ -331,6 +331,38 @@ static void test_marks_drained_first(void **state)
 	(void)state;
 }
 
+static void test_long_pipe_line(void **state)
+{
+	struct shm_ctl *c = ctl_new(1 << 20, 1024);
+	struct got *g = got_new();
+	struct shim_lock lk;
+	struct torn_event ev = { .type = TORN_EV_SYNC };
+	static char line[3001];
+	int p[2];
+
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	g_mark_rd = p[0];
+	memset(line, 'z', 3000);
+	line[3000] = '\n';
+	assert_int_equal(write(p[1], line, sizeof(line)), sizeof(line));
+	assert_int_equal(write(p[1], "next\n", 5), 5);
+	shim_lock(&lk);
+	shim_emit(&ev);
+	shim_unlock(&lk);
+	consume(c, g);
+	/* the line is kept up to TORN_MARK_MAX bytes, the rest dropped */
+	assert_int_equal(g->n, 3);
+	assert_int_equal(rec(g, 0).text_len, TORN_MARK_MAX);
+	assert_int_equal(rec(g, 0).text[TORN_MARK_MAX - 1], 'z');
+	assert_int_equal(rec(g, 1).text_len, 4);
+	assert_memory_equal(rec(g, 1).text, "next", 4);
+	assert_int_equal(rec(g, 2).type, TORN_EV_SYNC);
+	close(p[1]);
+	got_free(g);
+	ctl_free(c);
+	(void)state;
+}
+
 static void test_torn_mark_formats(void **state)
 {
 	struct shm_ctl *c = ctl_new(1 << 20, 1024);
@@ -519,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_write_split_and_iovecs),
 		cmocka_unit_test(test_write_short_and_failed),
 		cmocka_unit_test(test_marks_drained_first),
+		cmocka_unit_test(test_long_pipe_line),
 		cmocka_unit_test(test_torn_mark_formats),
 		cmocka_unit_test(test_ring_wraps),
 		cmocka_unit_test(test_dedup_cap),
