@@ -237,13 +237,13 @@ void shim_fd_set_state(int fd, int state)
 
 void shim_fd_set_stream(int fd, FILE *f)
 {
+	/* Already attached (the common case: no system call to ask whose
+	 * table this is). */
 	if (fd < 0 || fd >= SHIM_FD_MAX || shim_fds[fd].state != SHIM_FD_RECORDED ||
-	    !shim_table_ours())
+	    shim_fds[fd].stream == f || !shim_table_ours())
 		return;
-	if (shim_fds[fd].stream != f) {
-		shim_fds[fd].stream = f;
-		shim_fds[fd].stream_end1 = 0;
-	}
+	shim_fds[fd].stream = f;
+	shim_fds[fd].stream_end1 = 0;
 }
 
 void shim_fd_too_high(int fd)

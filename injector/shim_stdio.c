@@ -86,10 +86,11 @@ static struct shim_fd *stream_w(FILE *f, int *fdp)
 }
 
 /* Will a write of @n bytes stay in the buffer (no system call)?  Only for
- * a fully buffered stream already in writing mode with room to spare. */
+ * a fully buffered stream already in writing mode with room to spare;
+ * (size_t)-1 is "unknown". */
 static int stays_in_buffer(FILE *f, size_t n)
 {
-	return !(f->_flags & (SHIM_IO_UNBUFFERED | SHIM_IO_LINE_BUF)) &&
+	return n != (size_t)-1 && !(f->_flags & (SHIM_IO_UNBUFFERED | SHIM_IO_LINE_BUF)) &&
 	       (f->_flags & SHIM_IO_CURRENTLY_PUTTING) && f->_IO_write_ptr &&
 	       f->_IO_write_end > f->_IO_write_ptr &&
 	       n < (size_t)(f->_IO_write_end - f->_IO_write_ptr);
@@ -230,7 +231,7 @@ void shim_stdio_before_sync(int fd, struct shim_fd *e)
 		if (!b_.e)                                                \
 			return call;                                      \
 		flockfile(f);                                             \
-		if ((n) != (size_t)-1 && stays_in_buffer(f, (n))) {       \
+		if (stays_in_buffer(f, (n))) {                            \
 			r_ = call;                                        \
 			funlockfile(f);                                   \
 			return r_;                                        \
@@ -541,11 +542,26 @@ SHIM_EXPORT int putc_unlocked(int ch, FILE *f)
 	SHIM_STDIO_CALL(int, f, 1, SHIM_REAL(putc_unlocked)(ch, f));
 }
 
-/* The printf family: the length is not known before formatting, so a
- * recorded stream is always bracketed. */
+/* The length @fmt and @ap format to, found with vsnprintf on a copy of
+ * the arguments (errno kept: %m reads it), or (size_t)-1.  Formatting
+ * twice costs less than bracketing a call that only fills the buffer. */
+static size_t fmt_len(const char *fmt, va_list ap)
+{
+	int e = errno, n;
+	va_list cp;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	errno = e;
+	return n < 0 ? (size_t)-1 : (size_t)n;
+}
+
+/* The printf family: a recorded stream is bracketed unless the formatted
+ * text fits in what is left of its buffer. */
 SHIM_EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
-	SHIM_STDIO_CALL(int, f, (size_t)-1, SHIM_REAL(vfprintf)(f, fmt, ap));
+	SHIM_STDIO_CALL(int, f, fmt_len(fmt, ap), SHIM_REAL(vfprintf)(f, fmt, ap));
 }
 
 SHIM_EXPORT int fprintf(FILE *f, const char *fmt, ...)
@@ -561,7 +577,7 @@ SHIM_EXPORT int fprintf(FILE *f, const char *fmt, ...)
 
 SHIM_EXPORT int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
 {
-	SHIM_STDIO_CALL(int, f, (size_t)-1, SHIM_REAL(__vfprintf_chk)(f, flag, fmt, ap));
+	SHIM_STDIO_CALL(int, f, fmt_len(fmt, ap), SHIM_REAL(__vfprintf_chk)(f, flag, fmt, ap));
 }
 
 SHIM_EXPORT int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
@@ -579,7 +595,7 @@ SHIM_EXPORT int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
  * the program's output is redirected into the root. */
 SHIM_EXPORT int vprintf(const char *fmt, va_list ap)
 {
-	SHIM_STDIO_CALL(int, stdout, (size_t)-1, SHIM_REAL(vprintf)(fmt, ap));
+	SHIM_STDIO_CALL(int, stdout, fmt_len(fmt, ap), SHIM_REAL(vprintf)(fmt, ap));
 }
 
 SHIM_EXPORT int printf(const char *fmt, ...)
@@ -595,7 +611,7 @@ SHIM_EXPORT int printf(const char *fmt, ...)
 
 SHIM_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap)
 {
-	SHIM_STDIO_CALL(int, stdout, (size_t)-1, SHIM_REAL(__vprintf_chk)(flag, fmt, ap));
+	SHIM_STDIO_CALL(int, stdout, fmt_len(fmt, ap), SHIM_REAL(__vprintf_chk)(flag, fmt, ap));
 }
 
 SHIM_EXPORT int __printf_chk(int flag, const char *fmt, ...)
