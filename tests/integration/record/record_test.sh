@@ -46,6 +46,15 @@ marks() {
 	events "$1" | sed -n 's/^[0-9]* mark .* text=//p'
 }
 
+# wait_mark TRACE: until TRACE holds a mark (the program runs and the
+# consumer has written some of it), 10 s at most.
+wait_mark() {
+	t=0
+	until "$WALK" "$1" 2>/dev/null | grep -q ' mark ' || [ $t -ge 200 ]; do
+		sleep 0.05; t=$((t + 1))
+	done
+}
+
 # "complete=1" or 0 from the walk's last line.
 complete() {
 	"$WALK" "$1" | tail -n 1 | sed 's/.*complete=\([01]\).*/\1/'
@@ -221,15 +230,16 @@ kill-program)
 	events t.trace | tail -n 1 | grep -q '^[0-9]* end .* result=9 ' || fail "END does not say SIGKILL"
 	# SIGTERM to torn (timeout(1), a CI runner) goes on to the program, and
 	# torn still ends the trace.
-	"$TORN" record -q -o t.trace --root root -- "$REC_MARKS" slow 2000 5 &
+	"$TORN" record -q -o term.trace --root root -- "$REC_MARKS" slow 2000 5 &
 	torn_pid=$!
-	sleep 0.3
+	wait_mark term.trace
 	kill -TERM $torn_pid
 	wait $torn_pid
 	rc=$?
 	[ $rc -eq 143 ] || fail "torn exited $rc after SIGTERM, expected 143"
-	[ "$(complete t.trace)" = 1 ] || fail "trace not complete after SIGTERM"
-	events t.trace | tail -n 1 | grep -q '^[0-9]* end .* result=15 ' || fail "END does not say SIGTERM"
+	[ "$(complete term.trace)" = 1 ] || fail "trace not complete after SIGTERM"
+	events term.trace | tail -n 1 | grep -q '^[0-9]* end .* result=15 ' ||
+		fail "END does not say SIGTERM"
 	;;
 
 kill-recorder)
@@ -238,7 +248,7 @@ kill-recorder)
 	# END, and the marks in it are a prefix of what the program made.
 	"$TORN" record -q -o t.trace --root root -- "$REC_MARKS" slow 400 2 &
 	torn_pid=$!
-	sleep 0.4
+	wait_mark t.trace
 	prog=$(cat /proc/$torn_pid/task/*/children 2>/dev/null | tr -s ' ' '\n' | head -n 1)
 	kill -KILL $torn_pid
 	wait $torn_pid 2>/dev/null
