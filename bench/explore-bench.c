@@ -9,8 +9,9 @@
  *                                      the limit for an exec checker: fork +
  *                                      exec CHECKER N times in DIR, JOBS at
  *                                      once; prints "bare N SECONDS"
- *   explore-bench run CMD ARGS...      run CMD, print "run WALL_S MAXRSS_KB"
- *                                      (wait4's rusage: its peak RSS)
+ *   explore-bench run CMD ARGS...      run CMD, print "run WALL_S MAXRSS_KB
+ *                                      CPU_S" (wait4's rusage: its peak RSS,
+ *                                      CPU time with its waited-for children)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -124,7 +125,10 @@ static int do_run(char **argv)
 	}
 	if (wait4(pid, &st, 0, &ru) < 0)
 		return 1;
-	printf("run %.3f %ld\n", now() - t0, ru.ru_maxrss);
+	/* CPU of the child and of the descendants it waited for (the checkers). */
+	printf("run %.3f %ld %.3f\n", now() - t0, ru.ru_maxrss,
+	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 

@@ -32,7 +32,7 @@ record() {
 		{ cat "$W/err" >&2; echo "explore: recording failed" >&2; exit 1; }
 }
 
-# explore NAME OUT [OPTIONS]: "WALL_S MAXRSS_KB CHECKED UNIQUE ENUMERATED"
+# explore NAME OUT [OPTIONS]: "WALL_S MAXRSS_KB CPU_S CHECKED UNIQUE ENUMERATED"
 explore() {
 	t=$1 o=$2
 	shift 2
@@ -45,19 +45,22 @@ explore() {
 
 record big 100
 set -- $(explore big big)
-wall=$1 rss=$2 checked=$3 unique=$4 enum=$5
+wall=$1 rss=$2 cpu=$3 checked=$4 unique=$5 enum=$6
 last=$("$TORN" dump "$W/big.trace" | tail -n 1 | awk '{ print $1 }')
 set -- $(explore big small --crash-points $((last - 20))-$last)
-rss_small=$2 checked_small=$3
-bare=$("$HELP" bare "$CHECKER" "$checked" 2 "$W/big.root" | sed -n 's/^bare [0-9]* //p')
+rss_small=$2 checked_small=$4
+set -- $("$HELP" run "$HELP" bare "$CHECKER" "$checked" 2 "$W/big.root" | sed -n 's/^run //p')
+bare=$1 bare_cpu=$3
 [ -n "$bare" ] || { echo "explore: bare loop failed" >&2; exit 1; }
 
+# The CPU figures do not depend on what else the machine runs; the rates do.
 awk -v c="$checked" -v w="$wall" -v b="$bare" -v u="$unique" -v e="$enum" \
-    -v r="$rss" -v cs="$checked_small" -v rs="$rss_small" 'BEGIN {
+    -v r="$rss" -v cs="$checked_small" -v rs="$rss_small" -v tc="$cpu" -v bc="$bare_cpu" \
+    -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
 	t = c / w; l = c / b
 	printf "states checked        %d (unique %d of %d enumerated: dedup ratio %.2f)\n", c, u, e, e / u
-	printf "torn explore -j 2     %.0f states/s (%.2f s)\n", t, w
-	printf "bare fork+exec, 2     %.0f states/s (%.2f s)\n", l, b
-	printf "ratio                 %.2f (target >= 0.80)\n", t / l
+	printf "torn explore -j 2     %.0f states/s (%.2f s, %.3f ms CPU per state)\n", t, w, 1000 * tc / c
+	printf "bare fork+exec, 2     %.0f states/s (%.2f s, %.3f ms CPU per state)\n", l, b, 1000 * bc / c
+	printf "ratio                 %.2f (target >= 0.80; CPU ratio %.2f; load average %s)\n", t / l, bc / tc, load
 	printf "peak RSS of torn      %d KiB at %d states, %d KiB at %d states\n", r, c, rs, cs
 }'
