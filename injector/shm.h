@@ -416,7 +416,9 @@ static inline void shm_write_all(int fd, const char *buf, size_t n)
  * number of bytes read (0: empty or EOF), or -errno from the ring. */
 static inline long shm_drain_fd(struct shm_ctl *c, int fd, int copy_fd, struct shm_line *l)
 {
-	char buf[4096];
+	/* Static, not on the stack: a wrapper may run in a signal handler on a
+	 * small alternate stack.  Under the lock: one thread per process. */
+	static char buf[4096];
 	long total = 0;
 
 	for (;;) {
