@@ -686,6 +686,23 @@ out:
 	return rc;
 }
 
+/* The checker runs in the state directory: a relative path in its first
+ * word ("./check.sh") is looked up there, which is rarely what was meant. */
+static const char *relative_hint(const char *cmd)
+{
+	const char *p = cmd;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '/')
+		return "";
+	for (const char *q = p; *q && *q != ' ' && *q != '\t'; q++)
+		if (*q == '/')
+			return " (the checker runs in the state's directory: give its path "
+			       "as an absolute one)";
+	return "";
+}
+
 static void side_path(char *buf, size_t len, const char *dir, const char *ext)
 {
 	snprintf(buf, len, "%s.%s", dir, ext);
@@ -958,9 +975,9 @@ static int job_finish(struct run *r, struct job *j, int status)
 					 i ? " / " : "", t.output[i]);
 		explore_result_free(&t);
 		seterr(r->errbuf, r->errlen,
-		       "the checker '%s' could not be run (exit %d: %s)%s%s", r->chk.cmd,
+		       "the checker '%s' could not be run (exit %d: %s)%s%s%s", r->chk.cmd,
 		       res.exit_code, res.exit_code == 127 ? "command not found" :
-		       "not executable", last[0] ? ": " : "", last);
+		       "not executable", last[0] ? ": " : "", last, relative_hint(r->chk.cmd));
 		job_dispose(r, j, 0, NULL);
 		goto out;
 	}
@@ -1027,8 +1044,9 @@ static int reap(struct run *r, int block)
 			enum job_state st = job_state(r, j);
 
 			if (st == J_BROKEN) {
-				seterr(r->errbuf, r->errlen, "cannot run the checker '%s': %s",
-				       r->chk.cmd, strerror(-j->spawn_err));
+				seterr(r->errbuf, r->errlen, "cannot run the checker '%s': %s%s",
+				       r->chk.cmd, strerror(-j->spawn_err),
+				       relative_hint(r->chk.cmd));
 				job_dispose(r, j, 0, NULL);
 				job_release(r, j);
 				return -TORN_E_CHECKER;
