@@ -14,6 +14,7 @@
  *   rec_marks files DIR N       for i < N: write "w i" to DIR/log (pwrite),
  *                               "fd i" to $TORN_MARK_FD, printf "out i",
  *                               torn_mark "api i", then fdatasync
+ * With $REC_PIDFILE set, the program first writes its pid there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +84,14 @@ static int threads(int p, int t, int n)
 int main(int argc, char **argv)
 {
 	int fd = mark_fd();
+	const char *pidfile = getenv("REC_PIDFILE");
+
+	/* Tell a test that kills torn which process to watch. */
+	if (pidfile) {
+		FILE *f = fopen(pidfile, "w");
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+			return 2;
+	}
 
 	if (argc >= 3 && !strcmp(argv[1], "mix")) {
 		for (int i = 0, n = atoi(argv[2]); i < n; i++) {

@@ -246,10 +246,10 @@ kill-recorder)
 	mkdir root
 	# torn itself killed mid-run: the trace stops at a whole record, without
 	# END, and the marks in it are a prefix of what the program made.
-	"$TORN" record -q -o t.trace --root root -- "$REC_MARKS" slow 400 2 &
+	REC_PIDFILE=$W/prog.pid "$TORN" record -q -o t.trace --root root -- "$REC_MARKS" slow 400 2 &
 	torn_pid=$!
 	wait_mark t.trace
-	prog=$(cat /proc/$torn_pid/task/*/children 2>/dev/null | tr -s ' ' '\n' | head -n 1)
+	prog=$(cat prog.pid)
 	kill -KILL $torn_pid
 	wait $torn_pid 2>/dev/null
 	"$WALK" t.trace >walk || fail "trace of a killed recorder is not readable"
@@ -264,11 +264,9 @@ kill-recorder)
 		i=$((i + 1))
 	done || fail "the marks are not a prefix of the program's"
 	# The program goes on without the recorder and ends by itself.
-	if [ -n "$prog" ]; then
-		t=0
-		while kill -0 "$prog" 2>/dev/null && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
-		kill -0 "$prog" 2>/dev/null && { kill -KILL "$prog"; fail "the program hung after the recorder died"; }
-	fi
+	t=0
+	while kill -0 "$prog" 2>/dev/null && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
+	kill -0 "$prog" 2>/dev/null && { kill -KILL "$prog"; fail "the program hung after the recorder died"; }
 	# Nothing left behind in /dev/shm (the control file is unlinked at once).
 	ls /dev/shm 2>/dev/null | grep -q "torn-ctl" && echo "note: torn-ctl files in /dev/shm (other runs?)" >&2
 	;;
@@ -277,15 +275,16 @@ recorder-gone)
 	mkdir root
 	# A ring that fills while the recorder is gone: the program must notice
 	# (the recorder's pid is dead) and run on unrecorded, not hang.
-	export REC_MARKS_LONG=1
+	export REC_MARKS_LONG=1 REC_PIDFILE=$W/prog.pid
 	"$TORN" record -q --ring-mib 1 -o t.trace --root root -- \
 		sh -c 'kill -STOP $PPID; exec "$0" threads 1 4 5000' "$REC_MARKS" &
 	torn_pid=$!
 	t=0
-	until grep -q '^State:.*stopped' /proc/$torn_pid/status 2>/dev/null || [ $t -ge 100 ]; do
+	until grep -q '^State:.*stopped' /proc/$torn_pid/status 2>/dev/null && [ -s prog.pid ] ||
+		[ $t -ge 100 ]; do
 		sleep 0.05; t=$((t + 1))
 	done
-	prog=$(cat /proc/$torn_pid/task/*/children 2>/dev/null | tr -s ' ' '\n' | head -n 1)
+	prog=$(cat prog.pid 2>/dev/null)
 	[ -n "$prog" ] || { kill -KILL $torn_pid; fail "could not find the program"; }
 	sleep 0.3          # the ring fills while the recorder is stopped
 	kill -KILL $torn_pid
@@ -301,13 +300,14 @@ recorder-gone)
 		sh -c "kill -STOP \$PPID; exec \"\$0\" threads 1 4 5000" "$1" &
 		echo $! >torn.pid; exec sleep 60' "$TORN" "$REC_MARKS" &
 	holder=$!
+	rm -f prog.pid
 	t=0
-	until [ -s torn.pid ] && grep -q '^State:.*stopped' /proc/$(cat torn.pid)/status 2>/dev/null ||
-		[ $t -ge 100 ]; do
+	until [ -s torn.pid ] && grep -q '^State:.*stopped' /proc/$(cat torn.pid)/status 2>/dev/null &&
+		[ -s prog.pid ] || [ $t -ge 100 ]; do
 		sleep 0.05; t=$((t + 1))
 	done
 	torn_pid=$(cat torn.pid)
-	prog=$(cat /proc/$torn_pid/task/*/children 2>/dev/null | tr -s ' ' '\n' | head -n 1)
+	prog=$(cat prog.pid 2>/dev/null)
 	[ -n "$prog" ] || { kill -KILL $torn_pid $holder; fail "could not find the program (zombie case)"; }
 	sleep 0.3
 	kill -KILL $torn_pid
