@@ -55,7 +55,8 @@
  * table and fsync it; create the next log; write MANIFEST.tmp naming the
  * table and the new log, fsync it, rename it over MANIFEST, fsync the
  * directory (the switch: the table and the log become the database in one
- * step); only then unlink the old log.  Compaction (LSM_L0_MAX L0 tables):
+ * step; a directory fsync before it makes the new files' names durable
+ * first); only then unlink the old log.  Compaction (LSM_L0_MAX L0 tables):
  * merge every table into new L1 tables (newest version of each key,
  * tombstones dropped), fsync them, switch the manifest the same way, then
  * unlink the inputs.  After any crash the state is the one of the durable
@@ -652,6 +653,11 @@ static int switch_manifest(struct lsm *l, struct lsm_live *tabs, size_t n, uint6
 	char name[64];
 	int rc;
 
+	/* the names of the new tables are durable before a manifest names
+	 * them: a rename can reach the disk before an earlier create */
+	rc = eio_dir_sync(l->dirfd);
+	if (rc < 0)
+		return rc;
 	m.t = calloc(n + 1, sizeof(*m.t));
 	if (!m.t)
 		return -ENOMEM;
