@@ -85,7 +85,8 @@ static void usage(FILE *f)
 		"  --shard I/N            run only scenario slice I of N (1-based)\n"
 		"  --budget SECONDS       hard limit per scenario: stopped and counted as missed\n"
 		"  --work DIR             where scenarios run (default: a new torn-run-XXXXXX in\n"
-		"                         $TMPDIR or /tmp); traces of failing scenarios stay there\n"
+		"                         /dev/shm, else $TMPDIR or /tmp); traces of scenarios\n"
+		"                         with failing states stay there\n"
 		"  --keep                 keep every scenario's directory\n"
 		"  -q, --quiet            only misses and the totals\n"
 		"  -h, --help             this help\n\n"
@@ -173,7 +174,8 @@ struct run_item {
 	size_t   index;           /* in the selected suite */
 	char    *name, *file, *description;
 	int      expect_fail, expect_outcome;
-	char    *expect_reason;
+	char   **reasons;         /* expect-reason: each failure shows one of them */
+	size_t   nreasons;
 
 	char    *work;            /* WORK/NAME */
 	pid_t    pid;
@@ -211,7 +213,9 @@ static void item_free(struct run_item *it)
 	free(it->name);
 	free(it->file);
 	free(it->description);
-	free(it->expect_reason);
+	for (size_t i = 0; i < it->nreasons; i++)
+		free(it->reasons[i]);
+	free(it->reasons);
 	free(it->work);
 	free(it->message);
 	for (size_t i = 0; i < it->nfails; i++)
@@ -603,13 +607,13 @@ static int fail_matches(const struct run_item *it, const struct run_fail *f)
 	if (it->expect_outcome != SCN_OUTCOME_ANY &&
 	    strcmp(f->outcome, explore_outcome_name(it->expect_outcome)))
 		return 0;
-	if (it->expect_reason) {
+	if (!it->nreasons)
+		return 1;
+	for (size_t r = 0; r < it->nreasons; r++)
 		for (size_t i = 0; i < f->noutput; i++)
-			if (strstr(f->output[i], it->expect_reason))
+			if (strstr(f->output[i], it->reasons[r]))
 				return 1;
-		return 0;
-	}
-	return 1;
+	return 0;
 }
 
 static void describe_fail(struct str *b, const struct run_fail *f)
@@ -728,10 +732,10 @@ static void judge(const struct run_ctx *c, struct run_item *it, int wstatus)
 		str_printf(&msg, "expected every failure to be ");
 		if (it->expect_outcome != SCN_OUTCOME_ANY)
 			str_printf(&msg, "'%s'", explore_outcome_name(it->expect_outcome));
-		if (it->expect_outcome != SCN_OUTCOME_ANY && it->expect_reason)
+		if (it->expect_outcome != SCN_OUTCOME_ANY && it->nreasons)
 			str_printf(&msg, " and ");
-		if (it->expect_reason)
-			str_printf(&msg, "showing '%s'", it->expect_reason);
+		for (size_t r = 0; r < it->nreasons; r++)
+			str_printf(&msg, "%s'%s'", r ? " or " : "showing ", it->reasons[r]);
 		str_printf(&msg, ", but ");
 		describe_fail(&msg, &it->fails[i]);
 		goto out;
@@ -851,7 +855,8 @@ static void print_totals(FILE *f, struct run_item *items, size_t n, double elaps
  *	  "suite": { "scenarios": N, "hash": "16 hex digits" },   the selected suite
  *	  "shard": "I/N" | null, "merged_shards": N (merge only),
  *	  "scenarios": [ { "name", "file", "index", "description",
- *	                   "expect": "pass"|"fail", "expect_outcome", "expect_reason",
+ *	                   "expect": "pass"|"fail", "expect_outcome",
+ *	                   "expect_reason": [ substrings ] | null,
  *	                   "result": "pass"|"fail"|"error"|"budget", "met": bool,
  *	                   "message", "states_enumerated", "unique_states",
  *	                   "states_checked", "outcomes": {...}, "failures_total",
@@ -884,7 +889,15 @@ static json_t *item_json(const struct run_item *it)
 	json_object_set_new(o, "expect", json_string(it->expect_fail ? "fail" : "pass"));
 	json_object_set_new(o, "expect_outcome", it->expect_outcome == SCN_OUTCOME_ANY ?
 			    json_null() : json_string(explore_outcome_name(it->expect_outcome)));
-	json_object_set_new(o, "expect_reason", jstr(it->expect_reason));
+	if (it->nreasons) {
+		json_t *a = json_array();
+
+		for (size_t r = 0; a && r < it->nreasons; r++)
+			json_array_append_new(a, jstr(it->reasons[r]));
+		json_object_set_new(o, "expect_reason", a ? a : json_null());
+	} else {
+		json_object_set_new(o, "expect_reason", json_null());
+	}
 	json_object_set_new(o, "result", jstr(it->result));
 	json_object_set_new(o, "met", json_boolean(it->met));
 	json_object_set_new(o, "message", jstr(it->message));
@@ -1052,7 +1065,14 @@ static int read_json(const char *path, struct run_item **items, size_t *n, size_
 		v = json_object_get(x, "expect_outcome");
 		it->expect_outcome = json_is_string(v) ? explore_outcome_parse(json_string_value(v)) :
 				     SCN_OUTCOME_ANY;
-		it->expect_reason = xstrdup(json_string_value(json_object_get(x, "expect_reason")));
+		v = json_object_get(x, "expect_reason");
+		if (json_is_array(v) && json_array_size(v)) {
+			it->reasons = calloc(json_array_size(v), sizeof(char *));
+			for (size_t r = 0; it->reasons && r < json_array_size(v); r++)
+				if ((it->reasons[it->nreasons] =
+				     xstrdup(json_string_value(json_array_get(v, r)))))
+					it->nreasons++;
+		}
 		/* result points at a static string, as when run */
 		res = json_string_value(json_object_get(x, "result"));
 		it->result = !strcmp(res, "pass") ? "pass" : !strcmp(res, "fail") ? "fail" :
@@ -1552,7 +1572,13 @@ int cmd_run(int argc, char **argv)
 		items[n].description = xstrdup(s->description);
 		items[n].expect_fail = s->expect_fail;
 		items[n].expect_outcome = s->expect_outcome;
-		items[n].expect_reason = xstrdup(s->expect_reason);
+		if (s->nreasons && !(items[n].reasons = calloc(s->nreasons, sizeof(char *)))) {
+			ret = TORN_EXIT_INTERNAL;
+			goto out;
+		}
+		for (size_t r = 0; r < s->nreasons; r++)
+			if ((items[n].reasons[r] = strdup(s->expect_reasons[r])))
+				items[n].nreasons = r + 1;
 		n++;
 		if (!items[n - 1].name || !items[n - 1].file) {
 			ret = TORN_EXIT_INTERNAL;
@@ -1625,10 +1651,11 @@ int cmd_run(int argc, char **argv)
 			}
 			c.work = strdup(abs);
 		} else {
-			const char *tmp = getenv("TMPDIR");
 			char tmpl[PATH_MAX];
 
-			snprintf(tmpl, sizeof(tmpl), "%s/torn-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+			/* /dev/shm when writable (crash states are materialised
+			 * there, thousands of them), else $TMPDIR or /tmp */
+			snprintf(tmpl, sizeof(tmpl), "%s/torn-run-XXXXXX", explore_default_scratch());
 			if (!mkdtemp(tmpl)) {
 				cli_err("%s: cannot create: %s", tmpl, strerror(errno));
 				ret = TORN_EXIT_INTERNAL;

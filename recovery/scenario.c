@@ -24,9 +24,6 @@
 #include "explore.h"
 #include "scenario.h"
 
-/* Longest line accepted (libinih's default of 200 is short for commands). */
-#define SCN_MAX_LINE 8192
-
 /* ---- The key table ---- */
 
 enum scn_key {
@@ -56,15 +53,18 @@ struct scn_ctx {
 	const char *path;
 	FILE       *f;
 	unsigned    line;          /* of the line last read */
-	bool        at_bol;        /* the next chunk starts a new line */
 	bool        cont;          /* the current line starts with whitespace */
 	int         last_key;      /* key of the previous pair (for continuations) */
 	bool        in_other;      /* inside a section other than [scenario] */
 	struct scn_raw raw;
-	char       *faults[64];
-	unsigned    fault_line[64];
-	size_t      nfaults;
+	/* the repeatable keys: fault, expect-reason */
+	struct scn_multi {
+		char    *v[64];
+		unsigned line[64];
+		size_t   n;
+	} multi[2];
 	char        err[512];
+	unsigned    err_line;
 	int         rc;            /* first error (< 0) */
 };
 
@@ -79,6 +79,7 @@ static void ctx_err(struct scn_ctx *c, unsigned line, const char *fmt, ...)
 	if (c->rc)
 		return;             /* the first error is the one reported */
 	c->rc = -EINVAL;
+	c->err_line = line;
 	n = snprintf(c->err, sizeof(c->err), "%s:%u: ", c->path, line);
 	if (n < 0 || (size_t)n >= sizeof(c->err))
 		return;
@@ -89,24 +90,40 @@ static void ctx_err(struct scn_ctx *c, unsigned line, const char *fmt, ...)
 
 /* ---- Reading lines: libinih calls this fgets-like reader; counting here
  * gives the handler its line number (the packaged libinih is built without
- * INI_HANDLER_LINENO). ---- */
+ * INI_HANDLER_LINENO).  Its line buffer is fixed at build time (200 bytes):
+ * a longer comment is cut here, a longer value is an error that says how to
+ * continue it on indented lines. ---- */
 
 static char *scn_reader(char *buf, int num, void *arg)
 {
 	struct scn_ctx *c = arg;
 	size_t len;
+	int ch;
 
 	if (!fgets(buf, num, c->f))
 		return NULL;
 	len = strlen(buf);
-	if (c->at_bol) {
-		c->line++;
-		c->cont = buf[0] == ' ' || buf[0] == '\t';
+	c->line++;
+	c->cont = buf[0] == ' ' || buf[0] == '\t';
+	if (len > 0 && buf[len - 1] != '\n' && !feof(c->f)) {
+		const char *p = buf + strspn(buf, " \t");
+
+		if (*p != '#' && *p != ';')
+			ctx_err(c, c->line, "line longer than %d characters (expected a long value "
+				"continued on indented lines; a command can end a line with '\\')",
+				num - 2);
+		/* drop the rest of the line: it is not parsed as lines of its own */
+		while ((ch = fgetc(c->f)) != EOF && ch != '\n')
+			;
+		buf[len - 1] = '\n';
 	}
-	c->at_bol = len > 0 && buf[len - 1] == '\n';
-	if (!c->at_bol && !feof(c->f))
-		ctx_err(c, c->line, "line longer than %d characters", SCN_MAX_LINE - 3);
 	return buf;
+}
+
+/* Index of a repeatable key in scn_ctx.multi, or -1. */
+static int multi_index(int k)
+{
+	return k == K_FAULT ? 0 : k == K_EXPECT_REASON ? 1 : -1;
 }
 
 static int key_index(const char *name)
@@ -145,15 +162,16 @@ static int scn_handler(void *arg, const char *section, const char *name, const c
 	/* A line indented under a key continues its value: joined with a
 	 * newline, so several shell commands can follow each other. */
 	if (c->cont && k == c->last_key) {
-		char **slot = k == K_FAULT ? &c->faults[c->nfaults - 1] : &c->raw.val[k];
-		size_t a = strlen(*slot), b = strlen(value);
+		char **slot = &c->raw.val[k];
+		size_t a, b = strlen(value);
 		char *v;
 
-		if (k == K_FAULT) {
-			ctx_err(c, c->line, "fault: expected one libfiu command per line "
-				"(repeat 'fault =' for more)");
+		if (multi_index(k) >= 0) {
+			ctx_err(c, c->line, "%s: expected one value per line (repeat '%s =' for more)",
+				name, name);
 			return 1;
 		}
+		a = strlen(*slot);
 		v = realloc(*slot, a + b + 2);
 		if (!v) {
 			c->rc = -ENOMEM;
@@ -165,21 +183,27 @@ static int scn_handler(void *arg, const char *section, const char *name, const c
 		return 1;
 	}
 	c->last_key = k;
-	if (k == K_FAULT) {
-		if (c->nfaults == sizeof(c->faults) / sizeof(c->faults[0])) {
-			ctx_err(c, c->line, "fault: at most 64 faults per scenario");
+	if (multi_index(k) >= 0) {
+		struct scn_multi *m = &c->multi[multi_index(k)];
+
+		if (m->n == sizeof(m->v) / sizeof(m->v[0])) {
+			ctx_err(c, c->line, "%s: at most 64 per scenario", name);
 			return 1;
 		}
-		if (!(c->faults[c->nfaults] = strdup(value))) {
+		if (!(m->v[m->n] = strdup(value))) {
 			c->rc = -ENOMEM;
 			return 1;
 		}
-		c->fault_line[c->nfaults++] = c->line;
+		m->line[m->n++] = c->line;
+		if (!c->raw.val[k]) {       /* the first one, for HAVE() and LINE() */
+			c->raw.val[k] = strdup(value);
+			c->raw.line[k] = c->line;
+		}
 		return 1;
 	}
 	if (c->raw.val[k]) {
-		ctx_err(c, c->line, "'%s' given twice (first on line %u); only 'fault' may repeat",
-			name, c->raw.line[k]);
+		ctx_err(c, c->line, "'%s' given twice (first on line %u); only 'fault' and "
+			"'expect-reason' may repeat", name, c->raw.line[k]);
 		return 1;
 	}
 	if (!(c->raw.val[k] = strdup(value))) {
@@ -474,15 +498,13 @@ static char *engine_cmd(const struct scn *s, const char *bindir, int check)
 		sb_add(&b, " --bug ");
 		sb_add_quoted(&b, s->bug);
 	}
-	if (check) {
-		sb_add(&b, " check");
-	} else {
-		sb_add(&b, " --dir . workload");
-		if (s->workload) {
-			sb_add(&b, " ");
-			sb_add(&b, s->workload);
-		}
+	/* The checker regenerates every value from the workload's options:
+	 * both commands get them. */
+	if (s->workload) {
+		sb_add(&b, " ");
+		sb_add(&b, s->workload);
 	}
+	sb_add(&b, check ? " check" : " --dir . workload");
 	if (b.oom) {
 		free(b.s);
 		return NULL;
@@ -514,7 +536,9 @@ void scn_free(struct scn *s)
 	for (size_t i = 0; i < s->nfaults; i++)
 		free(s->faults[i]);
 	free(s->faults);
-	free(s->expect_reason);
+	for (size_t i = 0; i < s->nreasons; i++)
+		free(s->expect_reasons[i]);
+	free(s->expect_reasons);
 	free(s);
 }
 
@@ -688,11 +712,12 @@ static int validate(struct scn_ctx *c, struct scn *s, const char *bindir, unsign
 		}
 		s->expect_outcome = o;
 	}
-	if (HAVE(K_EXPECT_REASON) && !r->val[K_EXPECT_REASON][0]) {
-		ctx_err(c, LINE(K_EXPECT_REASON), "expect-reason: expected the text every failure "
-			"must show, got nothing");
-		return c->rc;
-	}
+	for (size_t i = 0; i < c->multi[1].n; i++)
+		if (!c->multi[1].v[i][0]) {
+			ctx_err(c, c->multi[1].line[i], "expect-reason: expected the text a failure "
+				"must show, got nothing");
+			return c->rc;
+		}
 	if (!s->expect_fail && (HAVE(K_EXPECT_OUTCOME) || HAVE(K_EXPECT_REASON))) {
 		int k = HAVE(K_EXPECT_OUTCOME) ? K_EXPECT_OUTCOME : K_EXPECT_REASON;
 
@@ -700,9 +725,9 @@ static int validate(struct scn_ctx *c, struct scn *s, const char *bindir, unsign
 			"expects pass)", scn_keys[k]);
 		return c->rc;
 	}
-	for (size_t i = 0; i < c->nfaults; i++)
-		if (scn_fault_check(c->faults[i], err, sizeof(err)) < 0) {
-			ctx_err(c, c->fault_line[i], "fault: %s", err);
+	for (size_t i = 0; i < c->multi[0].n; i++)
+		if (scn_fault_check(c->multi[0].v[i], err, sizeof(err)) < 0) {
+			ctx_err(c, c->multi[0].line[i], "fault: %s", err);
 			return c->rc;
 		}
 #undef HAVE
@@ -720,12 +745,19 @@ static int validate(struct scn_ctx *c, struct scn *s, const char *bindir, unsign
 	s->strategy = take(c, K_STRATEGY);
 	s->tear = take(c, K_TEAR);
 	s->crash_points = take(c, K_CRASH_POINTS);
-	s->expect_reason = take(c, K_EXPECT_REASON);
-	if (s->nfaults = c->nfaults, c->nfaults) {
-		if (!(s->faults = calloc(c->nfaults, sizeof(*s->faults))))
+	if (c->multi[0].n) {
+		if (!(s->faults = calloc(c->multi[0].n, sizeof(*s->faults))))
 			return -ENOMEM;
-		memcpy(s->faults, c->faults, c->nfaults * sizeof(*s->faults));
-		c->nfaults = 0;
+		memcpy(s->faults, c->multi[0].v, c->multi[0].n * sizeof(*s->faults));
+		s->nfaults = c->multi[0].n;
+		c->multi[0].n = 0;
+	}
+	if (c->multi[1].n) {
+		if (!(s->expect_reasons = calloc(c->multi[1].n, sizeof(*s->expect_reasons))))
+			return -ENOMEM;
+		memcpy(s->expect_reasons, c->multi[1].v, c->multi[1].n * sizeof(char *));
+		s->nreasons = c->multi[1].n;
+		c->multi[1].n = 0;
 	}
 	if (s->engine) {
 		s->run = engine_cmd(s, bindir, 0);
@@ -753,7 +785,6 @@ int scn_parse(const char *path, const char *bindir, struct scn **out, char *err,
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
 	c.path = path;
-	c.at_bol = true;
 	c.last_key = -1;
 	c.f = fopen(path, "r");
 	if (!c.f) {
@@ -775,21 +806,19 @@ int scn_parse(const char *path, const char *bindir, struct scn **out, char *err,
 		goto out;
 
 	/* libinih's knobs are process-wide: commands keep their ';' (no
-	 * inline comments) and may be long. */
+	 * inline comments). */
 	ini_allow_inline_comments = false;
 	ini_allow_multiline = true;
-	ini_use_stack = false;
-	ini_allow_realloc = false;
-	ini_max_line = SCN_MAX_LINE;
-	ini_stop_on_first_error = true;
 	ini = ini_parse_stream(scn_reader, &c, scn_handler, &c);
 	if (c.rc == -ENOMEM || ini == -2) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (ini > 0 && !c.rc)
+	if (ini > 0 && (!c.rc || (unsigned)ini < c.err_line)) {
+		c.rc = 0;       /* libinih's syntax error came first */
 		ctx_err(&c, (unsigned)ini, "expected 'key = value', a [scenario] section header "
 			"or a comment starting with '#' or ';'");
+	}
 	if (!c.rc)
 		c.rc = validate(&c, s, bindir, c.line ? c.line : 1);
 	rc = c.rc;
@@ -804,8 +833,9 @@ out:
 		fclose(c.f);
 	for (int k = 0; k < K_NKEYS; k++)
 		free(c.raw.val[k]);
-	for (size_t i = 0; i < c.nfaults; i++)
-		free(c.faults[i]);
+	for (size_t m = 0; m < 2; m++)
+		for (size_t i = 0; i < c.multi[m].n; i++)
+			free(c.multi[m].v[i]);
 	scn_free(s);
 	return rc;
 }

@@ -18,7 +18,9 @@
  * inside a value: commands keep their ';').  A line that starts with
  * whitespace continues the value above it (joined with a newline, so a
  * setup can be several shell commands).  A key may appear once, except
- * `fault`.  Errors name the file, the line and what was expected.
+ * `fault` and `expect-reason`.  Lines are at most 198 characters (the
+ * packaged libinih's buffer).  Errors name the file, the line and what was
+ * expected.
  *
  * Commands (setup, run, check) are shell commands.  Paths in them are
  * relative to the scenario file: a word starting with "./" or "../", and a
@@ -66,7 +68,8 @@ struct scn {
 
 	int      expect_fail;     /* expect = fail */
 	int      expect_outcome;  /* SCN_OUTCOME_ANY or an enum explore_outcome */
-	char    *expect_reason;   /* substring every failure's output must show */
+	char   **expect_reasons;  /* every failure's output must show one of them */
+	size_t   nreasons;
 };
 
 /* Parse and validate @path.  @bindir: torn's bin directory (tornkv and
