@@ -786,20 +786,35 @@ static void forward_signal(int sig)
 	errno = e;
 }
 
-/* "a b c" from argv, cut to what a record's text can hold. */
+/* The command line as sh would read it back (arguments with anything but
+ * plain characters in single quotes), cut to what a record's text holds. */
 static void join_argv(char *const *argv, char *out, size_t cap)
 {
 	size_t n = 0;
 
-	out[0] = '\0';
-	for (size_t i = 0; argv[i] && n + 1 < cap; i++) {
-		int w = snprintf(out + n, cap - n, "%s%s", i ? " " : "", argv[i]);
-		if (w < 0)
-			break;
-		n += (size_t)w;
+	for (size_t i = 0; argv[i]; i++) {
+		const char *a = argv[i];
+		int plain = *a != '\0' && a[strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						  "0123456789_@%+=:,./-")] == '\0';
+
+		if (i && n + 1 < cap)
+			out[n++] = ' ';
+		if (!plain && n + 1 < cap)
+			out[n++] = '\'';
+		for (; *a; a++) {
+			/* a quote inside single quotes: close, escape it, reopen */
+			const char *t = *a == '\'' ? "'\\''" : a;
+			size_t tl = *a == '\'' ? 4 : 1;
+
+			if (n + tl + 1 >= cap)
+				break;
+			memcpy(out + n, t, tl);
+			n += tl;
+		}
+		if (!plain && n + 1 < cap)
+			out[n++] = '\'';
 	}
-	if (n >= cap)
-		out[cap - 1] = '\0';
+	out[n < cap ? n : cap - 1] = '\0';
 }
 
 /* Refuse a trace that would be written inside the root it records. */

@@ -147,6 +147,12 @@ usage)
 	grep -q 'never loaded the shim' err || fail "no warning for a static program"
 	expect_rc 0 "$TORN" record -q -o t.trace --root root -- true
 	grep -q 'never loaded' err && fail "warning for a program that loaded the shim"
+	# The command line in ROOT reads back in sh to the same arguments.
+	expect_rc 0 "$TORN" record -q -o t.trace --root root -- sh -c 'exit 0' "it's" 'a b' ''
+	text=$(events t.trace | head -n 1 | sed 's/.* text=//')
+	eval "set -- $text"
+	[ $# -eq 6 ] && [ "$4" = "it's" ] && [ "$5" = 'a b' ] && [ -z "$6" ] ||
+		fail "the command line in ROOT does not read back: $text"
 	# Options after the command are the command's own.
 	expect_rc 0 "$TORN" record -q -o t.trace --root root -- sh -c 'test "$1" = -q' sh -q
 	;;
