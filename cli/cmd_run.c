@@ -672,6 +672,23 @@ static int load_explore(const struct run_ctx *c, struct run_item *it, char *err,
 	return 0;
 }
 
+/* The failure with the shortest id (the fewest deviations: the easiest to
+ * look at), among those that miss the expectation when @missing. */
+static const struct run_fail *shortest(const struct run_item *it, int missing)
+{
+	const struct run_fail *best = NULL;
+
+	for (size_t i = 0; i < it->nfails; i++) {
+		const struct run_fail *f = &it->fails[i];
+
+		if (missing && fail_matches(it, f))
+			continue;
+		if (!best || strlen(f->state) < strlen(best->state))
+			best = f;
+	}
+	return best ? best : &it->fails[0];
+}
+
 static void judge(const struct run_ctx *c, struct run_item *it, int wstatus)
 {
 	struct str msg = { 0 };
@@ -716,8 +733,8 @@ static void judge(const struct run_ctx *c, struct run_item *it, int wstatus)
 		it->met = it->nfails_total == 0;
 		if (!it->met) {
 			str_printf(&msg, "expected pass, but %" PRIu64 " of %" PRIu64
-				   " states failed; the first: ", it->nfails_total, it->states_checked);
-			describe_fail(&msg, &it->fails[0]);
+				   " states failed; the simplest: ", it->nfails_total, it->states_checked);
+			describe_fail(&msg, shortest(it, 0));
 		}
 		goto out;
 	}
@@ -729,6 +746,7 @@ static void judge(const struct run_ctx *c, struct run_item *it, int wstatus)
 	for (size_t i = 0; i < it->nfails; i++) {
 		if (fail_matches(it, &it->fails[i]))
 			continue;
+		i = (size_t)(shortest(it, 1) - it->fails);
 		str_printf(&msg, "expected every failure to be ");
 		if (it->expect_outcome != SCN_OUTCOME_ANY)
 			str_printf(&msg, "'%s'", explore_outcome_name(it->expect_outcome));
@@ -742,7 +760,7 @@ static void judge(const struct run_ctx *c, struct run_item *it, int wstatus)
 	}
 	it->met = 1;
 	str_printf(&msg, "found: ");
-	describe_fail(&msg, &it->fails[0]);
+	describe_fail(&msg, shortest(it, 0));
 out:
 	it->message = msg.s;
 }
