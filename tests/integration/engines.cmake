@@ -1,12 +1,14 @@
 # Integration tests of the bundled engines (issue 4): included by
 # tests/CMakeLists.txt with TORN_BIN and TORN_SHIM set.
 #
-# - the engines' unit tests (tests/unit/test_{eio,wal,bitcask,btree,lsm}.c)
-#   link the engines library;
-# - engines/smoke/E/M: workload then check, with marks captured by a small
-#   preload stand-in for the shim (markfile.c), plus self-made crashes;
-# - engines/torn/E/M and engines/bug/E/B: torn record + torn explore, the
-#   correct engine must pass and every seeded bug must be found.
+#   unit/test_{eio,wal,bitcask,btree,lsm}  link the engines library
+#   engines/smoke/E/M    without torn: the workload under each --sync policy,
+#                        check; SIGKILL mid-run, check; a broken promise is
+#                        reported; bad usage (marks captured by markfile.c)
+#   engines/torn/E/M     torn record + torn explore (sync,prefix,torn,
+#                        reorder:2,random:300; 512-byte sectors, then 4096
+#                        with every tear pattern): the correct engine passes
+#   engines/bug/E/B      the same with a seeded bug: at least one state fails
 foreach(t test_eio test_wal test_bitcask test_btree test_lsm)
   if(TARGET ${t})
     target_link_libraries(${t} PRIVATE torn-engines)
@@ -20,11 +22,68 @@ set_target_properties(tornkv-markfile PROPERTIES PREFIX "" OUTPUT_NAME tornkv-ma
 set(TORNKV_BIN ${CMAKE_BINARY_DIR}/bin/tornkv)
 set(TORNKV_MARKFILE ${CMAKE_BINARY_DIR}/tests/tornkv-markfile.so)
 set(TORNKV_SCRIPTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/engines)
+set(TORNKV_FULL sync,prefix,torn,reorder:2,random:300)
+set(TORNKV_CHEAP sync,prefix,torn,random:300)
 
-foreach(engine ${TORNKV_ENGINES})
+# Workloads small enough for CI, large enough that every engine goes
+# through its machinery: wal rotates segments and checkpoints, bitcask
+# rotates and merges (hint files), btree splits and merges, lsm flushes
+# and compacts.
+set(TORNKV_FLAGS_wal     --ops 150 --keys 16 --value-size 300)
+set(TORNKV_FLAGS_bitcask --ops 170 --keys 64 --value-size 300)
+set(TORNKV_FLAGS_btree   --ops 60 --keys 40 --value-size 300 --mix put:50,delete:30,batch:20)
+set(TORNKV_FLAGS_lsm     --ops 150 --keys 64 --value-size 300)
+
+foreach(engine wal bitcask btree lsm)
   foreach(mode buffered direct uring)
     add_test(NAME engines/smoke/${engine}/${mode}
              COMMAND sh ${TORNKV_SCRIPTS}/smoke.sh ${TORNKV_BIN} ${TORNKV_MARKFILE} ${engine} ${mode})
     set_tests_properties(engines/smoke/${engine}/${mode} PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
+    add_test(NAME engines/torn/${engine}/${mode}
+             COMMAND sh ${TORNKV_SCRIPTS}/explore.sh ${TORN_BIN} ${TORNKV_BIN} pass ${TORNKV_FULL}
+                     --engine ${engine} --mode ${mode} ${TORNKV_FLAGS_${engine}})
+    set_tests_properties(engines/torn/${engine}/${mode} PROPERTIES TIMEOUT 300)
   endforeach()
 endforeach()
+
+# engine | bug | strategies | workload flags (default: the engine's)
+set(TORNKV_BUGS
+  "wal|no-dirsync-segment|${TORNKV_FULL}|"
+  "wal|tail-no-checksum|${TORNKV_FULL}|"
+  "wal|checksum-header-only|${TORNKV_FULL}|"
+  "wal|sync-file-range|${TORNKV_CHEAP}|--ops 40 --keys 16 --value-size 300"
+  "wal|ckpt-no-fsync|${TORNKV_CHEAP}|"
+  "bitcask|no-dirsync-create|${TORNKV_CHEAP}|"
+  "bitcask|crc-header-only|${TORNKV_CHEAP}|"
+  "bitcask|hint-unchecked|${TORNKV_FULL}|"
+  "bitcask|merge-no-dirsync|${TORNKV_FULL}|"
+  "btree|in-place-update|${TORNKV_FULL}|"
+  "btree|meta-before-pages|${TORNKV_FULL}|"
+  "btree|reuse-freed-early|${TORNKV_FULL}|"
+  "btree|no-dirsync-create|${TORNKV_FULL}|"
+  "lsm|manifest-before-table|${TORNKV_CHEAP}|--ops 80 --keys 64 --value-size 300"
+  "lsm|manifest-no-fsync|${TORNKV_CHEAP}|"
+  "lsm|wal-delete-early|${TORNKV_FULL}|"
+  "lsm|no-dirsync-wal|${TORNKV_CHEAP}|")
+foreach(spec ${TORNKV_BUGS})
+  string(REPLACE "|" ";" parts "${spec}")
+  list(GET parts 0 engine)
+  list(GET parts 1 bug)
+  list(GET parts 2 strategies)
+  list(LENGTH parts nparts)
+  set(flags ${TORNKV_FLAGS_${engine}})
+  if(nparts GREATER 3)
+    list(GET parts 3 custom)
+    if(custom)
+      separate_arguments(flags UNIX_COMMAND "${custom}")
+    endif()
+  endif()
+  add_test(NAME engines/bug/${engine}/${bug}
+           COMMAND sh ${TORNKV_SCRIPTS}/explore.sh ${TORN_BIN} ${TORNKV_BIN} fail ${strategies}
+                   --engine ${engine} --mode buffered ${flags} --bug ${bug})
+  set_tests_properties(engines/bug/${engine}/${bug} PROPERTIES TIMEOUT 300)
+endforeach()
+
+add_test(NAME engines/list-bugs COMMAND ${TORNKV_BIN} --list-bugs)
+set_tests_properties(engines/list-bugs PROPERTIES
+  PASS_REGULAR_EXPRESSION "wal +no-dirsync-segment.*bitcask +merge-no-dirsync.*btree +in-place-update.*lsm +manifest-before-table")
