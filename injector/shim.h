@@ -66,6 +66,7 @@ int shim_own_fd(int fd);
 struct shim_lock {
 	sigset_t saved;     /* the thread's signal mask before the lock */
 	int      held;
+	int      cancel;    /* the thread's cancel state before the lock */
 };
 
 /* Take / release the global (cross-process) lock.  All signals are blocked

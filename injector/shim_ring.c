@@ -174,6 +174,11 @@ void shim_lock(struct shim_lock *lk)
 {
 	sigset_t all;
 
+	/* A thread cancelled at a cancellation point inside a wrapper (the
+	 * real write, open, close ... runs under the lock) would unwind with
+	 * the lock held and hang every process of the program: cancellation
+	 * waits until the lock is released (the next cancellation point). */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &lk->cancel);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &lk->saved);
 	lk->held = 1;
@@ -200,6 +205,7 @@ void shim_unlock(struct shim_lock *lk)
 	}
 	lk->held = 0;
 	pthread_sigmask(SIG_SETMASK, &lk->saved, NULL);
+	pthread_setcancelstate(lk->cancel, NULL);
 }
 
 int shim_in_lock(void)
