@@ -444,6 +444,19 @@ static char *resolve_cmd(const char *cmd, const char *dir, const char *bindir)
 			if (!strncmp(p, "./", 2) || !strncmp(p, "../", 3) ||
 			    (cmd_pos && !assign && memchr(p, '/', n) && p[0] != '/' && p[0] != '$' &&
 			     p[0] != '~')) {
+				char joined[PATH_MAX], real[PATH_MAX];
+
+				/* an existing path is shown as its real path; one the
+				 * command creates, or with shell syntax, as joined */
+				if (!memchr(p, '$', n) && !memchr(p, '\\', n) &&
+				    snprintf(joined, sizeof(joined), "%s/%.*s", dir, (int)n, p) <
+				    (int)sizeof(joined) && realpath(joined, real)) {
+					sb_add_quoted(&b, real);
+					p += n;
+					word_start = 0;
+					cmd_pos = assign ? cmd_pos : 0;
+					continue;
+				}
 				sb_add_quoted(&b, dir);
 				sb_add(&b, "/");
 				if (!strncmp(p, "./", 2))
