@@ -6,7 +6,8 @@
 # and the default tears, and with 4096-byte sectors and every tear pattern
 # (old,new,zeros,garbage: the checksums must catch what a device scrambles).
 # EXPECT pass: no failing state in either run (the correct engine).
-# EXPECT fail: at least one failing state (a seeded bug is found).
+# EXPECT fail: at least one failing state (a seeded bug is found), and
+# `torn minimize` shrinks the first one to at most 4 deviations.
 set -u
 torn=$1 kv=$2 expect=$3 strategies=$4
 shift 4
@@ -32,7 +33,7 @@ esac
 found=0
 for model in "--sector 512" "--sector 4096 --tear old,new,zeros,garbage"; do
 	out=$("$torn" explore "$work/t.trace" --strategy "$strategies" --seed 1 $model -q \
-		--timeout 20 --check "$kv $flags --dir . check" 2>&1)
+		--timeout 20 --json "$work/report.json" --check "$kv $flags --dir . check" 2>&1)
 	rc=$?
 	case $rc in
 	0) ;;
@@ -45,7 +46,20 @@ for model in "--sector 512" "--sector 4096 --tear old,new,zeros,garbage"; do
 	*) echo "FAIL: torn explore exited $rc with $model:"; echo "$out" | head -20; exit 1;;
 	esac
 	echo "$model: $(echo "$out" | grep -E 'states checked|fail' | head -2 | tr '\n' ' ')"
-	[ "$expect" = fail ] && [ $found = 1 ] && break
+	if [ "$expect" = fail ] && [ $found = 1 ]; then
+		state=$(sed -n 's/.*"state": *"\([^"]*\)".*/\1/p' "$work/report.json" | head -1)
+		[ -n "$state" ] || state=$(grep -o '"state":"[^"]*"' "$work/report.json" | head -1 | cut -d'"' -f4)
+		min=$("$torn" minimize "$work/t.trace" --state "$state" -q $model \
+			--check "$kv $flags --dir . check" 2>&1)
+		ndev=$(echo "$min" | sed -n 's/^minimal: .*, \([0-9]*\) deviation.*/\1/p' | head -1)
+		echo "minimize $state: $(echo "$min" | grep '^minimal:')"
+		if [ -z "$ndev" ] || [ "$ndev" -gt 4 ]; then
+			echo "FAIL: torn minimize did not shrink $state to at most 4 deviations:"
+			echo "$min" | head -10
+			exit 1
+		fi
+		break
+	fi
 done
 if [ "$expect" = fail ] && [ $found = 0 ]; then
 	echo "FAIL: the seeded bug was not found (tornkv $flags)"
