@@ -442,9 +442,9 @@ static void rec_write(struct shim_call *c, int fd, int64_t r, const struct iovec
 		total += iov[i].iov_len;
 	ev.off = c->off;
 	/* O_APPEND (and RWF_APPEND, and pwrite on an O_APPEND description, which
-	 * Linux also appends) writes at the end of file as it was: the size
-	 * now, under the lock, less what was written. */
-	if ((f->oflags & O_APPEND) || (rwf & RWF_APPEND)) {
+	 * Linux also appends, unless RWF_NOAPPEND) writes at the end of file as
+	 * it was: the size now, under the lock, less what was written. */
+	if (((f->oflags & O_APPEND) && !(rwf & RWF_NOAPPEND)) || (rwf & RWF_APPEND)) {
 		struct stat st;
 
 		if (fstat(fd, &st) == 0)
