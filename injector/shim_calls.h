@@ -30,7 +30,8 @@
  *     inline `syscall` instructions, statically linked programs;
  *   - io_uring (a later issue: its own hooks), Linux AIO (io_submit) and
  *     POSIX AIO (aio_write: glibc's helper threads call pwrite inside libc);
- *   - splice/vmsplice/tee into a file, openat2 (no glibc wrapper in 2.36),
+ *   - openat2 (no glibc wrapper in 2.36), mprotect making a shared mapping
+ *     writable after the fact,
  *     fexecve, vfork's own event (its child's exec is seen);
  *   - mknod/mkfifo (special files are not modelled), chmod, chown, utimes
  *     and extended attributes (metadata is not modelled);
@@ -102,6 +103,9 @@
 	  "posix/io/rw/sendfile" /* torn: */)                                             \
 	H(ssize_t, sendfile64, (int out, int in, off64_t *off, size_t n), -1,             \
 	  "posix/io/rw/sendfile" /* torn: */)                                             \
+	H(ssize_t, splice,                                                                \
+	  (int fdin, off64_t *offin, int fdout, off64_t *offout, size_t len,              \
+	   unsigned int flags), -1, "posix/io/rw/splice" /* torn: */)                    \
 	H(int, ioctl, (int fd, unsigned long req, ...), -1,                               \
 	  "posix/io/ioctl" /* torn: FICLONE, FICLONERANGE */)                             \
 	/* 3. durability */                                                               \

@@ -1,8 +1,9 @@
 /*
  * injector/shim_copy.c - writes whose bytes never pass through the program:
- * copy_file_range, sendfile, and the clone ioctls (FICLONE, FICLONERANGE).
+ * copy_file_range, splice, sendfile, and the clone ioctls (FICLONE,
+ * FICLONERANGE).
  *
- * Sections: 1. copy_file_range, 2. sendfile, 3. ioctl.
+ * Sections: 1. copy_file_range and splice, 2. sendfile, 3. ioctl.
  *
  * cp(1) copies with copy_file_range (after trying FICLONE): without these
  * wrappers a copied file would be silently empty in the trace.  The kernel
@@ -21,32 +22,51 @@
 #include "shim_int.h"
 
 /* ==========================================================================
- * 1. COPY_FILE_RANGE
+ * 1. COPY_FILE_RANGE AND SPLICE
  * ========================================================================== */
 
-SHIM_EXPORT ssize_t copy_file_range(int fdin, off64_t *offin, int fdout, off64_t *offout,
-				    size_t len, unsigned int flags)
+typedef ssize_t (*copy_fn)(int, off64_t *, int, off64_t *, size_t, unsigned int);
+
+/* Both move @len bytes from @fdin to @fdout, at *@offout or at (and
+ * moving) the file position; splice into an O_APPEND file appends. */
+static ssize_t copy_impl(copy_fn real, int fdin, off64_t *offin, int fdout, off64_t *offout,
+			 size_t len, unsigned int flags)
 {
 	struct shim_call c;
+	struct stat st;
 	int64_t at;
 	ssize_t r;
 
 	if (!shim_begin(&c))
-		return SHIM_REAL(copy_file_range)(fdin, offin, fdout, offout, len, flags);
+		return real(fdin, offin, fdout, offout, len, flags);
 	c.f = shim_fd_rec(fdout);
 	errno = c.errno0;
 	if (!c.f)
-		return SHIM_REAL(copy_file_range)(fdin, offin, fdout, offout, len, flags);
+		return real(fdin, offin, fdout, offout, len, flags);
 	shim_lock(&c.lk);
 	at = offout ? *offout : (int64_t)lseek(fdout, 0, SEEK_CUR);
 	errno = c.errno0;
-	r = SHIM_REAL(copy_file_range)(fdin, offin, fdout, offout, len, flags);
+	r = real(fdin, offin, fdout, offout, len, flags);
 	c.err = errno;
+	if (r > 0 && (c.f->oflags & O_APPEND) && fstat(fdout, &st) == 0)
+		at = (int64_t)st.st_size - r;
 	if (r > 0 && at >= 0)
 		shim_readback(c.f, fdout, at, at + r, offout ? TORN_SRC_PWRITE : TORN_SRC_WRITE);
 	shim_finish(&c);
 	errno = c.err;
 	return r;
+}
+
+SHIM_EXPORT ssize_t copy_file_range(int fdin, off64_t *offin, int fdout, off64_t *offout,
+				    size_t len, unsigned int flags)
+{
+	return copy_impl(SHIM_REAL(copy_file_range), fdin, offin, fdout, offout, len, flags);
+}
+
+SHIM_EXPORT ssize_t splice(int fdin, off64_t *offin, int fdout, off64_t *offout, size_t len,
+			   unsigned int flags)
+{
+	return copy_impl(SHIM_REAL(splice), fdin, offin, fdout, offout, len, flags);
 }
 
 /* ==========================================================================

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -789,6 +790,32 @@ static void libc_calls(void)
 	X("rmdir %s result=%ld", t4, res(r));
 	r = R("remove-missing", remove("no-such-file"));
 	X("unlink no-such-file result=%ld", res(r));
+
+	/* The kernel copies from file to file: copy_file_range, sendfile,
+	 * splice (from a pipe). */
+	{
+		char src[PATH_MAX + 16], data[300];
+		int in, out, pfd[2];
+		off_t soff = 0;
+
+		snprintf(src, sizeof(src), "%s/src.dat", g_out);
+		put_file(src, sizeof(data), 44);
+		fill((unsigned char *)data, sizeof(data), 44);
+		in = open(src, O_RDONLY);
+		out = xopen("copied.dat", "copied.dat", O_CREAT | O_WRONLY | O_TRUNC, 1, 0);
+		r = R("copy_file_range", copy_file_range(in, NULL, out, NULL, 300, 0));
+		xwrite_line("copied.dat", 0, 300, res(r), "write", "---", data);
+		r = R("sendfile", sendfile(out, in, &soff, 100));
+		xwrite_line("copied.dat", 300, 100, res(r), "write", "---", data);
+		if (pipe(pfd) != 0 || write(pfd[1], data + 100, 50) != 50)
+			die("pipe");
+		r = R("splice", splice(pfd[0], NULL, out, NULL, 50, 0));
+		xwrite_line("copied.dat", 400, 50, res(r), "write", "---", data + 100);
+		close(pfd[0]);
+		close(pfd[1]);
+		close(in);
+		xclose(out, "copied.dat");
+	}
 
 	/* fcloseall writes every stream out (and closes none, in glibc). */
 	{
