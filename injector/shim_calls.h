@@ -30,8 +30,7 @@
  *     inline `syscall` instructions, statically linked programs;
  *   - io_uring (a later issue: its own hooks), Linux AIO (io_submit) and
  *     POSIX AIO (aio_write: glibc's helper threads call pwrite inside libc);
- *   - openat2 (no glibc wrapper in 2.36), mprotect making a shared mapping
- *     writable after the fact,
+ *   - openat2 (no glibc wrapper in 2.36),
  *     fexecve, vfork's own event (its child's exec is seen);
  *   - mknod/mkfifo (special files are not modelled), chmod, chown, utimes
  *     and extended attributes (metadata is not modelled);
@@ -201,6 +200,7 @@
 	  (void *addr, size_t len, int prot, int flags, int fd, off64_t off),             \
 	  MAP_FAILED, "posix/mm/mmap")                                                    \
 	H(int, munmap, (void *addr, size_t len), -1, "posix/mm/munmap")                   \
+	H(int, mprotect, (void *addr, size_t len, int prot), -1, "posix/mm/mprotect")     \
 	H(int, msync, (void *addr, size_t len, int flags), -1, "posix/mm/msync")          \
 	/* 8. stdio */                                                                    \
 	H(FILE *, fopen, (const char *path, const char *mode), NULL,                      \

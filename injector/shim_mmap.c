@@ -1,17 +1,20 @@
 /*
  * injector/shim_mmap.c - shared writable mappings of recorded files.
  *
- * Sections: 1. the mapping table, 2. mmap, 3. munmap and msync.
+ * Sections: 1. the mapping table, 2. mmap, 3. munmap, mprotect and msync.
  *
  * Stores through a MAP_SHARED mapping reach the file without any call the
  * shim can see, so they are not recorded.  They are never silently missed
  * either: the mapping is recorded as TORN_EV_MMAP (handle, off, len, and a
  * text saying its stores are not recorded) and each msync of it as
  * TORN_EV_MSYNC (off in the file, len, oflags = MS_* flags, result), which
- * `torn info` reports as unsupported.  Private or read-only mappings change
- * no file: they pass through without a look (malloc's own mappings never
- * come here: glibc calls its internal mmap).
+ * `torn info` reports as unsupported.  A read-only shared mapping of a
+ * file open for writing is remembered (no event): should mprotect make it
+ * writable, it is recorded then.  Private mappings change no file: they
+ * pass through without a look (malloc's own mappings never come here:
+ * glibc calls its internal mmap).
  */
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "shim_int.h"
@@ -30,17 +33,18 @@ struct shim_map {
 	size_t    len;
 	int64_t   off;          /* file offset of addr */
 	uint64_t  handle, ino;
+	int       ro;           /* read-only so far: not recorded yet */
 };
 
 static struct shim_map g_maps[SHIM_MAPS];
 static int g_nmaps;             /* entries in use (read without the lock) */
 
-static int map_add(uintptr_t addr, size_t len, int64_t off, const struct shim_fd *f)
+static int map_add(uintptr_t addr, size_t len, int64_t off, const struct shim_fd *f, int ro)
 {
 	for (int i = 0; i < SHIM_MAPS; i++) {
 		if (g_maps[i].len)
 			continue;
-		g_maps[i] = (struct shim_map){ addr, len, off, f->handle, f->ino };
+		g_maps[i] = (struct shim_map){ addr, len, off, f->handle, f->ino, ro };
 		__atomic_add_fetch(&g_nmaps, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
@@ -53,7 +57,7 @@ static struct shim_map *map_find(uintptr_t addr, size_t len)
 	for (int i = 0; i < SHIM_MAPS; i++) {
 		struct shim_map *m = &g_maps[i];
 
-		if (m->len && addr < m->addr + m->len && m->addr < addr + (len ? len : 1))
+		if (m->len && !m->ro && addr < m->addr + m->len && m->addr < addr + (len ? len : 1))
 			return m;
 	}
 	return NULL;
@@ -75,10 +79,10 @@ static void *mmap_impl(void *(*real)(void *, size_t, int, int, int, off64_t), vo
 	void *r;
 
 	/* MAP_SHARED_VALIDATE includes the MAP_SHARED bit. */
-	if (fd < 0 || !(flags & MAP_SHARED) || !(prot & PROT_WRITE) || !shim_begin(&c))
+	if (fd < 0 || !(flags & MAP_SHARED) || !shim_begin(&c))
 		return real(addr, len, prot, flags, fd, off);
 	c.f = shim_fd_rec(fd);
-	if (!c.f) {
+	if (!c.f || (!(prot & PROT_WRITE) && (c.f->oflags & O_ACCMODE) != O_RDWR)) {
 		errno = c.errno0;
 		return real(addr, len, prot, flags, fd, off);
 	}
@@ -86,6 +90,14 @@ static void *mmap_impl(void *(*real)(void *, size_t, int, int, int, off64_t), vo
 	errno = c.errno0;
 	r = real(addr, len, prot, flags, fd, off);
 	c.err = errno;
+	if (!(prot & PROT_WRITE)) {
+		/* Read-only for now: remembered for mprotect, not recorded. */
+		if (r != MAP_FAILED)
+			map_add((uintptr_t)r, len, off, c.f, 1);
+		shim_finish(&c);
+		errno = c.err;
+		return r;
+	}
 	ev.handle = c.f->handle;
 	ev.ino = c.f->ino;
 	ev.off = off;
@@ -94,7 +106,7 @@ static void *mmap_impl(void *(*real)(void *, size_t, int, int, int, off64_t), vo
 	ev.result = r == MAP_FAILED ? -(int64_t)c.err : 0;
 	ev.text = note;
 	ev.text_len = sizeof(note) - 1;
-	if (r != MAP_FAILED && map_add((uintptr_t)r, len, off, c.f) < 0) {
+	if (r != MAP_FAILED && map_add((uintptr_t)r, len, off, c.f, 0) < 0) {
 		ev.text = full;
 		ev.text_len = sizeof(full) - 1;
 	}
@@ -116,7 +128,7 @@ SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, of
 }
 
 /* ==========================================================================
- * 3. MUNMAP AND MSYNC
+ * 3. MUNMAP, MPROTECT AND MSYNC
  * ========================================================================== */
 
 /* Forget the recorded mappings inside the unmapped range (a partial unmap
@@ -139,6 +151,44 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 			m->len = 0;
 			__atomic_sub_fetch(&g_nmaps, 1, __ATOMIC_RELAXED);
 		}
+	}
+	shim_finish(&c);
+	errno = c.err;
+	return r;
+}
+
+/* A remembered read-only shared mapping made writable: recorded now, as
+ * mmap would have recorded it. */
+SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	static const char note[] = "shared mapping made writable by mprotect: stores through "
+				   "it are not recorded";
+	struct shim_call c;
+	int r;
+
+	if (!(prot & PROT_WRITE) || !__atomic_load_n(&g_nmaps, __ATOMIC_RELAXED) ||
+	    !shim_begin(&c))
+		return SHIM_REAL(mprotect)(addr, len, prot);
+	shim_lock(&c.lk);
+	errno = c.errno0;
+	r = SHIM_REAL(mprotect)(addr, len, prot);
+	c.err = errno;
+	for (int i = 0; r == 0 && i < SHIM_MAPS; i++) {
+		struct shim_map *m = &g_maps[i];
+		struct torn_event ev = { .type = TORN_EV_MMAP };
+
+		if (!m->len || !m->ro || (uintptr_t)addr >= m->addr + m->len ||
+		    m->addr >= (uintptr_t)addr + len)
+			continue;
+		m->ro = 0;
+		ev.handle = m->handle;
+		ev.ino = m->ino;
+		ev.off = m->off;
+		ev.len = (int64_t)m->len;
+		ev.oflags = MAP_SHARED;
+		ev.text = note;
+		ev.text_len = sizeof(note) - 1;
+		shim_emit(&ev);
 	}
 	shim_finish(&c);
 	errno = c.err;

@@ -608,6 +608,13 @@ static void mmap_calls(void)
 	r = R("msync", msync(p + 4096, 4096, MS_SYNC));
 	X("msync m.dat off=4096 len=4096 result=%ld", res(r));
 	R("munmap", munmap(p, 8192));
+	/* A read-only shared mapping is not recorded until mprotect makes it
+	 * writable. */
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 4096);
+	R("mmap-ro", p == MAP_FAILED ? -1 : 0);
+	r = R("mprotect", mprotect(p, 4096, PROT_READ | PROT_WRITE));
+	X("mmap m.dat off=4096 len=4096 result=0");
+	R("munmap-ro", munmap(p, 4096));
 	/* A private mapping is not recorded. */
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	R("mmap-private", p == MAP_FAILED ? -1 : 0);
