@@ -10,7 +10,7 @@
 #   WORK       a scratch directory for this test run
 #
 # Cases: snapshot usage marks sh-marks threads kill-program kill-recorder
-#        recorder-gone no-shim order
+#        recorder-gone no-shim order sqlite-marks
 # Exit 0 pass, 1 fail (with the reason on stderr).
 set -u
 umask 022
@@ -367,6 +367,30 @@ mark api 2
 fsync
 EOF
 	diff want got >&2 || fail "marks are not between the writes around them (want, got above)"
+	;;
+
+sqlite-marks)
+	# The design's example: sqlite3 acknowledging with SELECT 'ack N' under
+	# --marks-from-stdout.  Each ack is printed after its transaction
+	# committed (the rollback journal deleted), and before the next begins.
+	mkdir db
+	cat >in.sql <<'EOF'
+CREATE TABLE t(k, v);
+INSERT INTO t VALUES(1, 'a');
+SELECT 'ack 1';
+INSERT INTO t VALUES(2, 'b');
+SELECT 'ack 2';
+EOF
+	expect_rc 0 "$TORN" record -q --marks-from-stdout -o t.trace --root db -- sqlite3 db/x.db <in.sql
+	printf 'ack 1\nack 2\n' | diff - out >&2 || fail "sqlite3's output was not passed through"
+	events t.trace | awk '
+		$2 == "mark" { print prev " -> " $0 }
+		$2 != "blob" { prev = $2 " " $3 }' | sed 's/ -> [0-9]* mark .* text=/ -> /' >got
+	cat >want <<'EOF'
+unlink path=x.db-journal -> ack 1
+unlink path=x.db-journal -> ack 2
+EOF
+	diff want got >&2 || fail "the acks are not right after their commits (want, got above)"
 	;;
 
 *)
