@@ -7,6 +7,9 @@
 # engine never made (exit 1 expected); and bad usage (exit 2).
 set -u
 kv=$1 so=$2 engine=$3 mode=$4
+# in a sanitizer build the preloaded stand-in comes before the ASan runtime
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+export ASAN_OPTIONS
 work=$(mktemp -d "${TMPDIR:-/tmp}/tornkv-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 fails=0
