@@ -5,14 +5,16 @@
 #               the same suite again in the ASan+UBSan build (build-asan/)
 #   make asan   only the ASan+UBSan build and its run of the suite
 #   make bench  build and run the benchmarks (they print ratios, never fail on timing)
+#   make fuzz   build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (60)
 #   make clean  remove the build directories
 
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD   ?= build
 CMAKE   ?= cmake
 CTEST   ?= ctest
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build run test asan bench clean
+.PHONY: all deps configure build run test asan bench fuzz clean
 
 all: build
 
@@ -39,6 +41,12 @@ asan: deps
 
 bench: build
 	@sh bench/run.sh $(BUILD)
+
+fuzz: deps
+	@$(CMAKE) -S fuzz -B $(BUILD)/fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@$(CMAKE) --build $(BUILD)/fuzz -j $(JOBS)
+	@sh fuzz/run.sh $(BUILD)/fuzz regress
+	@sh fuzz/run.sh $(BUILD)/fuzz all $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD) build-asan
