@@ -287,7 +287,7 @@ recorder-gone)
 	torn_pid=$!
 	t=0
 	until grep -q '^State:.*stopped' /proc/$torn_pid/status 2>/dev/null && [ -s prog.pid ] ||
-		[ $t -ge 100 ]; do
+		[ $t -ge 200 ]; do
 		sleep 0.05; t=$((t + 1))
 	done
 	prog=$(cat prog.pid 2>/dev/null)
@@ -302,14 +302,14 @@ recorder-gone)
 	# The same with a recorder left a zombie: its parent (here a sleep, in
 	# real life a shell reading output the program still holds) does not
 	# reap it, so kill(pid, 0) still succeeds.
+	rm -f prog.pid torn.pid
 	sh -c '"$0" record -q --ring-mib 1 -o t2.trace --root root -- \
 		sh -c "kill -STOP \$PPID; exec \"\$0\" threads 1 4 5000" "$1" &
 		echo $! >torn.pid; exec sleep 60' "$TORN" "$REC_MARKS" &
 	holder=$!
-	rm -f prog.pid
 	t=0
 	until [ -s torn.pid ] && grep -q '^State:.*stopped' /proc/$(cat torn.pid)/status 2>/dev/null &&
-		[ -s prog.pid ] || [ $t -ge 100 ]; do
+		[ -s prog.pid ] || [ $t -ge 200 ]; do
 		sleep 0.05; t=$((t + 1))
 	done
 	torn_pid=$(cat torn.pid)
