@@ -67,7 +67,7 @@
 #include "torn/trace.h"
 
 #define SHM_MAGIC           0x314d48534e524f54ull   /* "TORNSHM1" little-endian */
-#define SHM_VERSION         1u
+#define SHM_VERSION         2u                      /* bump on any change of struct shm_ctl */
 #define SHM_CTL_SIZE        65536u                  /* room for the header below */
 /* 16 MiB: large enough that the consumer (a write to the page cache, GB/s)
  * seldom lets it fill, small enough that it is reused soon: a page of
