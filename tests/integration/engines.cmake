@@ -46,7 +46,23 @@ foreach(engine wal bitcask btree lsm)
   endforeach()
 endforeach()
 
-# engine | bug | strategies | workload flags (default: the engine's)
+# the other acknowledgement policies: group commits of 5, one sync at the end
+foreach(engine wal bitcask btree lsm)
+  add_test(NAME engines/torn/${engine}/buffered-batch5
+           COMMAND sh ${TORNKV_SCRIPTS}/explore.sh ${TORN_BIN} ${TORNKV_BIN} pass ${TORNKV_FULL}
+                   --engine ${engine} --mode buffered ${TORNKV_FLAGS_${engine}} --sync batch:5)
+  set_tests_properties(engines/torn/${engine}/buffered-batch5 PROPERTIES TIMEOUT 300)
+endforeach()
+foreach(engine wal btree)
+  add_test(NAME engines/torn/${engine}/direct-none
+           COMMAND sh ${TORNKV_SCRIPTS}/explore.sh ${TORN_BIN} ${TORNKV_BIN} pass ${TORNKV_FULL}
+                   --engine ${engine} --mode direct ${TORNKV_FLAGS_${engine}} --sync none)
+  set_tests_properties(engines/torn/${engine}/direct-none PROPERTIES TIMEOUT 300)
+endforeach()
+
+# engine | bug | strategies | workload flags (default: the engine's) | mode
+# (default buffered; a few again in direct mode, where commits are padded
+# to the direct-I/O block)
 set(TORNKV_BUGS
   "wal|no-dirsync-segment|${TORNKV_FULL}|"
   "wal|tail-no-checksum|${TORNKV_FULL}|"
@@ -64,7 +80,11 @@ set(TORNKV_BUGS
   "lsm|manifest-before-table|${TORNKV_CHEAP}|--ops 80 --keys 64 --value-size 300"
   "lsm|manifest-no-fsync|${TORNKV_CHEAP}|"
   "lsm|wal-delete-early|${TORNKV_FULL}|"
-  "lsm|no-dirsync-wal|${TORNKV_CHEAP}|")
+  "lsm|no-dirsync-wal|${TORNKV_CHEAP}|"
+  "wal|tail-no-checksum|${TORNKV_FULL}||direct"
+  "bitcask|crc-header-only|${TORNKV_CHEAP}||direct"
+  "btree|in-place-update|${TORNKV_FULL}||direct"
+  "lsm|manifest-before-table|${TORNKV_CHEAP}|--ops 80 --keys 64 --value-size 300|direct")
 foreach(spec ${TORNKV_BUGS})
   string(REPLACE "|" ";" parts "${spec}")
   list(GET parts 0 engine)
@@ -72,16 +92,22 @@ foreach(spec ${TORNKV_BUGS})
   list(GET parts 2 strategies)
   list(LENGTH parts nparts)
   set(flags ${TORNKV_FLAGS_${engine}})
+  set(mode buffered)
+  set(name engines/bug/${engine}/${bug})
   if(nparts GREATER 3)
     list(GET parts 3 custom)
     if(custom)
       separate_arguments(flags UNIX_COMMAND "${custom}")
     endif()
   endif()
-  add_test(NAME engines/bug/${engine}/${bug}
+  if(nparts GREATER 4)
+    list(GET parts 4 mode)
+    set(name engines/bug/${engine}/${bug}/${mode})
+  endif()
+  add_test(NAME ${name}
            COMMAND sh ${TORNKV_SCRIPTS}/explore.sh ${TORN_BIN} ${TORNKV_BIN} fail ${strategies}
-                   --engine ${engine} --mode buffered ${flags} --bug ${bug})
-  set_tests_properties(engines/bug/${engine}/${bug} PROPERTIES TIMEOUT 300)
+                   --engine ${engine} --mode ${mode} ${flags} --bug ${bug})
+  set_tests_properties(${name} PROPERTIES TIMEOUT 300)
 endforeach()
 
 add_test(NAME engines/list-bugs COMMAND ${TORNKV_BIN} --list-bugs)
