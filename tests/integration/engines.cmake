@@ -44,6 +44,10 @@ foreach(engine wal bitcask btree lsm)
                      --engine ${engine} --mode ${mode} ${TORNKV_FLAGS_${engine}})
     set_tests_properties(engines/torn/${engine}/${mode} PROPERTIES TIMEOUT 300)
   endforeach()
+  # torn's shim does not record io_uring yet (injector/shim_calls.h: "a
+  # later issue"), so a uring trace holds no write: shown as disabled, not
+  # run, until it does (explore.sh then checks the trace has submissions)
+  set_tests_properties(engines/torn/${engine}/uring PROPERTIES DISABLED TRUE)
 endforeach()
 
 # the other acknowledgement policies: group commits of 5, one sync at the end
