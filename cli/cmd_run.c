@@ -2,10 +2,12 @@
  * cli/cmd_run.c - torn run PATH...: run scenario files (recovery/scenario.h)
  * and compare each outcome with the scenario's expectation.  What CI calls.
  *
- * Each scenario runs in a worker process of its own, in a directory of its
- * own (WORK/NAME/: root/ the recorded directory, run.trace, states/ the
- * explorer's scratch, explore.json, log the output of setup and run, error
- * the message of a failed phase).  The worker does setup, record
+ * Each scenario runs in a worker process of its own, in directories of its
+ * own: WORK/NAME/ keeps run.trace, explore.json, log (the output of setup
+ * and run) and error (the message of a failed phase); SCRATCH/NAME/ holds
+ * root/ (the recorded directory) and states/ (the explorer's scratch).
+ * SCRATCH is on tmpfs by default: recovery code fsyncs, and thousands of
+ * crash states on a disk cost ten times the time.  The worker does setup, record
  * (injector/record.h) and explore (recovery/explore.h) in-process and leaves
  * explore.json; the parent runs up to -j workers at once, enforces --budget
  * (SIGTERM, then SIGKILL of the worker's process group), judges each report
@@ -50,6 +52,7 @@ enum { WK_OK = 0, WK_ERROR = 10, WK_STOPPED = 20 };
 
 enum {
 	OPT_LIST = 0x1200, OPT_JUNIT, OPT_JSON, OPT_SHARD, OPT_BUDGET, OPT_WORK, OPT_KEEP,
+	OPT_SCRATCH,
 };
 
 static const struct option longopts[] = {
@@ -61,6 +64,7 @@ static const struct option longopts[] = {
 	{ "shard",  required_argument, NULL, OPT_SHARD },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
 	{ "work",   required_argument, NULL, OPT_WORK },
+	{ "scratch", required_argument, NULL, OPT_SCRATCH },
 	{ "keep",   no_argument,       NULL, OPT_KEEP },
 	{ "quiet",  no_argument,       NULL, 'q' },
 	{ "help",   no_argument,       NULL, 'h' },
@@ -87,7 +91,10 @@ static void usage(FILE *f)
 		"  --work DIR             where scenarios run (default: a new torn-run-XXXXXX in\n"
 		"                         /dev/shm, else $TMPDIR or /tmp); traces of scenarios\n"
 		"                         with failing states stay there\n"
-		"  --keep                 keep every scenario's directory\n"
+		"  --scratch DIR          where recorded directories and crash states are made\n"
+		"                         (default /dev/shm, else $TMPDIR or /tmp; a private\n"
+		"                         torn-run-scratch-XXXXXX inside, removed at the end)\n"
+		"  --keep                 keep every scenario's directories\n"
 		"  -q, --quiet            only misses and the totals\n"
 		"  -h, --help             this help\n\n"
 		"exit: 0 every scenario met its expectation, 1 one or more missed, 2 bad usage or\n"
@@ -178,6 +185,7 @@ struct run_item {
 	size_t   nreasons;
 
 	char    *work;            /* WORK/NAME */
+	char    *sdir;            /* SCRATCH/NAME */
 	pid_t    pid;
 	double   t0, elapsed;
 	int      stop_sent;       /* 1: SIGTERM sent (budget), 2: SIGKILL too */
@@ -217,6 +225,7 @@ static void item_free(struct run_item *it)
 		free(it->reasons[i]);
 	free(it->reasons);
 	free(it->work);
+	free(it->sdir);
 	free(it->message);
 	for (size_t i = 0; i < it->nfails; i++)
 		fail_free(&it->fails[i]);
@@ -414,7 +423,7 @@ static int add_options(struct explore_report *rep, const struct scn *s, const st
 }
 
 static int worker_explore(const struct scn *s, const char *trace, const char *work,
-			  unsigned jobs)
+			  const char *sdir, unsigned jobs)
 {
 	struct explore_report rep;
 	struct explore_opts eo;
@@ -455,7 +464,7 @@ static int worker_explore(const struct scn *s, const char *trace, const char *wo
 		ret = worker_error(work, "explore: %s", terr.msg[0] ? terr.msg : torn_strerror(rc));
 		goto out;
 	}
-	snprintf(scratch, sizeof(scratch), "%s/states", work);
+	snprintf(scratch, sizeof(scratch), "%s/states", sdir);
 	if (mkdir(scratch, 0755) < 0 && errno != EEXIST) {
 		ret = worker_error(work, "explore: %s: %s", scratch, strerror(errno));
 		goto out;
@@ -498,7 +507,8 @@ out:
 }
 
 /* The body of the worker process: returns its exit code. */
-static int worker_main(const struct scn *s, const char *work, const char *shim, unsigned jobs)
+static int worker_main(const struct scn *s, const char *work, const char *sdir, const char *shim,
+		       unsigned jobs)
 {
 	char root[PATH_MAX], trace[PATH_MAX], log[PATH_MAX];
 	struct sigaction sa;
@@ -513,7 +523,7 @@ static int worker_main(const struct scn *s, const char *work, const char *shim, 
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGINT, SIG_IGN);
 
-	snprintf(root, sizeof(root), "%s/root", work);
+	snprintf(root, sizeof(root), "%s/root", sdir);
 	snprintf(trace, sizeof(trace), "%s/run.trace", work);
 	snprintf(log, sizeof(log), "%s/log", work);
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -547,7 +557,7 @@ static int worker_main(const struct scn *s, const char *work, const char *shim, 
 		return worker_error(work, "%s: %s", work, strerror(errno));
 	if (worker_stop)
 		return WK_STOPPED;
-	return worker_explore(s, trace, work, jobs);
+	return worker_explore(s, trace, work, sdir, jobs);
 }
 
 /* ---- Judging: the report against the expectation ---- */
@@ -557,6 +567,7 @@ struct run_ctx {
 	const char *shim;
 	char       *work;
 	int         work_made;    /* created here (removed when left empty) */
+	char       *scratch;      /* this run's private scratch dir */
 	int         keep, quiet;
 	unsigned    jobs;
 	double      budget;
@@ -768,14 +779,10 @@ out:
 /* After judging: what stays of the scenario's directory. */
 static void tidy(const struct run_ctx *c, struct run_item *it)
 {
-	char path[PATH_MAX];
-
 	if (c->keep)
 		return;
-	snprintf(path, sizeof(path), "%s/root", it->work);
-	explore_rmtree(path);
-	snprintf(path, sizeof(path), "%s/states", it->work);
-	explore_rmtree(path);
+	if (it->sdir)
+		explore_rmtree(it->sdir);
 	/* The trace stays while a state id in a report points into it. */
 	if (it->met && !it->nfails_total && strcmp(it->result, "error")) {
 		explore_rmtree(it->work);
@@ -1259,6 +1266,14 @@ static int start_worker(const struct run_ctx *c, struct run_item *it, unsigned r
 	}
 	if (!(it->work = strdup(path)))
 		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s", c->scratch, it->name);
+	explore_rmtree(path);
+	if (mkdir(path, 0755) < 0) {
+		cli_err("%s: cannot create: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!(it->sdir = strdup(path)))
+		return -ENOMEM;
 	fflush(stdout);
 	fflush(stderr);
 	it->t0 = now_s();
@@ -1268,7 +1283,7 @@ static int start_worker(const struct run_ctx *c, struct run_item *it, unsigned r
 		return -errno;
 	}
 	if (pid == 0)
-		_exit(worker_main(it->s, it->work, c->shim, jobs));
+		_exit(worker_main(it->s, it->work, it->sdir, c->shim, jobs));
 	setpgid(pid, pid);      /* also here: no race with the budget's kill(-pid) */
 	it->pid = pid;
 	return 0;
@@ -1470,8 +1485,9 @@ int cmd_run_is_report(const char *path)
 
 int cmd_run(int argc, char **argv)
 {
-	const char *json = NULL, *junit = NULL, *workopt = NULL;
+	const char *json = NULL, *junit = NULL, *workopt = NULL, *scratchopt = NULL;
 	char **pat = NULL, **files = NULL, err[1024], torn[PATH_MAX], shim[PATH_MAX];
+	char scratch_real[PATH_MAX];
 	struct run_item *items = NULL;
 	struct run_ctx c;
 	size_t npat = 0, nfiles = 0, n = 0, nsel = 0;
@@ -1536,6 +1552,7 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		case OPT_WORK: workopt = optarg; break;
+		case OPT_SCRATCH: scratchopt = optarg; break;
 		case OPT_KEEP: c.keep = 1; break;
 		case 'q': c.quiet = 1; break;
 		case 'h':
@@ -1686,6 +1703,22 @@ int cmd_run(int argc, char **argv)
 			ret = TORN_EXIT_INTERNAL;
 			goto out;
 		}
+		{
+			char tmpl[PATH_MAX];
+
+			if (scratchopt && access(scratchopt, W_OK | X_OK) < 0) {
+				cli_err("--scratch %s: expected a writable directory: %s", scratchopt,
+					strerror(errno));
+				goto out;
+			}
+			snprintf(tmpl, sizeof(tmpl), "%s/torn-run-scratch-XXXXXX",
+				 scratchopt ? scratchopt : explore_default_scratch());
+			if (!mkdtemp(tmpl) || !realpath(tmpl, scratch_real) || !(c.scratch = strdup(scratch_real))) {
+				cli_err("%s: cannot create: %s", tmpl, strerror(errno));
+				ret = TORN_EXIT_INTERNAL;
+				goto out;
+			}
+		}
 		/* Programs named in scenarios (tornkv, tinylog) come from torn's
 		 * own bin directory first. */
 		{
@@ -1749,5 +1782,13 @@ out:
 	scn_files_free(files, nfiles);
 	free(pat);
 	free(c.work);
+	if (c.scratch) {
+		if (c.keep)
+			fprintf(stderr, "torn: recorded directories and crash states kept in %s\n",
+				c.scratch);
+		else
+			explore_rmtree(c.scratch);
+	}
+	free(c.scratch);
 	return ret;
 }
