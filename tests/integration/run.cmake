@@ -1,7 +1,7 @@
 # Integration tests of torn run (tests/integration/run/): scenario suites end
 # to end, reports, bad files, budgets, the commands of docs/ci.md, and the
 # whole bundled suite (scenarios/), so that `make test` runs it.
-set(TORN_RUN_CASES quick miss bad budget options suite)
+set(TORN_RUN_CASES quick miss bad budget options readme suite)
 foreach(c ${TORN_RUN_CASES})
   add_test(NAME run/${c}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/run/run_test.sh ${c})

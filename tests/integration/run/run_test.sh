@@ -15,6 +15,7 @@
 #            work dir (removed when nothing failed; nothing written outside
 #            it), faults refused until torn record injects them
 #   suite    the whole bundled suite (scenarios/): every expectation met
+#   readme   every example of scenarios/README.md is a valid scenario
 #
 # Environment: TORN (the torn binary), SRC (the source tree), WORK (scratch).
 set -u
@@ -381,6 +382,17 @@ suite)
 	jqok r.json ".totals.scenarios == $n" .totals
 	[ "$rc" -eq 0 ] || fail "exit $rc: $(jq -r '[.scenarios[] | select(.met | not) | .name] | join(", ")' r.json) missed"
 	echo "suite: $n scenarios, every expectation met"
+	;;
+
+readme)
+	awk -v dir="$W" '/^```ini$/ { n++; f = dir "/ex" n ".scn"; inblock = 1; next }
+		/^```$/ { inblock = 0; next } inblock { print > f }' "$SRC/scenarios/README.md"
+	n=$(ls "$W"/ex*.scn 2>/dev/null | wc -l)
+	[ "$n" -ge 5 ] || fail "expected at least 5 examples in scenarios/README.md, found $n"
+	for f in "$W"/ex*.scn; do
+		"$TORN" run "$f" --list >out 2>err || fail "$(basename "$f"): $(cat err)"
+	done
+	echo "readme: $n examples parse"
 	;;
 
 *)
