@@ -191,7 +191,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tornkv: %s\n", msg);
 		return 2;
 	}
-	if (rc == 1)
+	if (rc == 1) {
+		/* keys and values from a damaged store may hold any byte */
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
 		printf("%s\n", msg);
+	}
 	return rc;
 }
