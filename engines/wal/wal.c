@@ -287,24 +287,23 @@ static int load_checkpoint(struct wal *w)
 	for (uint32_t i = 0, n = get_u32(buf + 12); i < n; i++) {
 		size_t kl, vl;
 
-		if (32 + blen - pos < 8)
-			goto bad;
+		if (32 + blen - pos < 8 || 32 + blen - pos - 8 < (size_t)buf[pos] + get_u32(buf + pos + 4)) {
+			eng_seterr("checkpoint: entry %u overruns the body", i);
+			rc = -ENG_E_CORRUPT;
+			goto out;
+		}
 		kl = buf[pos];
 		vl = get_u32(buf + pos + 4);
-		if (32 + blen - pos - 8 < kl + vl)
-			goto bad;
 		rc = kvm_set(&w->map, (char *)buf + pos + 8, kl, buf + pos + 8 + kl, vl, 0, NULL);
 		if (rc < 0)
 			goto out;
 		pos += 8 + kl + vl;
 	}
-	if (pos != 32 + blen)
-		goto bad;
 	rc = 0;
-	goto out;
-bad:
-	eng_seterr("checkpoint: entry list does not match its length");
-	rc = -ENG_E_CORRUPT;
+	if (pos != 32 + blen) {
+		eng_seterr("checkpoint: entry list does not match its length");
+		rc = -ENG_E_CORRUPT;
+	}
 out:
 	free(buf);
 	return rc;
