@@ -5,6 +5,7 @@
  *   2. generation: operations and values from the seed
  *   3. the workload run: apply, sync by policy, mark what is durable
  *   4. the oracle: marks, recovered state, the promises
+ *   5. the command line, and the in-process checker (torn explore --engine)
  *
  * The promises checked (kvw_check), in order; the first broken one is
  * reported:
@@ -23,6 +24,7 @@
 #include "engines/tornkv/kvwork.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -610,4 +612,240 @@ out:
 	free(c.lastdel);
 	free(w);
 	return rc;
+}
+
+/* ==== 5. the command line and the in-process checker ===================== */
+
+static int parse_num(const char *opt, const char *arg, unsigned long long lo,
+		     unsigned long long hi, unsigned long long *out, char *msg, size_t cap)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!*arg || *end || errno || v < lo || v > hi) {
+		snprintf(msg, cap, "%s: expected a number in %llu..%llu, got '%s'", opt, lo, hi, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int kvw_parse_args(int argc, char **argv, struct kvw_opts *o, const char **cmd,
+		   const char **marks, char *msg, size_t cap)
+{
+	static const struct option lopts[] = {
+		{ "engine", required_argument, NULL, 'e' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "ops", required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "value-size", required_argument, NULL, 'v' },
+		{ "mix", required_argument, NULL, 'x' },
+		{ "sync", required_argument, NULL, 'y' },
+		{ "bug", required_argument, NULL, 'b' },
+		{ "marks", required_argument, NULL, 'M' },
+		{ "list-bugs", no_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *engine = NULL, *mode = NULL, *bug = NULL;
+	unsigned long long v;
+	int c;
+
+	kvw_defaults(o);
+	*cmd = NULL;
+	*marks = NULL;
+	msg[0] = 0;
+	optind = 0; /* GNU getopt: start afresh (the caller may have used it) */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'e': engine = optarg; break;
+		case 'm': mode = optarg; break;
+		case 'd': o->eng.dir = optarg; break;
+		case 'n':
+			if (parse_num("--ops", optarg, 1, 10000000, &v, msg, cap) < 0)
+				return 2;
+			o->ops = (unsigned)v;
+			break;
+		case 's':
+			if (parse_num("--seed", optarg, 0, ~0ull, &v, msg, cap) < 0)
+				return 2;
+			o->seed = v;
+			break;
+		case 'k':
+			if (parse_num("--keys", optarg, 1, 1000000, &v, msg, cap) < 0)
+				return 2;
+			o->keys = (unsigned)v;
+			break;
+		case 'v':
+			if (parse_num("--value-size", optarg, 24, ENG_MAX_VAL, &v, msg, cap) < 0)
+				return 2;
+			o->value_size = (unsigned)v;
+			break;
+		case 'x':
+			if (kvw_parse_mix(o, optarg, msg, cap) < 0)
+				return 2;
+			break;
+		case 'y':
+			if (kvw_parse_sync(o, optarg) < 0) {
+				snprintf(msg, cap, "--sync: expected every, batch:N or none, got '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'b': bug = optarg; break;
+		case 'M': *marks = optarg; break;
+		case 'L': *cmd = "list-bugs"; return 0;
+		case 'h': *cmd = "help"; return 0;
+		default:
+			snprintf(msg, cap, "unknown option or missing value: '%s'",
+				 optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		snprintf(msg, cap, "expected one command, workload or check");
+		return 2;
+	}
+	*cmd = argv[optind];
+	if (strcmp(*cmd, "workload") && strcmp(*cmd, "check")) {
+		snprintf(msg, cap, "unknown command '%s' (expected workload or check)", *cmd);
+		return 2;
+	}
+	if (!engine || !(o->engine = eng_find(engine))) {
+		snprintf(msg, cap, "--engine: expected wal, bitcask, btree or lsm, got '%s'",
+			 engine ? engine : "nothing");
+		return 2;
+	}
+	if (!mode || eio_mode_parse(mode, &o->eng.mode) < 0) {
+		snprintf(msg, cap, "--mode: expected buffered, direct or uring, got '%s'",
+			 mode ? mode : "nothing");
+		return 2;
+	}
+	if (bug && (o->eng.bug = eng_bug_find(o->engine, bug)) < 0) {
+		snprintf(msg, cap, "--bug: engine %s has no bug '%s' (see --list-bugs)", engine, bug);
+		return 2;
+	}
+	return 0;
+}
+
+int kvw_check_report(const struct kvw_opts *o, const char *marks)
+{
+	char msg[1024];
+	int rc = kvw_check(o, marks, msg, sizeof(msg));
+
+	if (rc < 0) {
+		dprintf(2, "tornkv: check: %s\n", eng_strerror(rc));
+		return 3;
+	}
+	if (rc == 2) {
+		dprintf(2, "tornkv: %s\n", msg);
+		return 2;
+	}
+	if (rc == 1) {
+		/* keys and values from a damaged store may hold any byte */
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
+		dprintf(1, "%s\n", msg);
+	}
+	return rc;
+}
+
+struct inproc {
+	struct kvw_opts o;
+	char *words;  /* the split command line */
+	char **argv;
+};
+
+void kvw_inproc_free(void *arg)
+{
+	struct inproc *ip = arg;
+
+	if (!ip)
+		return;
+	free(ip->words);
+	free(ip->argv);
+	free(ip);
+}
+
+int kvw_inproc_new(const char *check_cmd, const char *engine, void **out, char *msg,
+		   size_t cap)
+{
+	struct inproc *ip = calloc(1, sizeof(*ip));
+	const char *cmd, *marks, *base;
+	size_t n = strlen(check_cmd);
+	int argc = 0, rc = 2;
+	char *p;
+
+	*out = NULL;
+	if (!ip || !(ip->words = malloc(n + 1)) || !(ip->argv = calloc(n / 2 + 2, sizeof(char *)))) {
+		snprintf(msg, cap, "out of memory");
+		goto fail;
+	}
+	/* words split at blanks; single and double quotes group, as sh does */
+	p = ip->words;
+	for (const char *s = check_cmd; *s;) {
+		char q = 0;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		ip->argv[argc++] = p;
+		for (; *s && (q || (*s != ' ' && *s != '\t')); s++) {
+			if (!q && (*s == '\'' || *s == '"'))
+				q = *s;
+			else if (q && *s == q)
+				q = 0;
+			else if (!q && strchr("\\$`;&|<>()*?[", *s)) {
+				snprintf(msg, cap, "--engine: the checker must be a plain tornkv command, "
+					 "got shell syntax in '%s'", check_cmd);
+				goto fail;
+			} else
+				*p++ = *s;
+		}
+		*p++ = 0;
+	}
+	base = argc ? strrchr(ip->argv[0], '/') : NULL;
+	base = base ? base + 1 : argc ? ip->argv[0] : "";
+	if (strcmp(base, "tornkv")) {
+		snprintf(msg, cap, "--engine: the checker must be a tornkv check command, got '%s'",
+			 check_cmd);
+		goto fail;
+	}
+	if (kvw_parse_args(argc, ip->argv, &ip->o, &cmd, &marks, msg, cap) != 0)
+		goto fail;
+	if (!cmd || strcmp(cmd, "check")) {
+		snprintf(msg, cap, "--engine: the checker must run 'tornkv ... check', got '%s'",
+			 check_cmd);
+		goto fail;
+	}
+	if (engine && strcmp(engine, ip->o.engine->name)) {
+		snprintf(msg, cap, "--engine %s: the checker checks engine %s", engine,
+			 ip->o.engine->name);
+		goto fail;
+	}
+	if (marks) {
+		snprintf(msg, cap, "--engine: the checker reads $TORN_MARKS, not --marks");
+		goto fail;
+	}
+	*out = ip;
+	return 0;
+fail:
+	kvw_inproc_free(ip);
+	return rc;
+}
+
+int kvw_inproc_check(void *arg, const char *dir, const char *marks)
+{
+	struct inproc *ip = arg;
+	struct kvw_opts o = ip->o;
+
+	if (!o.eng.dir)
+		o.eng.dir = dir;
+	return kvw_check_report(&o, marks);
 }

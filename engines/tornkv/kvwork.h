@@ -56,6 +56,31 @@ int kvw_run(const struct kvw_opts *o);
  */
 int kvw_check(const struct kvw_opts *o, const char *marks_path, char *msg, size_t cap);
 
+/*
+ * tornkv's command line (argv[0] included) into o.  Returns 0 with *cmd
+ * "workload", "check", "list-bugs" or "help" (and *marks from --marks, or
+ * NULL), or 2 with msg saying what is wrong.  Strings stay in argv.
+ */
+int kvw_parse_args(int argc, char **argv, struct kvw_opts *o, const char **cmd,
+		   const char **marks, char *msg, size_t cap);
+
+/* kvw_check, reported as `tornkv check` does (the verdict line on fd 1,
+ * errors on fd 2, written unbuffered so that a forked child may call it);
+ * returns the exit code: 0 pass, 1 a promise broken, 2 usage, 3 failure */
+int kvw_check_report(const struct kvw_opts *o, const char *marks);
+
+/*
+ * The in-process checker (torn explore --engine NAME): check_cmd is the
+ * exec checker, a `tornkv ... check` command line for that engine, parsed
+ * once; kvw_inproc_check then runs the same check, in a process forked by
+ * the explorer and already inside the state directory, and returns the
+ * exit code the command would have.  kvw_inproc_new: 0, or 2 with msg.
+ */
+int kvw_inproc_new(const char *check_cmd, const char *engine, void **out, char *msg,
+		   size_t cap);
+int kvw_inproc_check(void *arg, const char *dir, const char *marks);
+void kvw_inproc_free(void *arg);
+
 /* the value operation seq writes at batch index j for key k (for tests) */
 size_t kvw_value(const struct kvw_opts *o, uint64_t seq, unsigned j, unsigned key,
 		 char *buf, size_t cap);
