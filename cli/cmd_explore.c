@@ -17,14 +17,16 @@
 #include "crashcli.h"
 #include "../recovery/explore.h"
 #include "../recovery/report.h"
+#include "engines/tornkv/kvwork.h"
 
 enum {
 	OPT_STRATEGY = 0x1100, OPT_SEED, OPT_MAX_STATES, OPT_CRASH_POINTS, OPT_TIMEOUT,
-	OPT_SCRATCH, OPT_KEEP, OPT_JSON, OPT_JUNIT, OPT_SHARD, OPT_MAX_SHOWN,
+	OPT_SCRATCH, OPT_KEEP, OPT_JSON, OPT_JUNIT, OPT_SHARD, OPT_MAX_SHOWN, OPT_ENGINE,
 };
 
 static const struct option longopts[] = {
 	{ "check",        required_argument, NULL, 'c' },
+	{ "engine",       required_argument, NULL, OPT_ENGINE },
 	CRASHCLI_LONGOPTS,
 	{ "strategy",     required_argument, NULL, OPT_STRATEGY },
 	{ "seed",         required_argument, NULL, OPT_SEED },
@@ -52,6 +54,9 @@ static void usage(FILE *f)
 		"$TORN_TRACE set) and classify: exit 0 pass, 1..125 fail, signal crash,\n"
 		"over --timeout hang.  Identical states are checked once.\n\n"
 		"  -c, --check CMD               the checker (required)\n"
+		"  --engine NAME                 check in-process, no exec per state: CMD is a\n"
+		"                                'tornkv --engine NAME ... check' command, run by\n"
+		"                                a forked child of torn (bundled engines only)\n"
 		CRASHCLI_USAGE
 		"  --strategy LIST               sync,prefix,torn[:all],reorder:K,random:N,exhaustive\n"
 		"                                (default sync)\n"
@@ -127,7 +132,8 @@ static int record_options(struct explore_report *rep, const struct crashcli *cc,
 int cmd_explore(int argc, char **argv)
 {
 	const char *check = NULL, *json = NULL, *junit = NULL, *strategy = NULL;
-	const char *points = NULL, *tear = NULL;
+	const char *points = NULL, *tear = NULL, *engine = NULL;
+	void *inproc = NULL;
 	struct explore_report rep;
 	struct explore_opts eo;
 	struct crashcli cc;
@@ -151,6 +157,9 @@ int cmd_explore(int argc, char **argv)
 		switch (opt) {
 		case 'c':
 			check = optarg;
+			break;
+		case OPT_ENGINE:
+			engine = optarg;
 			break;
 		case OPT_STRATEGY:
 			if (crash_opts_parse_strategy(&cc.co, optarg, err, sizeof(err)) < 0) {
@@ -254,6 +263,14 @@ int cmd_explore(int argc, char **argv)
 	}
 	eo.check = check;
 	eo.trace = argv[optind];
+	if (engine) {
+		if (kvw_inproc_new(check, engine, &inproc, err, sizeof(err))) {
+			cli_err("explore: %s", err);
+			goto out;
+		}
+		eo.check_fn = kvw_inproc_check;
+		eo.check_arg = inproc;
+	}
 	ret = crashcli_open(&cc, argv[optind], NULL);
 	if (ret)
 		goto out;
@@ -320,6 +337,7 @@ int cmd_explore(int argc, char **argv)
 	}
 	ret = rep.nfailures ? TORN_EXIT_FINDINGS : TORN_EXIT_OK;
 out:
+	kvw_inproc_free(inproc);
 	explore_report_free(&rep);
 	crashcli_close(&cc);
 	return ret;

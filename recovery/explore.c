@@ -468,6 +468,38 @@ static int checker_spawn(const struct checker *c, char **env, const char *dir, i
 	return -rc;
 }
 
+/* The in-process checker (opts.check_fn): a forked child of torn runs it
+ * in @dir, in a process group of its own, stdout+stderr to @outfd, and
+ * exits with its result.  Same contract as checker_spawn. */
+static int checker_fork(const struct explore_opts *o, const char *dir, const char *marks,
+			int outfd, pid_t *pid)
+{
+	sigset_t none;
+	pid_t p = fork();
+
+	if (p < 0)
+		return -errno;
+	if (p == 0) {
+		int nullfd = open("/dev/null", O_RDONLY);
+
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (nullfd < 0 || dup2(nullfd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0 ||
+		    chdir(dir) < 0)
+			_exit(126);
+		closefrom(3);
+		_exit(o->check_fn(o->check_arg, dir, marks));
+	}
+	setpgid(p, p); /* the child does it too: whichever runs first */
+	*pid = p;
+	return 0;
+}
+
 /* ==========================================================================
  * 4. JOBS
  * ========================================================================== */
@@ -729,7 +761,10 @@ static void job_spawn(const struct run *r, struct job *j)
 	pid_t pid = 0;
 	int rc, pidfd = -1;
 
-	rc = checker_spawn(&r->chk, j->env, j->dir, j->outfd, &pid);
+	if (r->o->check_fn)
+		rc = checker_fork(r->o, j->dir, j->marks, j->outfd, &pid);
+	else
+		rc = checker_spawn(&r->chk, j->env, j->dir, j->outfd, &pid);
 	if (rc == 0) {
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		if (pidfd < 0) {

@@ -105,6 +105,13 @@ struct explore_opts {
 	explore_progress_fn progress;
 	void       *progress_arg;
 	int64_t     total;          /* for progress: crash_space_count or -1 */
+	/* In-process checker (torn explore --engine): when set, each state is
+	 * checked by check_fn in a child forked from torn (no exec), already
+	 * in the state directory with stdout and stderr to the state's
+	 * output; its return value is the exit status.  `check` still names
+	 * the equivalent command in reports. */
+	int       (*check_fn)(void *arg, const char *dir, const char *marks);
+	void       *check_arg;
 };
 
 void explore_opts_default(struct explore_opts *o);

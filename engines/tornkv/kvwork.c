@@ -778,8 +778,10 @@ int kvw_inproc_new(const char *check_cmd, const char *engine, void **out, char *
 	struct inproc *ip = calloc(1, sizeof(*ip));
 	const char *cmd, *marks, *base;
 	size_t n = strlen(check_cmd);
-	int argc = 0, rc = 2;
-	char *p;
+	int argc = 0, rc = 2, prs;
+	/* the caller's getopt state survives this second parse */
+	int save_optind = optind, save_opterr = opterr;
+	char *save_optarg = optarg, *p;
 
 	*out = NULL;
 	if (!ip || !(ip->words = malloc(n + 1)) || !(ip->argv = calloc(n / 2 + 2, sizeof(char *)))) {
@@ -817,7 +819,11 @@ int kvw_inproc_new(const char *check_cmd, const char *engine, void **out, char *
 			 check_cmd);
 		goto fail;
 	}
-	if (kvw_parse_args(argc, ip->argv, &ip->o, &cmd, &marks, msg, cap) != 0)
+	prs = kvw_parse_args(argc, ip->argv, &ip->o, &cmd, &marks, msg, cap);
+	optind = save_optind;
+	opterr = save_opterr;
+	optarg = save_optarg;
+	if (prs != 0)
 		goto fail;
 	if (!cmd || strcmp(cmd, "check")) {
 		snprintf(msg, cap, "--engine: the checker must run 'tornkv ... check', got '%s'",
