@@ -8,7 +8,10 @@
 #   engines/torn/E/M     torn record + torn explore (sync,prefix,torn,
 #                        reorder:2,random:300; 512-byte sectors, then 4096
 #                        with every tear pattern): the correct engine passes
-#   engines/bug/E/B      the same with a seeded bug: at least one state fails
+#   engines/bug/E/B      the same with a seeded bug: at least one state fails,
+#                        and torn minimize shrinks it to <= 4 deviations
+#   engines/inproc/E     torn explore --engine (in-process checker) gives the
+#                        same report as the exec checker on the same trace
 foreach(t test_eio test_wal test_bitcask test_btree test_lsm)
   if(TARGET ${t})
     target_link_libraries(${t} PRIVATE torn-engines)
