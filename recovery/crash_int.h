@@ -63,6 +63,9 @@ enum ns_op {
 /* The bytes of a file a state holds in memory: writes ending beyond are
  * warned about and ignored (sizes beyond are fine: they read as zeros). */
 #define CRASH_DATA_MAX  (1ull << 32)
+/* The largest size a truncate or fallocate may set (a sparse tail: it costs
+ * nothing in memory, but must stay writable on any file system). */
+#define CRASH_SIZE_MAX  (1ull << 40)
 
 #define CU_UNIT_INIT  INT64_MAX   /* never pending, never in an id; sorts last */
 

@@ -827,6 +827,8 @@ static int do_open(struct walk *k, const struct torn_event *ev)
 	}
 	if (ino < 0)
 		return (int)ino;
+	if (!ev->handle)
+		return 0;   /* no handle to remember (0 means none) */
 	h = handle_slot(k, ev->handle, 1);
 	if (!h)
 		return -ENOMEM;
@@ -879,6 +881,8 @@ static int do_ns(struct walk *k, const struct torn_event *ev)
 		ino = ns_create(k, ev, ev->path, ev->path_len, CI_DIR, NS_MKDIR, 0);
 		return ino == -ENOENT ? 0 : (int)(ino < 0 ? ino : 0);
 	case TORN_EV_SYMLINK:
+		if (!ev->path2_len || ev->path2_len > TORN_PATH_MAX || memchr(ev->path2, 0, ev->path2_len))
+			return ev_path_msg(s, ev, "symlink with an empty or malformed target, ignored");
 		ino = ns_create(k, ev, ev->path, ev->path_len, CI_SYMLINK, NS_SYMLINK, 0);
 		if (ino >= 0) {
 			s->inos[ino].target = ev->path2;
@@ -997,6 +1001,8 @@ static int do_event(struct walk *k, const struct torn_event *ev, uint64_t *floor
 	}
 	case TORN_EV_INIT_SYMLINK:
 		*floor = ev->seq;
+		if (!ev->path2_len || ev->path2_len > TORN_PATH_MAX || memchr(ev->path2, 0, ev->path2_len))
+			return ev_path_msg(s, ev, "symlink with an empty or malformed target, ignored");
 		ino = ns_create(k, ev, ev->path, ev->path_len, CI_SYMLINK, NS_SYMLINK, 1);
 		if (ino >= 0) {
 			s->inos[ino].target = ev->path2;
@@ -1038,6 +1044,12 @@ static int do_event(struct walk *k, const struct torn_event *ev, uint64_t *floor
 	case TORN_EV_TRUNCATE:
 		if (ev->result < 0 || (ino = target_ino(k, ev)) < 0)
 			return 0;
+		if (ev->len > (int64_t)CRASH_SIZE_MAX) {
+			crash_warn(s, "event %llu: truncate to %lld bytes is beyond %llu, ignored",
+				   (unsigned long long)ev->seq, (long long)ev->len,
+				   (unsigned long long)CRASH_SIZE_MAX);
+			return 0;
+		}
 		return meta_unit(k, ev, (uint32_t)ino, CU_TRUNC, ev->len > 0 ? (uint64_t)ev->len : 0,
 				 0, 0, 0);
 	case TORN_EV_FALLOCATE: {
@@ -1046,7 +1058,8 @@ static int do_event(struct walk *k, const struct torn_event *ev, uint64_t *floor
 
 		if (ev->result < 0 || (ino = target_ino(k, ev)) < 0)
 			return 0;
-		if (ev->off < 0 || ev->len <= 0 || (uint64_t)ev->len > INT64_MAX - (uint64_t)ev->off) {
+		if (ev->off < 0 || ev->len <= 0 || (uint64_t)ev->len > CRASH_SIZE_MAX ||
+		    (uint64_t)ev->off > CRASH_SIZE_MAX - (uint64_t)ev->len) {
 			crash_warn(s, "event %llu: fallocate of a bad range, ignored",
 				   (unsigned long long)ev->seq);
 			return 0;

@@ -429,9 +429,8 @@ static int hash_one(void *arg, const char *path, uint32_t ino)
 	struct crash_state *st = ((void **)arg)[0];
 	XXH3_state_t *h = ((void **)arg)[1];
 	const struct cino *c = &st->s->inos[ino];
-	static const uint8_t zeros[4096];
 	uint8_t hdr[9];
-	uint64_t size = 0, i;
+	uint64_t size = 0;
 	int k;
 
 	if (c->type == CI_FILE)
@@ -445,11 +444,16 @@ static int hash_one(void *arg, const char *path, uint32_t ino)
 	XXH3_128bits_update(h, hdr, sizeof(hdr));
 	if (c->type == CI_FILE) {
 		const struct st_file *f = &st->files[ino];
+		const uint8_t *d = fdata(f);
 		uint64_t known = file_known(f);
 
-		XXH3_128bits_update(h, fdata(f), known);
-		for (i = known; i < f->size; i += sizeof(zeros))
-			XXH3_128bits_update(h, zeros, f->size - i < sizeof(zeros) ? f->size - i : sizeof(zeros));
+		/* The size is hashed above, so the bytes up to the last nonzero
+		 * one say it all: a sparse tail (a truncate or write far out,
+		 * up to 2^63) costs nothing, and equal contents hash equal
+		 * whether their zeros are stored or implied. */
+		while (known && !d[known - 1])
+			known--;
+		XXH3_128bits_update(h, d, known);
 	} else if (c->type == CI_SYMLINK) {
 		XXH3_128bits_update(h, c->target, c->tlen);
 	}
@@ -855,8 +859,11 @@ static void explain_files(struct crash_state *st, struct crash_state *ref, struc
 				const struct st_file *fa = &st->files[a], *fb = &ref->files[b];
 				uint64_t x;
 
+				uint64_t kmax = file_known(fa) > file_known(fb) ? file_known(fa) : file_known(fb);
+
+				/* Past both files' known bytes everything reads as zeros. */
 				differ = fa->size != fb->size;
-				for (x = 0; x < fa->size && !differ; x++)
+				for (x = 0; x < fa->size && x < kmax && !differ; x++)
 					differ = (x < file_known(fa) ? fdata(fa)[x] : 0) !=
 						 (x < file_known(fb) ? fdata(fb)[x] : 0);
 			} else if (ca->type == CI_SYMLINK && !differ) {
@@ -872,9 +879,10 @@ static void explain_files(struct crash_state *st, struct crash_state *ref, struc
 			} else if (ca->type == CI_FILE) {
 				const struct st_file *fa = &st->files[a], *fb = &ref->files[b];
 				uint64_t k, first = UINT64_MAX, nd = 0, m = fa->size < fb->size ? fa->size : fb->size;
+				uint64_t kmax = file_known(fa) > file_known(fb) ? file_known(fa) : file_known(fb);
 				unsigned us = s->o.sector;
 
-				for (k = 0; k < m; k += us) {
+				for (k = 0; k < m && k < kmax; k += us) {
 					uint64_t e = k + us < m ? k + us : m, x;
 					for (x = k; x < e; x++) {
 						uint8_t va = x < file_known(fa) ? fdata(fa)[x] : 0;

@@ -1263,6 +1263,107 @@ static void test_reference_matches_rebuild(void **state)
 	}
 }
 
+/* Random events with random fields (valid records, nonsense content):
+ * the model warns and goes on; every state builds, hashes, materialises
+ * and explains without an error. */
+static int fuzz_visit(void *arg, struct crash_state *st)
+{
+	char dir[64], *x = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	crash_state_hash(st);
+	ct_mkdtemp(dir, sizeof(dir));
+	assert_int_equal(crash_state_write(st, dir), 0);
+	ct_rm_rf(AT_FDCWD, dir);
+	f = open_memstream(&x, &len);
+	assert_non_null(f);
+	assert_int_equal(crash_state_explain(st, f), 0);
+	fclose(f);
+	free(x);
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_random_events(void **state)
+{
+	static const char *paths[] = { "a", "b", "d", "d/x", "d/y", "d/e/z", "" };
+	static const uint16_t types[] = {
+		TORN_EV_OPEN, TORN_EV_CLOSE, TORN_EV_SETFL, TORN_EV_WRITE, TORN_EV_FSYNC,
+		TORN_EV_SYNC_RANGE, TORN_EV_SYNC, TORN_EV_SYNCFS, TORN_EV_TRUNCATE, TORN_EV_FALLOCATE,
+		TORN_EV_RENAME, TORN_EV_UNLINK, TORN_EV_LINK, TORN_EV_MKDIR, TORN_EV_RMDIR,
+		TORN_EV_SYMLINK, TORN_EV_IMPORT, TORN_EV_MARK, TORN_EV_FAULT, TORN_EV_URING_SUBMIT,
+		TORN_EV_URING_CQE, TORN_EV_MMAP, TORN_EV_UNSUPPORTED,
+	};
+	static const int64_t offs[] = { 0, 1, 100, 511, 512, 4000, 4096, -1, INT64_MAX - 5,
+					 (int64_t)1 << 33 };
+	uint64_t seed;
+	int visited = 0, traces = 0;
+
+	for (seed = 1; seed <= 150; seed++) {
+		struct crash_space *s = NULL;
+		struct crash_opts o;
+		struct trace_error err;
+		struct torn_trace *t = NULL;
+		int i, opened[5] = { 1, 0, 0, 0, 0 };
+
+		rnd_state = seed * 7919;
+		ct_begin();
+		ct_init_file("a", "oo");
+		tb_init_dir("d", 0755);
+		tb_init_done();
+		for (i = 0; i < 40; i++) {
+			struct torn_event ev = tb_ev(types[rnd(sizeof(types) / sizeof(*types))]);
+			uint8_t buf[1536];
+			uint64_t n = rnd(4) * 500;
+
+			memset(buf, (int)('A' + rnd(26)), sizeof(buf));
+			const char *p1 = paths[rnd(7)], *p2 = paths[rnd(6)];
+
+			ev.handle = rnd(5);
+			if (ev.type == TORN_EV_OPEN)
+				opened[ev.handle] = 1;
+			else if (!opened[ev.handle])
+				ev.handle = 0;      /* the reader refuses handles never opened */
+			TB_STR(ev, path, p1);   /* TB_STR evaluates its argument twice */
+			if (rnd(3) == 0)
+				TB_STR(ev, path2, p2);
+			ev.off = offs[rnd(10)];
+			ev.len = (int64_t)n;
+			ev.result = rnd(5) ? (int64_t)n : -EIO;
+			ev.flags = (uint16_t)rnd(0x80);
+			ev.oflags = (uint32_t)(rnd(2) ? O_DIRECT : 0) | (uint32_t)(rnd(4) ? 0 : O_DSYNC) |
+				    (uint32_t)(rnd(8) ? 0 : O_TMPFILE) | (uint32_t)rnd(16);
+			ev.mode = rnd(2) ? 0100644 : 0040755;
+			ev.aux = (uint32_t)rnd(30);
+			ev.aux_seq = rnd(4) ? rnd(8) : tb_st()->seq + 1;
+			ev.ino = rnd(4);
+			if (ev.type == TORN_EV_WRITE || ev.type == TORN_EV_URING_SUBMIT ||
+			    ev.type == TORN_EV_IMPORT)
+				tb_event_content(&ev, buf, n);
+			else
+				tb_event(&ev);
+		}
+		tb_end();
+		tb_close();
+		/* The reader refuses some of these (its own rules); the rest must
+		 * go through the model. */
+		i = trace_open(cu_trace_path, &t, &err);
+		unlink(cu_trace_path);
+		if (i < 0)
+			continue;
+		traces++;
+		ct_opts(&o, "prefix,torn:all,random:20", "all", "zeros,garbage");
+		o.seed = seed;
+		assert_int_equal(crash_space_new(t, &o, &s, &err), 0);
+		assert_int_equal(crash_space_enumerate(s, fuzz_visit, &visited), 0);
+		crash_space_free(s);
+		trace_close(t);
+	}
+	assert_true(traces >= 100);
+	assert_true(visited > 1000);
+}
+
 /* Bad options are refused with a message. */
 static void test_bad_opts(void **state)
 {
@@ -1319,6 +1420,7 @@ int main(void)
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_hostile_events),
 		cmocka_unit_test(test_reference_matches_rebuild),
+		cmocka_unit_test(test_random_events),
 		cmocka_unit_test(test_bad_opts),
 	};
 
