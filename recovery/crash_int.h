@@ -60,9 +60,11 @@ enum ns_op {
 	NS_EXCHANGE,     /* dir/name -> ino2, dir2/name2 -> ino */
 };
 
-/* The bytes of a file a state holds in memory: writes ending beyond are
- * warned about and ignored (sizes beyond are fine: they read as zeros). */
-#define CRASH_DATA_MAX  (1ull << 32)
+/* The bytes of a file a state holds in memory (a flat buffer, copied for
+ * each state that changes the file): writes ending beyond are warned about
+ * and ignored, so that a hostile trace cannot make every state allocate
+ * gigabytes.  Sizes beyond are fine: they read as zeros. */
+#define CRASH_DATA_MAX  (256ull << 20)
 /* The largest size a truncate or fallocate may set (a sparse tail: it costs
  * nothing in memory, but must stay writable on any file system). */
 #define CRASH_SIZE_MAX  (1ull << 40)

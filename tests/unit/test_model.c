@@ -1075,7 +1075,7 @@ static void test_hostile_events(void **state)
 	ct_init_file("f", "o");
 	tb_init_done();
 	tb_open_file(1, "f", 0);
-	ct_write(1, (int64_t)1 << 40, "A", 0);        /* 1 TiB in */
+	ct_write(1, (int64_t)300 << 20, "A", 0);      /* 300 MiB in: past what a state holds */
 	ct_write(1, INT64_MAX - 100, "B", 0);         /* would overflow */
 	tb_fallocate(1, 0x02 | 0x01, -5, 100);        /* negative offset */
 	tb_fallocate(1, 0, 10, -1);                   /* negative length */
