@@ -53,6 +53,8 @@
  * 1. Options
  * ========================================================================== */
 
+#define CRASH_RANDOM_MAX  (1ull << 26)   /* random:N draws, all strategies together */
+
 void crash_opts_default(struct crash_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -126,6 +128,10 @@ int crash_opts_parse_strategy(struct crash_opts *o, const char *spec, char *err,
 					    "(reorder:K, random:N)", p, len);
 			st[n].kind = nlen == 7 ? CRASH_STRAT_REORDER : CRASH_STRAT_RANDOM;
 			st[n].n = v;
+			/* The draws are kept (sorted by crash point): 16 bytes each. */
+			if (st[n].kind == CRASH_STRAT_RANDOM && v > CRASH_RANDOM_MAX)
+				return perr(err, errlen, "strategy: at most 67108864 random draws, got '%.*s'",
+					    p, len);
 		} else if (nlen == 10 && !memcmp(p, "exhaustive", 10) && !colon) {
 			st[n].kind = CRASH_STRAT_EXHAUSTIVE;
 		} else {
@@ -689,7 +695,7 @@ static int draws_setup(struct enumctx *c, uint64_t ndraw, uint64_t seed)
 
 	if (!ndraw || !c->npointset)
 		return 0;
-	if (ndraw > 0xffffffffu)
+	if (ndraw > CRASH_RANDOM_MAX)
 		return -E2BIG;
 	c->draws = malloc(ndraw * sizeof(*c->draws));
 	if (!c->draws)

@@ -387,6 +387,7 @@ static void test_parsers(void **state)
 	static const char *bad_strat[] = {
 		"", "foo", "reorder", "reorder:", "reorder:x", "torn:some", "random", "sync:1",
 		"sync,,prefix", "sync,prefix,torn,torn,sync,prefix,torn,sync,prefix",
+		"random:67108865", "reorder:99999999999999999999",
 	};
 	size_t i;
 
