@@ -49,9 +49,18 @@
  * 1. REAL FUNCTIONS
  * ========================================================================== */
 
-#define SHIM_DEF_REAL_P(ret, name, params, args, errv, fiu) ret(*shim_real_##name) params;
-#define SHIM_DEF_REAL_H(ret, name, params, errv, fiu)       ret(*shim_real_##name) params;
+#define SHIM_DEF_REAL_P(ret, name, params, args, errv, errnos, fiu) ret(*shim_real_##name) params;
+#define SHIM_DEF_REAL_H(ret, name, params, errv, errnos, fiu)       ret(*shim_real_##name) params;
 SHIM_CALLS(SHIM_DEF_REAL_P, SHIM_DEF_REAL_H)
+
+#define SHIM_INFO_P(ret, name, params, args, errv, errnos, fiu) \
+	{ #name, fiu, (const int[]){ SHIM_UNPAREN errnos, 0 } },
+#define SHIM_INFO_H(ret, name, params, errv, errnos, fiu) \
+	{ #name, fiu, (const int[]){ SHIM_UNPAREN errnos, 0 } },
+const struct shim_call_info shim_call_info[] = {
+	SHIM_CALLS(SHIM_INFO_P, SHIM_INFO_H)
+	{ NULL, NULL, NULL }
+};
 
 /* A wrapper reached from inside dlsym (which may allocate and open files)
  * must not start another resolution. */
@@ -62,9 +71,9 @@ void shim_resolve(void)
 	if (t_resolving)
 		return;
 	t_resolving = 1;
-#define SHIM_RESOLVE_P(ret, name, params, args, errv, fiu) \
+#define SHIM_RESOLVE_P(ret, name, params, args, errv, errnos, fiu) \
 	*(void **)&shim_real_##name = dlsym(RTLD_NEXT, #name);
-#define SHIM_RESOLVE_H(ret, name, params, errv, fiu) \
+#define SHIM_RESOLVE_H(ret, name, params, errv, errnos, fiu) \
 	*(void **)&shim_real_##name = dlsym(RTLD_NEXT, #name);
 	SHIM_CALLS(SHIM_RESOLVE_P, SHIM_RESOLVE_H)
 	t_resolving = 0;
@@ -367,14 +376,13 @@ void shim_fd_copy(int fd, int fd2)
 #define SHIM_PRE_ARGS(...)  (&c, __VA_ARGS__)
 #define SHIM_POST_ARGS(...) (&c, (int64_t)r, __VA_ARGS__)
 
-#define SHIM_DECL_HOOKS(ret, name, params, args, errv, fiu)                     \
+#define SHIM_DECL_HOOKS(ret, name, params, args, errv, errnos, fiu)                     \
 	static int pre_##name(struct shim_call *c, SHIM_UNPAREN params);      \
 	static void post_##name(struct shim_call *c, int64_t r, SHIM_UNPAREN params);
-#define SHIM_UNPAREN(...) __VA_ARGS__
 #define SHIM_NOTHING(...)
 SHIM_CALLS(SHIM_DECL_HOOKS, SHIM_NOTHING)
 
-#define SHIM_GEN_PLAIN(ret, name, params, args, errv, fiu)            \
+#define SHIM_GEN_PLAIN(ret, name, params, args, errv, errnos, fiu)            \
 	SHIM_EXPORT ret name params                                   \
 	{                                                             \
 		struct shim_call c;                                   \

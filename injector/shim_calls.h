@@ -4,8 +4,8 @@
  * One line per call the shim interposes, in the manner of libfiu's
  * preload/posix/ modules and SQLite's aSyscall[]:
  *
- *   P(ret, name, (params), (args), error value, "failure point")   plain
- *   H(ret, name, (params),          error value, "failure point")   by hand
+ *   P(ret, name, (params), (args), error value, errnos, "failure point")  plain
+ *   H(ret, name, (params),          error value, errnos, "failure point")  by hand
  *
  * P lines get their whole wrapper generated in shim.c (SHIM_GEN_PLAIN): it
  * passes through unless pre_NAME() says the call concerns the root, then
@@ -14,6 +14,10 @@
  * table only declares the pointer to the real function.  Every line
  * declares `shim_real_NAME`, resolved with dlsym(RTLD_NEXT) by the
  * constructor, or lazily by the first wrapper that runs before it.
+ *
+ * errnos (a SHIM_E_* list, or (0) for a call that cannot fail) are the
+ * errors the call may return, from its man page: a fault injected into it
+ * picks one of them, as libfiu's preload does.
  *
  * The failure point is the name libfiu's POSIX preload gives the call
  * (posix/io/rw/write, posix/io/sync/fsync, ...); calls libfiu does not
@@ -49,213 +53,306 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+/* The errnos a call may fail with (its man page), for fault injection. */
+#define SHIM_E_OPEN (EACCES, EDQUOT, EEXIST, EINTR, EISDIR, ELOOP, EMFILE, \
+	ENAMETOOLONG, ENFILE, ENOENT, ENOMEM, ENOSPC, ENOTDIR, EROFS)
+#define SHIM_E_WRITE (EAGAIN, EBADF, EDQUOT, EFBIG, EINTR, EINVAL, EIO, ENOSPC, EPERM, \
+	EPIPE)
+#define SHIM_E_WRITE2 (EAGAIN, EBADF, EDQUOT, EFBIG, EINTR, EINVAL, EIO, ENOSPC, EPERM, \
+	EPIPE, EOPNOTSUPP)
+#define SHIM_E_EXEC (E2BIG, EACCES, EINVAL, EIO, ELOOP, ENAMETOOLONG, ENOENT, ENOEXEC, \
+	ENOMEM, ENOTDIR, ETXTBSY)
+#define SHIM_E_SPAWN (EAGAIN, E2BIG, EACCES, EINVAL, EIO, ELOOP, ENAMETOOLONG, ENOENT, \
+	ENOEXEC, ENOMEM, ENOTDIR, ETXTBSY)
+#define SHIM_E_STDIO_W (EAGAIN, EBADF, EDQUOT, EFBIG, EINTR, EIO, ENOSPC, EPIPE)
+#define SHIM_E_FOPEN (EACCES, EINTR, EINVAL, EISDIR, ELOOP, EMFILE, ENAMETOOLONG, \
+	ENFILE, ENOENT, ENOMEM, ENOSPC, ENOTDIR, EROFS)
+#define SHIM_E_RENAME (EACCES, EBUSY, EDQUOT, EEXIST, EINVAL, EISDIR, ELOOP, EMLINK, \
+	ENAMETOOLONG, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM, EROFS, EXDEV)
+#define SHIM_E_UNLINK (EACCES, EBUSY, EIO, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, \
+	ENOTDIR, EPERM, EROFS)
+#define SHIM_E_RMDIR (EACCES, EBUSY, EINVAL, EIO, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, \
+	ENOTEMPTY, EPERM, EROFS)
+#define SHIM_E_LINK (EACCES, EDQUOT, EEXIST, EIO, ELOOP, EMLINK, ENAMETOOLONG, ENOENT, \
+	ENOSPC, ENOTDIR, EPERM, EROFS, EXDEV)
+#define SHIM_E_SYMLINK (EACCES, EDQUOT, EEXIST, EIO, ELOOP, ENAMETOOLONG, ENOENT, \
+	ENOSPC, ENOTDIR, EPERM, EROFS)
+#define SHIM_E_MKDIR (EACCES, EDQUOT, EEXIST, ELOOP, EMLINK, ENAMETOOLONG, ENOENT, \
+	ENOSPC, ENOTDIR, EPERM, EROFS)
+#define SHIM_E_TRUNCATE (EACCES, EFBIG, EINTR, EINVAL, EIO, EISDIR, ELOOP, \
+	ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, EROFS, ETXTBSY)
+#define SHIM_E_FALLOCATE (EBADF, EFBIG, EINTR, EINVAL, EIO, ENODEV, ENOSPC, EOPNOTSUPP, \
+	EPERM, ESPIPE, ETXTBSY)
+#define SHIM_E_COPY (EBADF, EFBIG, EINVAL, EIO, EISDIR, ENOMEM, ENOSPC, EOPNOTSUPP, \
+	EXDEV)
 
 #define SHIM_CALLS(P, H)                                                                  \
 	/* 1. descriptors */                                                              \
-	H(int, open, (const char *path, int flags, ...), -1, "posix/io/oc/open")          \
-	H(int, open64, (const char *path, int flags, ...), -1, "posix/io/oc/open")        \
-	H(int, openat, (int dirfd, const char *path, int flags, ...), -1,                \
+	H(int, open, (const char *path, int flags, ...), -1, SHIM_E_OPEN,                 \
 	  "posix/io/oc/open")                                                             \
-	H(int, openat64, (int dirfd, const char *path, int flags, ...), -1,              \
+	H(int, open64, (const char *path, int flags, ...), -1, SHIM_E_OPEN,               \
 	  "posix/io/oc/open")                                                             \
-	H(int, __open_2, (const char *path, int flags), -1, "posix/io/oc/open")           \
-	H(int, __open64_2, (const char *path, int flags), -1, "posix/io/oc/open")         \
-	H(int, __openat_2, (int dirfd, const char *path, int flags), -1,                  \
+	H(int, openat, (int dirfd, const char *path, int flags, ...), -1, SHIM_E_OPEN,    \
+	  "posix/io/oc/open")                                                             \
+	H(int, openat64, (int dirfd, const char *path, int flags, ...), -1,               \
+	  SHIM_E_OPEN, "posix/io/oc/open")                                                \
+	H(int, __open_2, (const char *path, int flags), -1, SHIM_E_OPEN,                  \
+	  "posix/io/oc/open")                                                             \
+	H(int, __open64_2, (const char *path, int flags), -1, SHIM_E_OPEN,                \
+	  "posix/io/oc/open")                                                             \
+	H(int, __openat_2, (int dirfd, const char *path, int flags), -1, SHIM_E_OPEN,     \
 	  "posix/io/oc/open")                                                             \
 	H(int, __openat64_2, (int dirfd, const char *path, int flags), -1,                \
+	  SHIM_E_OPEN, "posix/io/oc/open")                                                \
+	H(int, creat, (const char *path, mode_t mode), -1, SHIM_E_OPEN,                   \
 	  "posix/io/oc/open")                                                             \
-	H(int, creat, (const char *path, mode_t mode), -1, "posix/io/oc/open")            \
-	H(int, creat64, (const char *path, mode_t mode), -1, "posix/io/oc/open")          \
-	H(int, close, (int fd), -1, "posix/io/oc/close")                                  \
+	H(int, creat64, (const char *path, mode_t mode), -1, SHIM_E_OPEN,                 \
+	  "posix/io/oc/open")                                                             \
+	H(int, close, (int fd), -1, (EBADF, EINTR, EIO), "posix/io/oc/close")             \
 	H(int, close_range, (unsigned first, unsigned last, int flags), -1,               \
-	  "posix/io/oc/close_range" /* torn: */)                                          \
-	H(void, closefrom, (int lowfd), 0, "posix/io/oc/closefrom" /* torn: */)           \
-	H(int, dup, (int fd), -1, "posix/io/oc/dup" /* torn: */)                          \
-	H(int, dup2, (int fd, int fd2), -1, "posix/io/oc/dup2" /* torn: */)               \
-	H(int, dup3, (int fd, int fd2, int flags), -1, "posix/io/oc/dup3" /* torn: */)    \
-	H(int, fcntl, (int fd, int cmd, ...), -1, "posix/io/oc/fcntl" /* torn: */)        \
-	H(int, fcntl64, (int fd, int cmd, ...), -1, "posix/io/oc/fcntl" /* torn: */)      \
-	H(int, closedir, (DIR *d), -1, "posix/io/dir/closedir")                           \
+	  (EINVAL, ENOMEM), "posix/io/oc/close_range" /* torn: */)                        \
+	H(void, closefrom, (int lowfd), 0, (0), "posix/io/oc/closefrom" /* torn: */)      \
+	H(int, dup, (int fd), -1, (EBADF, EMFILE), "posix/io/oc/dup" /* torn: */)         \
+	H(int, dup2, (int fd, int fd2), -1, (EBADF, EBUSY, EINTR, EINVAL, EMFILE),        \
+	  "posix/io/oc/dup2" /* torn: */)                                                 \
+	H(int, dup3, (int fd, int fd2, int flags), -1,                                    \
+	  (EBADF, EBUSY, EINTR, EINVAL, EMFILE), "posix/io/oc/dup3" /* torn: */)          \
+	H(int, fcntl, (int fd, int cmd, ...), -1,                                         \
+	  (EACCES, EAGAIN, EBADF, EINTR, EINVAL, EMFILE, EPERM),                          \
+	  "posix/io/oc/fcntl" /* torn: */)                                                \
+	H(int, fcntl64, (int fd, int cmd, ...), -1,                                       \
+	  (EACCES, EAGAIN, EBADF, EINTR, EINVAL, EMFILE, EPERM),                          \
+	  "posix/io/oc/fcntl" /* torn: */)                                                \
+	H(int, closedir, (DIR *d), -1, (EBADF), "posix/io/dir/closedir")                  \
 	/* 2. data */                                                                     \
 	P(ssize_t, write, (int fd, const void *buf, size_t n), (fd, buf, n), -1,          \
-	  "posix/io/rw/write")                                                            \
+	  SHIM_E_WRITE, "posix/io/rw/write")                                              \
 	P(ssize_t, pwrite, (int fd, const void *buf, size_t n, off_t off),                \
-	  (fd, buf, n, off), -1, "posix/io/rw/pwrite")                                    \
+	  (fd, buf, n, off), -1, SHIM_E_WRITE, "posix/io/rw/pwrite")                      \
 	P(ssize_t, pwrite64, (int fd, const void *buf, size_t n, off64_t off),            \
-	  (fd, buf, n, off), -1, "posix/io/rw/pwrite")                                    \
-	P(ssize_t, writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),   \
-	  -1, "posix/io/rw/writev")                                                       \
+	  (fd, buf, n, off), -1, SHIM_E_WRITE, "posix/io/rw/pwrite")                      \
+	P(ssize_t, writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),    \
+	  -1, SHIM_E_WRITE, "posix/io/rw/writev")                                         \
 	P(ssize_t, pwritev, (int fd, const struct iovec *iov, int cnt, off_t off),        \
-	  (fd, iov, cnt, off), -1, "posix/io/rw/pwritev")                                 \
+	  (fd, iov, cnt, off), -1, SHIM_E_WRITE, "posix/io/rw/pwritev")                   \
 	P(ssize_t, pwritev64, (int fd, const struct iovec *iov, int cnt, off64_t off),    \
-	  (fd, iov, cnt, off), -1, "posix/io/rw/pwritev")                                 \
+	  (fd, iov, cnt, off), -1, SHIM_E_WRITE, "posix/io/rw/pwritev")                   \
 	P(ssize_t, pwritev2,                                                              \
 	  (int fd, const struct iovec *iov, int cnt, off_t off, int flags),               \
-	  (fd, iov, cnt, off, flags), -1, "posix/io/rw/pwritev2" /* torn: */)             \
+	  (fd, iov, cnt, off, flags), -1, SHIM_E_WRITE2,                                  \
+	  "posix/io/rw/pwritev2" /* torn: */)                                             \
 	P(ssize_t, pwritev64v2,                                                           \
 	  (int fd, const struct iovec *iov, int cnt, off64_t off, int flags),             \
-	  (fd, iov, cnt, off, flags), -1, "posix/io/rw/pwritev2" /* torn: */)             \
+	  (fd, iov, cnt, off, flags), -1, SHIM_E_WRITE2,                                  \
+	  "posix/io/rw/pwritev2" /* torn: */)                                             \
 	H(ssize_t, copy_file_range,                                                       \
-	  (int fdin, off64_t *offin, int fdout, off64_t *offout, size_t len,              \
-	   unsigned int flags), -1, "posix/io/rw/copy_file_range" /* torn: */)           \
+	  (int fdin, off64_t *offin, int fdout, off64_t *offout, size_t len, unsigned int flags), \
+	  -1, SHIM_E_COPY, "posix/io/rw/copy_file_range" /* torn: */)                     \
 	H(ssize_t, sendfile, (int out, int in, off_t *off, size_t n), -1,                 \
+	  (EAGAIN, EBADF, EINVAL, EIO, ENOMEM, EOVERFLOW, ESPIPE),                        \
 	  "posix/io/rw/sendfile" /* torn: */)                                             \
 	H(ssize_t, sendfile64, (int out, int in, off64_t *off, size_t n), -1,             \
+	  (EAGAIN, EBADF, EINVAL, EIO, ENOMEM, EOVERFLOW, ESPIPE),                        \
 	  "posix/io/rw/sendfile" /* torn: */)                                             \
 	H(ssize_t, splice,                                                                \
-	  (int fdin, off64_t *offin, int fdout, off64_t *offout, size_t len,              \
-	   unsigned int flags), -1, "posix/io/rw/splice" /* torn: */)                    \
+	  (int fdin, off64_t *offin, int fdout, off64_t *offout, size_t len, unsigned int flags), \
+	  -1, (EAGAIN, EBADF, EINVAL, ENOMEM, ESPIPE),                                    \
+	  "posix/io/rw/splice" /* torn: */)                                               \
 	H(int, ioctl, (int fd, unsigned long req, ...), -1,                               \
+	  (EBADF, EINVAL, ENOTTY, EOPNOTSUPP, EXDEV),                                     \
 	  "posix/io/ioctl" /* torn: FICLONE, FICLONERANGE */)                             \
 	/* 3. durability */                                                               \
-	P(int, fsync, (int fd), (fd), -1, "posix/io/sync/fsync")                          \
-	P(int, fdatasync, (int fd), (fd), -1, "posix/io/sync/fdatasync")                  \
+	P(int, fsync, (int fd), (fd), -1,                                                 \
+	  (EBADF, EDQUOT, EINTR, EINVAL, EIO, ENOSPC, EROFS), "posix/io/sync/fsync")      \
+	P(int, fdatasync, (int fd), (fd), -1,                                             \
+	  (EBADF, EDQUOT, EINTR, EINVAL, EIO, ENOSPC, EROFS),                             \
+	  "posix/io/sync/fdatasync")                                                      \
 	P(int, sync_file_range, (int fd, off64_t off, off64_t n, unsigned int flags),     \
-	  (fd, off, n, flags), -1, "posix/io/sync/sync_file_range" /* torn: */)           \
-	H(void, sync, (void), 0, "posix/io/sync/sync" /* torn: */)                        \
-	P(int, syncfs, (int fd), (fd), -1, "posix/io/sync/syncfs" /* torn: */)            \
+	  (fd, off, n, flags), -1, (EBADF, EINVAL, EIO, ENOMEM, ENOSPC, ESPIPE),          \
+	  "posix/io/sync/sync_file_range" /* torn: */)                                    \
+	H(void, sync, (void), 0, (0), "posix/io/sync/sync" /* torn: */)                   \
+	P(int, syncfs, (int fd), (fd), -1, (EBADF, EDQUOT, EIO, ENOSPC),                  \
+	  "posix/io/sync/syncfs" /* torn: */)                                             \
 	/* 4. sizes */                                                                    \
-	P(int, ftruncate, (int fd, off_t len), (fd, len), -1, "posix/io/rw/ftruncate")    \
+	P(int, ftruncate, (int fd, off_t len), (fd, len), -1,                             \
+	  (EBADF, EFBIG, EINTR, EINVAL, EIO, EPERM, EROFS), "posix/io/rw/ftruncate")      \
 	P(int, ftruncate64, (int fd, off64_t len), (fd, len), -1,                         \
-	  "posix/io/rw/ftruncate")                                                        \
+	  (EBADF, EFBIG, EINTR, EINVAL, EIO, EPERM, EROFS), "posix/io/rw/ftruncate")      \
 	P(int, truncate, (const char *path, off_t len), (path, len), -1,                  \
-	  "posix/io/rw/truncate")                                                         \
+	  SHIM_E_TRUNCATE, "posix/io/rw/truncate")                                        \
 	P(int, truncate64, (const char *path, off64_t len), (path, len), -1,              \
-	  "posix/io/rw/truncate")                                                         \
-	P(int, fallocate, (int fd, int mode, off_t off, off_t len), (fd, mode, off, len), \
-	  -1, "posix/io/rw/fallocate" /* torn: */)                                        \
+	  SHIM_E_TRUNCATE, "posix/io/rw/truncate")                                        \
+	P(int, fallocate, (int fd, int mode, off_t off, off_t len),                       \
+	  (fd, mode, off, len), -1, SHIM_E_FALLOCATE,                                     \
+	  "posix/io/rw/fallocate" /* torn: */)                                            \
 	P(int, fallocate64, (int fd, int mode, off64_t off, off64_t len),                 \
-	  (fd, mode, off, len), -1, "posix/io/rw/fallocate" /* torn: */)                  \
-	/* returns the error number itself, leaves errno alone */                        \
-	P(int, posix_fallocate, (int fd, off_t off, off_t len), (fd, off, len), 0,       \
+	  (fd, mode, off, len), -1, SHIM_E_FALLOCATE,                                     \
+	  "posix/io/rw/fallocate" /* torn: */)                                            \
+	/* returns the error number itself, leaves errno alone */                         \
+	P(int, posix_fallocate, (int fd, off_t off, off_t len), (fd, off, len), 0,        \
+	  (EBADF, EFBIG, EINTR, EINVAL, ENODEV, ENOSPC, ESPIPE),                          \
 	  "posix/io/rw/posix_fallocate" /* torn: */)                                      \
-	P(int, posix_fallocate64, (int fd, off64_t off, off64_t len), (fd, off, len), 0, \
+	P(int, posix_fallocate64, (int fd, off64_t off, off64_t len), (fd, off, len),     \
+	  0, (EBADF, EFBIG, EINTR, EINVAL, ENODEV, ENOSPC, ESPIPE),                       \
 	  "posix/io/rw/posix_fallocate" /* torn: */)                                      \
 	/* 5. namespace */                                                                \
 	P(int, rename, (const char *from, const char *to), (from, to), -1,                \
-	  "posix/io/dir/rename")                                                          \
+	  SHIM_E_RENAME, "posix/io/dir/rename")                                           \
 	P(int, renameat, (int fd1, const char *from, int fd2, const char *to),            \
-	  (fd1, from, fd2, to), -1, "posix/io/dir/rename")                                \
+	  (fd1, from, fd2, to), -1, SHIM_E_RENAME, "posix/io/dir/rename")                 \
 	P(int, renameat2,                                                                 \
 	  (int fd1, const char *from, int fd2, const char *to, unsigned int flags),       \
-	  (fd1, from, fd2, to, flags), -1, "posix/io/dir/rename")                         \
-	P(int, unlink, (const char *path), (path), -1, "posix/io/dir/unlink")             \
-	P(int, unlinkat, (int dirfd, const char *path, int flags), (dirfd, path, flags),  \
-	  -1, "posix/io/dir/unlink")                                                      \
-	P(int, link, (const char *from, const char *to), (from, to), -1,                  \
+	  (fd1, from, fd2, to, flags), -1, SHIM_E_RENAME, "posix/io/dir/rename")          \
+	P(int, unlink, (const char *path), (path), -1, SHIM_E_UNLINK,                     \
+	  "posix/io/dir/unlink")                                                          \
+	P(int, unlinkat, (int dirfd, const char *path, int flags),                        \
+	  (dirfd, path, flags), -1, SHIM_E_UNLINK, "posix/io/dir/unlink")                 \
+	P(int, link, (const char *from, const char *to), (from, to), -1, SHIM_E_LINK,     \
 	  "posix/io/dir/link" /* torn: */)                                                \
-	P(int, linkat, (int fd1, const char *from, int fd2, const char *to, int flags),   \
-	  (fd1, from, fd2, to, flags), -1, "posix/io/dir/link" /* torn: */)               \
+	P(int, linkat,                                                                    \
+	  (int fd1, const char *from, int fd2, const char *to, int flags),                \
+	  (fd1, from, fd2, to, flags), -1, SHIM_E_LINK,                                   \
+	  "posix/io/dir/link" /* torn: */)                                                \
 	P(int, symlink, (const char *target, const char *path), (target, path), -1,       \
-	  "posix/io/dir/symlink" /* torn: */)                                             \
+	  SHIM_E_SYMLINK, "posix/io/dir/symlink" /* torn: */)                             \
 	P(int, symlinkat, (const char *target, int dirfd, const char *path),              \
-	  (target, dirfd, path), -1, "posix/io/dir/symlink" /* torn: */)                  \
-	P(int, mkdir, (const char *path, mode_t mode), (path, mode), -1,                  \
+	  (target, dirfd, path), -1, SHIM_E_SYMLINK,                                      \
+	  "posix/io/dir/symlink" /* torn: */)                                             \
+	P(int, mkdir, (const char *path, mode_t mode), (path, mode), -1, SHIM_E_MKDIR,    \
 	  "posix/io/dir/mkdir" /* torn: */)                                               \
-	P(int, mkdirat, (int dirfd, const char *path, mode_t mode), (dirfd, path, mode),  \
-	  -1, "posix/io/dir/mkdir" /* torn: */)                                           \
-	P(int, rmdir, (const char *path), (path), -1, "posix/io/dir/rmdir" /* torn: */)   \
-	H(int, remove, (const char *path), -1, "posix/stdio/remove")                      \
-	H(int, mkstemp, (char *tmpl), -1, "posix/io/oc/mkstemp" /* torn: */)               \
-	H(int, mkstemp64, (char *tmpl), -1, "posix/io/oc/mkstemp" /* torn: */)             \
-	H(int, mkostemp, (char *tmpl, int flags), -1, "posix/io/oc/mkstemp" /* torn: */)   \
-	H(int, mkostemp64, (char *tmpl, int flags), -1, "posix/io/oc/mkstemp" /* torn: */) \
-	H(int, mkstemps, (char *tmpl, int suffixlen), -1,                                  \
-	  "posix/io/oc/mkstemp" /* torn: */)                                               \
-	H(int, mkstemps64, (char *tmpl, int suffixlen), -1,                                \
-	  "posix/io/oc/mkstemp" /* torn: */)                                               \
-	H(int, mkostemps, (char *tmpl, int suffixlen, int flags), -1,                      \
-	  "posix/io/oc/mkstemp" /* torn: */)                                               \
-	H(int, mkostemps64, (char *tmpl, int suffixlen, int flags), -1,                    \
-	  "posix/io/oc/mkstemp" /* torn: */)                                               \
-	H(char *, mkdtemp, (char *tmpl), NULL, "posix/io/dir/mkdtemp" /* torn: */)          \
+	P(int, mkdirat, (int dirfd, const char *path, mode_t mode),                       \
+	  (dirfd, path, mode), -1, SHIM_E_MKDIR, "posix/io/dir/mkdir" /* torn: */)        \
+	P(int, rmdir, (const char *path), (path), -1, SHIM_E_RMDIR,                       \
+	  "posix/io/dir/rmdir" /* torn: */)                                               \
+	H(int, remove, (const char *path), -1, SHIM_E_RMDIR, "posix/stdio/remove")        \
+	H(int, mkstemp, (char *tmpl), -1, (EACCES, EEXIST, EINVAL, EMFILE, ENOSPC),       \
+	  "posix/io/oc/mkstemp" /* torn: */)                                              \
+	H(int, mkstemp64, (char *tmpl), -1, (EACCES, EEXIST, EINVAL, EMFILE, ENOSPC),     \
+	  "posix/io/oc/mkstemp" /* torn: */)                                              \
+	H(int, mkostemp, (char *tmpl, int flags), -1,                                     \
+	  (EACCES, EEXIST, EINVAL, EMFILE, ENOSPC), "posix/io/oc/mkstemp" /* torn: */)    \
+	H(int, mkostemp64, (char *tmpl, int flags), -1,                                   \
+	  (EACCES, EEXIST, EINVAL, EMFILE, ENOSPC), "posix/io/oc/mkstemp" /* torn: */)    \
+	H(int, mkstemps, (char *tmpl, int suffixlen), -1,                                 \
+	  (EACCES, EEXIST, EINVAL, EMFILE, ENOSPC), "posix/io/oc/mkstemp" /* torn: */)    \
+	H(int, mkstemps64, (char *tmpl, int suffixlen), -1,                               \
+	  (EACCES, EEXIST, EINVAL, EMFILE, ENOSPC), "posix/io/oc/mkstemp" /* torn: */)    \
+	H(int, mkostemps, (char *tmpl, int suffixlen, int flags), -1,                     \
+	  (EACCES, EEXIST, EINVAL, EMFILE, ENOSPC), "posix/io/oc/mkstemp" /* torn: */)    \
+	H(int, mkostemps64, (char *tmpl, int suffixlen, int flags), -1,                   \
+	  (EACCES, EEXIST, EINVAL, EMFILE, ENOSPC), "posix/io/oc/mkstemp" /* torn: */)    \
+	H(char *, mkdtemp, (char *tmpl), NULL, (EACCES, EEXIST, EINVAL, ENOSPC),          \
+	  "posix/io/dir/mkdtemp" /* torn: */)                                             \
 	/* 6. processes */                                                                \
-	H(pid_t, fork, (void), -1, "posix/proc/fork")                                     \
+	H(pid_t, fork, (void), -1, (EAGAIN, ENOMEM), "posix/proc/fork")                   \
 	H(int, execve, (const char *path, char *const argv[], char *const envp[]), -1,    \
+	  SHIM_E_EXEC, "posix/proc/exec" /* torn: */)                                     \
+	H(int, execv, (const char *path, char *const argv[]), -1, SHIM_E_EXEC,            \
 	  "posix/proc/exec" /* torn: */)                                                  \
-	H(int, execv, (const char *path, char *const argv[]), -1,                         \
+	H(int, execvp, (const char *file, char *const argv[]), -1, SHIM_E_EXEC,           \
 	  "posix/proc/exec" /* torn: */)                                                  \
-	H(int, execvp, (const char *file, char *const argv[]), -1,                        \
+	H(int, execl, (const char *path, const char *arg, ...), -1, SHIM_E_EXEC,          \
 	  "posix/proc/exec" /* torn: */)                                                  \
-	H(int, execl, (const char *path, const char *arg, ...), -1,                       \
+	H(int, execlp, (const char *file, const char *arg, ...), -1, SHIM_E_EXEC,         \
 	  "posix/proc/exec" /* torn: */)                                                  \
-	H(int, execlp, (const char *file, const char *arg, ...), -1,                      \
+	H(int, execle, (const char *path, const char *arg, ...), -1, SHIM_E_EXEC,         \
 	  "posix/proc/exec" /* torn: */)                                                  \
-	H(int, execle, (const char *path, const char *arg, ...), -1,                      \
-	  "posix/proc/exec" /* torn: */)                                                  \
-	H(int, execvpe, (const char *file, char *const argv[], char *const envp[]), -1,   \
-	  "posix/proc/exec" /* torn: */)                                                  \
+	H(int, execvpe, (const char *file, char *const argv[], char *const envp[]),       \
+	  -1, SHIM_E_EXEC, "posix/proc/exec" /* torn: */)                                 \
 	H(int, posix_spawn,                                                               \
 	  (pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,            \
 	   const posix_spawnattr_t *attr, char *const argv[], char *const envp[]),        \
-	  1, "posix/proc/spawn" /* torn: */)                                              \
+	  1, SHIM_E_SPAWN, "posix/proc/spawn" /* torn: */)                                \
 	H(int, posix_spawnp,                                                              \
 	  (pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,            \
 	   const posix_spawnattr_t *attr, char *const argv[], char *const envp[]),        \
-	  1, "posix/proc/spawn" /* torn: */)                                              \
+	  1, SHIM_E_SPAWN, "posix/proc/spawn" /* torn: */)                                \
 	/* 7. mappings */                                                                 \
-	H(void *, mmap, (void *addr, size_t len, int prot, int flags, int fd, off_t off), \
-	  MAP_FAILED, "posix/mm/mmap")                                                    \
+	H(void *, mmap,                                                                   \
+	  (void *addr, size_t len, int prot, int flags, int fd, off_t off),               \
+	  MAP_FAILED, (EACCES, EAGAIN, EBADF, EINVAL, ENFILE, ENODEV, ENOMEM, EPERM),     \
+	  "posix/mm/mmap")                                                                \
 	H(void *, mmap64,                                                                 \
 	  (void *addr, size_t len, int prot, int flags, int fd, off64_t off),             \
-	  MAP_FAILED, "posix/mm/mmap")                                                    \
-	H(int, munmap, (void *addr, size_t len), -1, "posix/mm/munmap")                   \
-	H(int, mprotect, (void *addr, size_t len, int prot), -1, "posix/mm/mprotect")     \
-	H(int, msync, (void *addr, size_t len, int flags), -1, "posix/mm/msync")          \
+	  MAP_FAILED, (EACCES, EAGAIN, EBADF, EINVAL, ENFILE, ENODEV, ENOMEM, EPERM),     \
+	  "posix/mm/mmap")                                                                \
+	H(int, munmap, (void *addr, size_t len), -1, (EINVAL), "posix/mm/munmap")         \
+	H(int, mprotect, (void *addr, size_t len, int prot), -1,                          \
+	  (EACCES, EINVAL, ENOMEM), "posix/mm/mprotect")                                  \
+	H(int, msync, (void *addr, size_t len, int flags), -1,                            \
+	  (EBUSY, EINVAL, EIO, ENOMEM), "posix/mm/msync")                                 \
 	/* 8. stdio */                                                                    \
-	H(FILE *, fopen, (const char *path, const char *mode), NULL,                      \
+	H(FILE *, fopen, (const char *path, const char *mode), NULL, SHIM_E_FOPEN,        \
 	  "posix/stdio/oc/fopen")                                                         \
-	H(FILE *, fopen64, (const char *path, const char *mode), NULL,                    \
+	H(FILE *, fopen64, (const char *path, const char *mode), NULL, SHIM_E_FOPEN,      \
 	  "posix/stdio/oc/fopen")                                                         \
-	H(FILE *, fdopen, (int fd, const char *mode), NULL, "posix/stdio/oc/fdopen")      \
+	H(FILE *, fdopen, (int fd, const char *mode), NULL, SHIM_E_FOPEN,                 \
+	  "posix/stdio/oc/fdopen")                                                        \
 	H(FILE *, freopen, (const char *path, const char *mode, FILE *f), NULL,           \
-	  "posix/stdio/oc/freopen")                                                       \
+	  SHIM_E_FOPEN, "posix/stdio/oc/freopen")                                         \
 	H(FILE *, freopen64, (const char *path, const char *mode, FILE *f), NULL,         \
-	  "posix/stdio/oc/freopen")                                                       \
-	H(int, fclose, (FILE *f), EOF, "posix/stdio/oc/fclose")                           \
-	H(int, fcloseall, (void), EOF, "posix/stdio/oc/fcloseall" /* torn: */)           \
-	H(int, fflush, (FILE *f), EOF, "posix/stdio/fflush")                              \
-	H(int, fflush_unlocked, (FILE *f), EOF, "posix/stdio/fflush")                     \
+	  SHIM_E_FOPEN, "posix/stdio/oc/freopen")                                         \
+	H(int, fclose, (FILE *f), EOF,                                                    \
+	  (EBADF, EDQUOT, EFBIG, EINTR, EIO, ENOSPC, EPIPE), "posix/stdio/oc/fclose")     \
+	H(int, fcloseall, (void), EOF,                                                    \
+	  (EBADF, EDQUOT, EFBIG, EINTR, EIO, ENOSPC, EPIPE),                              \
+	  "posix/stdio/oc/fcloseall" /* torn: */)                                         \
+	H(int, fflush, (FILE *f), EOF,                                                    \
+	  (EBADF, EDQUOT, EFBIG, EINTR, EIO, ENOSPC, EPIPE), "posix/stdio/fflush")        \
+	H(int, fflush_unlocked, (FILE *f), EOF,                                           \
+	  (EBADF, EDQUOT, EFBIG, EINTR, EIO, ENOSPC, EPIPE), "posix/stdio/fflush")        \
 	H(size_t, fwrite, (const void *p, size_t size, size_t n, FILE *f), 0,             \
-	  "posix/stdio/rw/fwrite")                                                        \
+	  SHIM_E_STDIO_W, "posix/stdio/rw/fwrite")                                        \
 	H(size_t, fwrite_unlocked, (const void *p, size_t size, size_t n, FILE *f), 0,    \
-	  "posix/stdio/rw/fwrite")                                                        \
-	H(int, fputs, (const char *s, FILE *f), EOF, "posix/stdio/gp/fputs")              \
-	H(int, fputs_unlocked, (const char *s, FILE *f), EOF, "posix/stdio/gp/fputs")     \
-	H(int, fputc, (int c, FILE *f), EOF, "posix/stdio/gp/fputc")                      \
-	H(int, fputc_unlocked, (int c, FILE *f), EOF, "posix/stdio/gp/fputc")             \
-	H(int, putc, (int c, FILE *f), EOF, "posix/stdio/gp/putc")                        \
-	H(int, putc_unlocked, (int c, FILE *f), EOF, "posix/stdio/gp/putc")               \
-	H(int, fprintf, (FILE *f, const char *fmt, ...), -1, "posix/stdio/sp/fprintf")    \
-	H(int, vfprintf, (FILE *f, const char *fmt, va_list ap), -1,                      \
+	  SHIM_E_STDIO_W, "posix/stdio/rw/fwrite")                                        \
+	H(int, fputs, (const char *s, FILE *f), EOF, SHIM_E_STDIO_W,                      \
+	  "posix/stdio/gp/fputs")                                                         \
+	H(int, fputs_unlocked, (const char *s, FILE *f), EOF, SHIM_E_STDIO_W,             \
+	  "posix/stdio/gp/fputs")                                                         \
+	H(int, fputc, (int c, FILE *f), EOF, SHIM_E_STDIO_W, "posix/stdio/gp/fputc")      \
+	H(int, fputc_unlocked, (int c, FILE *f), EOF, SHIM_E_STDIO_W,                     \
+	  "posix/stdio/gp/fputc")                                                         \
+	H(int, putc, (int c, FILE *f), EOF, SHIM_E_STDIO_W, "posix/stdio/gp/putc")        \
+	H(int, putc_unlocked, (int c, FILE *f), EOF, SHIM_E_STDIO_W,                      \
+	  "posix/stdio/gp/putc")                                                          \
+	H(int, fprintf, (FILE *f, const char *fmt, ...), -1, SHIM_E_STDIO_W,              \
+	  "posix/stdio/sp/fprintf")                                                       \
+	H(int, vfprintf, (FILE *f, const char *fmt, va_list ap), -1, SHIM_E_STDIO_W,      \
 	  "posix/stdio/sp/vfprintf")                                                      \
 	H(int, __fprintf_chk, (FILE *f, int flag, const char *fmt, ...), -1,              \
-	  "posix/stdio/sp/fprintf")                                                       \
+	  SHIM_E_STDIO_W, "posix/stdio/sp/fprintf")                                       \
 	H(int, __vfprintf_chk, (FILE *f, int flag, const char *fmt, va_list ap), -1,      \
-	  "posix/stdio/sp/vfprintf")                                                      \
-	H(int, printf, (const char *fmt, ...), -1, "posix/stdio/sp/printf")              \
-	H(int, vprintf, (const char *fmt, va_list ap), -1, "posix/stdio/sp/vprintf")     \
-	H(int, __printf_chk, (int flag, const char *fmt, ...), -1,                        \
+	  SHIM_E_STDIO_W, "posix/stdio/sp/vfprintf")                                      \
+	H(int, printf, (const char *fmt, ...), -1, SHIM_E_STDIO_W,                        \
+	  "posix/stdio/sp/printf")                                                        \
+	H(int, vprintf, (const char *fmt, va_list ap), -1, SHIM_E_STDIO_W,                \
+	  "posix/stdio/sp/vprintf")                                                       \
+	H(int, __printf_chk, (int flag, const char *fmt, ...), -1, SHIM_E_STDIO_W,        \
 	  "posix/stdio/sp/printf")                                                        \
 	H(int, __vprintf_chk, (int flag, const char *fmt, va_list ap), -1,                \
-	  "posix/stdio/sp/vprintf")                                                       \
-	H(int, puts, (const char *s), EOF, "posix/stdio/gp/puts")                         \
-	H(int, putchar, (int c), EOF, "posix/stdio/gp/putchar")                           \
-	H(int, putchar_unlocked, (int c), EOF, "posix/stdio/gp/putchar")                  \
-	H(int, dprintf, (int fd, const char *fmt, ...), -1, "posix/stdio/sp/dprintf")     \
-	H(int, vdprintf, (int fd, const char *fmt, va_list ap), -1,                       \
+	  SHIM_E_STDIO_W, "posix/stdio/sp/vprintf")                                       \
+	H(int, puts, (const char *s), EOF, SHIM_E_STDIO_W, "posix/stdio/gp/puts")         \
+	H(int, putchar, (int c), EOF, SHIM_E_STDIO_W, "posix/stdio/gp/putchar")           \
+	H(int, putchar_unlocked, (int c), EOF, SHIM_E_STDIO_W,                            \
+	  "posix/stdio/gp/putchar")                                                       \
+	H(int, dprintf, (int fd, const char *fmt, ...), -1, SHIM_E_STDIO_W,               \
+	  "posix/stdio/sp/dprintf")                                                       \
+	H(int, vdprintf, (int fd, const char *fmt, va_list ap), -1, SHIM_E_STDIO_W,       \
 	  "posix/stdio/sp/vdprintf")                                                      \
 	H(int, __dprintf_chk, (int fd, int flag, const char *fmt, ...), -1,               \
-	  "posix/stdio/sp/dprintf")                                                       \
+	  SHIM_E_STDIO_W, "posix/stdio/sp/dprintf")                                       \
 	H(int, __vdprintf_chk, (int fd, int flag, const char *fmt, va_list ap), -1,       \
-	  "posix/stdio/sp/vdprintf")                                                      \
-	H(int, fseek, (FILE *f, long off, int whence), -1, "posix/stdio/seek/fseek")      \
-	H(int, fseeko, (FILE *f, off_t off, int whence), -1, "posix/stdio/seek/fseeko")   \
+	  SHIM_E_STDIO_W, "posix/stdio/sp/vdprintf")                                      \
+	H(int, fseek, (FILE *f, long off, int whence), -1,                                \
+	  (EBADF, EINVAL, EIO, ENOSPC, EOVERFLOW, ESPIPE), "posix/stdio/seek/fseek")      \
+	H(int, fseeko, (FILE *f, off_t off, int whence), -1,                              \
+	  (EBADF, EINVAL, EIO, ENOSPC, EOVERFLOW, ESPIPE), "posix/stdio/seek/fseeko")     \
 	H(int, fseeko64, (FILE *f, off64_t off, int whence), -1,                          \
-	  "posix/stdio/seek/fseeko")                                                      \
-	H(void, rewind, (FILE *f), 0, "posix/stdio/seek/rewind" /* torn: */)              \
-	H(int, fsetpos, (FILE *f, const fpos_t *pos), -1, "posix/stdio/seek/fsetpos")     \
+	  (EBADF, EINVAL, EIO, ENOSPC, EOVERFLOW, ESPIPE), "posix/stdio/seek/fseeko")     \
+	H(void, rewind, (FILE *f), 0, (0), "posix/stdio/seek/rewind" /* torn: */)         \
+	H(int, fsetpos, (FILE *f, const fpos_t *pos), -1,                                 \
+	  (EBADF, EINVAL, EIO, ENOSPC, EOVERFLOW, ESPIPE), "posix/stdio/seek/fsetpos")    \
 	H(int, fsetpos64, (FILE *f, const fpos64_t *pos), -1,                             \
-	  "posix/stdio/seek/fsetpos")
+	  (EBADF, EINVAL, EIO, ENOSPC, EOVERFLOW, ESPIPE), "posix/stdio/seek/fsetpos")
 
 #endif /* TORN_INJECTOR_SHIM_CALLS_H */

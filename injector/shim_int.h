@@ -26,9 +26,22 @@
  * 1. REAL FUNCTIONS
  * ========================================================================== */
 
-#define SHIM_DECL_REAL_P(ret, name, params, args, errv, fiu) extern ret(*shim_real_##name) params;
-#define SHIM_DECL_REAL_H(ret, name, params, errv, fiu)       extern ret(*shim_real_##name) params;
+#define SHIM_DECL_REAL_P(ret, name, params, args, errv, errnos, fiu) extern ret(*shim_real_##name) params;
+#define SHIM_DECL_REAL_H(ret, name, params, errv, errnos, fiu)       extern ret(*shim_real_##name) params;
 SHIM_CALLS(SHIM_DECL_REAL_P, SHIM_DECL_REAL_H)
+
+/* The table as data, for fault injection (a later issue): each call's
+ * name, its libfiu failure point and the errnos it may fail with
+ * (0-terminated; empty for a call that cannot fail).  Ends with a NULL
+ * name. */
+struct shim_call_info {
+	const char *name;
+	const char *fiu;
+	const int  *errnos;
+};
+extern const struct shim_call_info shim_call_info[];
+
+#define SHIM_UNPAREN(...) __VA_ARGS__
 
 /* Resolve every shim_real_* with dlsym(RTLD_NEXT).  Run by the constructor;
  * also by the first wrapper called before it (another library's
