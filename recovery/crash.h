@@ -146,7 +146,11 @@ int crash_space_warnings(const struct crash_space *s, FILE *out);
  * -E2BIG when exhaustive exceeds max_states (nothing visited then). */
 typedef int (*crash_visit_fn)(void *arg, struct crash_state *st);
 int crash_space_enumerate(struct crash_space *s, crash_visit_fn fn, void *arg);
-/* Number of states enumerate would visit (same rules, no materialisation). */
+/* Number of states enumerate would visit (same rules, no materialisation):
+ * a closed form for one strategy; a union of several is enumerated (without
+ * building states) to count its duplicates once, unless the sum of its
+ * strategies' counts exceeds 2e7: that sum, an upper bound, is returned.
+ * -E2BIG as enumerate when exhaustive exceeds max_states. */
 int64_t crash_space_count(struct crash_space *s);
 
 /* One state from its id (replay, explain, minimize).  -EINVAL with @err
