@@ -15,7 +15,8 @@
  *     pieces; auto picks per write from the handle's O_DIRECT (open flags,
  *     F_SETFL) or the write's TORN_F_DIRECT;
  *   - a successful fsync/fdatasync of a file (seq F, started at S) resolves
- *     the file's open units with seq < S as durable at F; a failed one
+ *     the file's open units seen complete before S (comp < S: the write's
+ *     own event, or its io_uring completion) as durable at F; a failed one
  *     (result < 0, or a fault injected on a sync call while it ran) drops
  *     its open data units for good (lost at F): Linux marks the pages clean
  *     after a writeback error, so a later fsync does not write them.  O_DIRECT
@@ -23,7 +24,8 @@
  *     truncate and fallocate units are inode metadata, not pages: they stay
  *     pending and a later fsync persists them (zeros where data was lost);
  *   - fsync of a directory resolves the open namespace units whose parent
- *     it is (a rename or link needs both parents); a failed directory fsync
+ *     it is (a rename across directories needs both; a link, the new
+ *     name's directory); a failed directory fsync
  *     changes nothing (the journal still holds the operations);
  *   - sync() and syncfs() resolve everything issued before they started;
  *   - writes through O_SYNC/O_DSYNC handles or flagged TORN_F_SYNC are
