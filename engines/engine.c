@@ -40,6 +40,26 @@ int eng_bug_find(const struct eng_ops *ops, const char *name)
 	return -1;
 }
 
+int eng_put(const struct eng_ops *ops, void *e, const char *key, size_t klen,
+	    const void *val, size_t vlen)
+{
+	struct eng_op op = { ENG_PUT, key, klen, val, vlen };
+
+	return ops->apply(e, &op, 1);
+}
+
+int eng_delete(const struct eng_ops *ops, void *e, const char *key, size_t klen)
+{
+	struct eng_op op = { ENG_DEL, key, klen, NULL, 0 };
+
+	return ops->apply(e, &op, 1);
+}
+
+int eng_batch(const struct eng_ops *ops, void *e, const struct eng_op *batch, int n)
+{
+	return ops->apply(e, batch, n);
+}
+
 /* ---- 2. operation lists ------------------------------------------------- */
 
 #define OP_HDR 8

@@ -81,6 +81,12 @@ struct eng_ops {
 	void (*close)(void *e);
 };
 
+/* put, delete and an atomic batch are apply() of one or n operations */
+int eng_put(const struct eng_ops *ops, void *e, const char *key, size_t klen,
+	    const void *val, size_t vlen);
+int eng_delete(const struct eng_ops *ops, void *e, const char *key, size_t klen);
+int eng_batch(const struct eng_ops *ops, void *e, const struct eng_op *batch, int n);
+
 const struct eng_ops *eng_find(const char *name);
 const struct eng_ops *const *eng_all(void);
 int eng_bug_find(const struct eng_ops *ops, const char *name);

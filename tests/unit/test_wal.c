@@ -238,9 +238,7 @@ static void *open_wal(int bug)
 
 static void put(void *e, const char *k, const char *v)
 {
-	struct eng_op op = { ENG_PUT, k, strlen(k), v, strlen(v) };
-
-	assert_int_equal(wal_engine.apply(e, &op, 1), 0);
+	assert_int_equal(eng_put(&wal_engine, e, k, strlen(k), v, strlen(v)), 0);
 }
 
 static int get(void *e, const char *k, char *out)
@@ -339,6 +337,35 @@ static void test_recover_torn_record(void **state)
 	wal_engine.close(e);
 }
 
+/* a batch is one record: after a tear inside it, none of it is replayed */
+static void test_recover_torn_batch(void **state)
+{
+	struct eng_op b[3] = {
+		{ ENG_PUT, "p", 1, "batch-value-one", 15 },
+		{ ENG_DEL, "a", 1, NULL, 0 },
+		{ ENG_PUT, "q", 1, "batch-value-two", 15 },
+	};
+	char seg[512], v[64];
+	void *e = open_wal(-1);
+	off_t size;
+
+	put(e, "a", "before");
+	assert_int_equal(wal_engine.sync(e), 0);
+	assert_int_equal(eng_batch(&wal_engine, e, b, 3), 0);
+	assert_int_equal(wal_engine.sync(e), 0);
+	assert_int_equal(eng_delete(&wal_engine, e, "a", 1), 0);
+	wal_engine.close(e);
+	segment_path(seg, sizeof(seg));
+	size = file_size(seg);
+	assert_int_equal(truncate(seg, size - 20), 0);
+	e = open_wal(-1);
+	assert_int_equal(get(e, "a", v), 0);
+	assert_string_equal(v, "before");
+	assert_int_equal(get(e, "p", v), -ENOENT);
+	assert_int_equal(get(e, "q", v), -ENOENT);
+	wal_engine.close(e);
+}
+
 static void test_recover_bad_checksum_bug(void **state)
 {
 	char seg[512], v[64];
@@ -403,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_scan_padding),
 		cmocka_unit_test_setup_teardown(test_recover_garbage_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_torn_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_torn_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_bad_checksum_bug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_bad_checkpoint, setup, teardown),
 	};
