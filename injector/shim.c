@@ -959,6 +959,11 @@ static int pre_two(struct shim_call *c, int fd1, const char *from, int follow1, 
 		if (rc1 == 0 && (follow1 ? stat(c->p1.abs, &st) : lstat(c->p1.abs, &st)) == 0) {
 			c->ino = st.st_ino;
 			c->what = S_ISDIR(st.st_mode);
+		} else if (rc1 == 0) {
+			/* No reachable name: an O_TMPFILE file or an unlinked one
+			 * named through /proc/self/fd/N ("... (deleted)"), which
+			 * a link brings in from outside. */
+			c->p1.in = 0;
 		}
 	}
 	rc2 = shim_path_resolve(&c->p2, fd2, to, 0);

@@ -824,6 +824,24 @@ static void libc_calls(void)
 		xclose(out, "copied.dat");
 	}
 
+	/* An O_TMPFILE file (no name, not recorded) linked into the root
+	 * through /proc/self/fd: an import of its contents. */
+	{
+		char proc[64];
+		int tfd = open(".", O_TMPFILE | O_WRONLY, 0644);
+
+		R("open-tmpfile", tfd < 0 ? -1 : 0);
+		if (tfd >= 0) {
+			R("write-tmpfile", write(tfd, "anonymous", 9));
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tfd);
+			r = R("linkat-tmpfile", linkat(AT_FDCWD, proc, AT_FDCWD, "tmpfile.dat",
+						       AT_SYMLINK_FOLLOW));
+			if (r == 0)
+				X("import tmpfile.dat len=9 hash=%s", exp_hash(h, "anonymous", 9));
+			R("close-tmpfile", close(tfd));
+		}
+	}
+
 	/* fcloseall writes every stream out (and closes none, in glibc). */
 	{
 		FILE *f = fopen("closeall.dat", "w");
