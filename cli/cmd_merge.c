@@ -27,7 +27,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: torn merge SHARD.json... [-o OUT.json] [options]\n\n"
 		"Join the --json reports of 'torn explore --shard I/N' (all N of them) into one\n"
-		"report, print its summary, and exit as the unsharded explore would have.\n\n"
+		"report, print its summary, and exit as the unsharded explore would have.\n"
+		"Reports of 'torn run --shard I/N' are joined scenario by scenario the same way.\n\n"
 		"  -o, --output FILE             write the merged JSON report ('-': stdout)\n"
 		"  --junit FILE                  also write a JUnit XML report\n"
 		"  -q, --quiet                   no summary\n"

@@ -52,11 +52,12 @@ enum { WK_OK = 0, WK_ERROR = 10, WK_STOPPED = 20 };
 
 enum {
 	OPT_LIST = 0x1200, OPT_JUNIT, OPT_JSON, OPT_SHARD, OPT_BUDGET, OPT_WORK, OPT_KEEP,
-	OPT_SCRATCH,
+	OPT_SCRATCH, OPT_EXCLUDE,
 };
 
 static const struct option longopts[] = {
 	{ "filter", required_argument, NULL, 'k' },
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 	{ "list",   no_argument,       NULL, OPT_LIST },
 	{ "jobs",   required_argument, NULL, 'j' },
 	{ "junit",  required_argument, NULL, OPT_JUNIT },
@@ -80,6 +81,7 @@ static void usage(FILE *f)
 		"scenario's expectation (scenarios/README.md describes the format).\n\n"
 		"  -k, --filter PATTERN   only scenarios whose name contains PATTERN (a glob when\n"
 		"                         it has * ? or [); repeat to add more\n"
+		"  --exclude PATTERN      leave out the scenarios PATTERN matches (as -k); repeat\n"
 		"  --list                 list the selected scenarios and exit\n"
 		"  -j, --jobs N           scenarios run at once (default: number of CPUs); the\n"
 		"                         checkers of one scenario share the same N\n"
@@ -233,15 +235,21 @@ static void item_free(struct run_item *it)
 	free(it->trace);
 }
 
-static int match_filters(const char *name, char **pat, size_t npat)
+static int match_one(const char *name, const char *pat)
 {
-	if (!npat)
-		return 1;
-	for (size_t i = 0; i < npat; i++) {
-		if (strpbrk(pat[i], "*?[") ? !fnmatch(pat[i], name, 0) : !!strstr(name, pat[i]))
-			return 1;
-	}
-	return 0;
+	return strpbrk(pat, "*?[") ? !fnmatch(pat, name, 0) : !!strstr(name, pat);
+}
+
+/* Selected: matches a -k pattern (or there is none) and no --exclude. */
+static int match_filters(const char *name, char **pat, size_t npat, char **ex, size_t nex)
+{
+	int in = !npat;
+
+	for (size_t i = 0; i < npat && !in; i++)
+		in = match_one(name, pat[i]);
+	for (size_t i = 0; i < nex && in; i++)
+		in = !match_one(name, ex[i]);
+	return in;
 }
 
 /* XXH3 of the selected names: shards of one suite agree on it. */
@@ -1314,7 +1322,7 @@ static int run_all(struct run_ctx *c, struct run_item *items, size_t n, FILE *ou
 			if (it->done || !it->pid)
 				continue;
 			if (run_interrupted && !it->stop_sent) {
-				kill(it->pid, SIGTERM);
+				kill(-it->pid, SIGTERM);
 				it->stop_sent = 1;
 				it->stop_at = t;
 			} else if (c->budget > 0 && !it->stop_sent && t - it->t0 > c->budget) {
@@ -1486,11 +1494,11 @@ int cmd_run_is_report(const char *path)
 int cmd_run(int argc, char **argv)
 {
 	const char *json = NULL, *junit = NULL, *workopt = NULL, *scratchopt = NULL;
-	char **pat = NULL, **files = NULL, err[1024], torn[PATH_MAX], shim[PATH_MAX];
+	char **pat = NULL, **exc = NULL, **files = NULL, err[1024], torn[PATH_MAX], shim[PATH_MAX];
 	char scratch_real[PATH_MAX];
 	struct run_item *items = NULL;
 	struct run_ctx c;
-	size_t npat = 0, nfiles = 0, n = 0, nsel = 0;
+	size_t npat = 0, nexc = 0, nfiles = 0, n = 0, nsel = 0;
 	unsigned shard_i = 0, shard_n = 0;
 	int ret = TORN_EXIT_USAGE, opt, list = 0, rc;
 	struct sigaction sa, old_int, old_term;
@@ -1507,15 +1515,18 @@ int cmd_run(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "k:j:qh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'k': {
-			char **p = realloc(pat, (npat + 1) * sizeof(*pat));
+		case 'k':
+		case OPT_EXCLUDE: {
+			char ***list = opt == 'k' ? &pat : &exc;
+			size_t *nl = opt == 'k' ? &npat : &nexc;
+			char **p = realloc(*list, (*nl + 1) * sizeof(**list));
 
 			if (!p) {
 				ret = TORN_EXIT_INTERNAL;
 				goto out;
 			}
-			pat = p;
-			pat[npat++] = optarg;
+			*list = p;
+			p[(*nl)++] = optarg;
 			break;
 		}
 		case OPT_LIST: list = 1; break;
@@ -1623,7 +1634,7 @@ int cmd_run(int argc, char **argv)
 
 	/* -k, then the shard (a slice of what -k selected). */
 	for (size_t i = 0; i < n; i++) {
-		if (!match_filters(items[i].name, pat, npat)) {
+		if (!match_filters(items[i].name, pat, npat, exc, nexc)) {
 			item_free(&items[i]);
 			continue;
 		}
@@ -1660,7 +1671,7 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		if (!n && !shard_n) {
-			cli_err("run: no scenario matches the -k patterns");
+			cli_err("run: no scenario matches the -k and --exclude patterns");
 			goto out;
 		}
 
@@ -1781,6 +1792,7 @@ out:
 	free(items);
 	scn_files_free(files, nfiles);
 	free(pat);
+	free(exc);
 	free(c.work);
 	if (c.scratch) {
 		if (c.keep)

@@ -1,13 +1,32 @@
 # Integration tests of torn run (tests/integration/run/): scenario suites end
-# to end, reports, bad files, budgets, the commands of docs/ci.md, and the
-# whole bundled suite (scenarios/), so that `make test` runs it.
+# to end, reports, bad files, budgets, the commands of docs/ci.md, the README's
+# examples, and the whole bundled suite (scenarios/), so that `make test` runs it.
 set(TORN_RUN_CASES quick miss bad budget options readme suite)
+set(TORN_RUN_FILTER "")
+if(TORN_SANITIZE)
+  # Under ASan every checker process (tornkv, tinylog) pays the sanitizer's
+  # start-up and leak check, about 50 ms: the bundled suite's 45 000 crash
+  # states would take half an hour.  The sanitized build checks torn run's own
+  # code on a slice of the quick suite; the whole suite runs in the normal build.
+  set(TORN_RUN_FILTER "-k tinylog -k sqlite -k zz-")
+  list(REMOVE_ITEM TORN_RUN_CASES suite)
+endif()
+set(TORN_RUN_ENV "TORN=${TORN_BIN};SRC=${CMAKE_SOURCE_DIR};WORK=${CMAKE_BINARY_DIR}/tests/run-work;RUN_FILTER=${TORN_RUN_FILTER}")
 foreach(c ${TORN_RUN_CASES})
   add_test(NAME run/${c}
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/run/run_test.sh ${c})
-  set_tests_properties(run/${c} PROPERTIES TIMEOUT 600
-    ENVIRONMENT "TORN=${TORN_BIN};SRC=${CMAKE_SOURCE_DIR};WORK=${CMAKE_BINARY_DIR}/tests/run-work")
+  set_tests_properties(run/${c} PROPERTIES TIMEOUT 600 ENVIRONMENT "${TORN_RUN_ENV}")
 endforeach()
+# The bundled suite.  The io_uring scenarios wait for the shim to record
+# io_uring (injector/shim_calls.h: "a later issue"; until then a uring trace
+# holds no write and every acknowledged put looks lost): run/suite leaves
+# them out and run/suite-uring, which runs them, is shown as disabled.
+if(NOT TORN_SANITIZE)
+  set_property(TEST run/suite APPEND PROPERTY ENVIRONMENT "SUITE_ARGS=--exclude *-uring")
+  add_test(NAME run/suite-uring
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/run/run_test.sh suite)
+  set_tests_properties(run/suite-uring PROPERTIES TIMEOUT 600 DISABLED TRUE
+    ENVIRONMENT "${TORN_RUN_ENV};SUITE_ARGS=-k *-uring")
+endif()
 add_test(NAME run/ci COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/run/ci.sh)
-set_tests_properties(run/ci PROPERTIES TIMEOUT 600
-  ENVIRONMENT "TORN=${TORN_BIN};SRC=${CMAKE_SOURCE_DIR};WORK=${CMAKE_BINARY_DIR}/tests/run-work")
+set_tests_properties(run/ci PROPERTIES TIMEOUT 600 ENVIRONMENT "${TORN_RUN_ENV}")

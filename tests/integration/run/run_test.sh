@@ -14,10 +14,13 @@
 #   options  -k, --list, --shard slices, -j 1 = -j 2, --json -, --quiet, the
 #            work dir (removed when nothing failed; nothing written outside
 #            it), faults refused until torn record injects them
-#   suite    the whole bundled suite (scenarios/): every expectation met
+#   suite    the whole bundled suite (scenarios/, $SUITE_ARGS): every
+#            expectation met
 #   readme   every example of scenarios/README.md is a valid scenario
 #
-# Environment: TORN (the torn binary), SRC (the source tree), WORK (scratch).
+# Environment: TORN (the torn binary), SRC (the source tree), WORK (scratch),
+# RUN_FILTER (-k options that select part of scenarios/quick: the sanitized
+# build, where every checker is slow to start, runs a slice).
 set -u
 umask 022
 
@@ -51,11 +54,15 @@ run_cmds() {
 
 case $case in
 quick)
-	"$TORN" run "$SRC/scenarios/quick" --work "$W/work" --json r.json --junit r.xml >out 2>err
+	# shellcheck disable=SC2086
+	"$TORN" run "$SRC/scenarios/quick" $RUN_FILTER --work "$W/work" --json r.json --junit r.xml >out 2>err
 	rc=$?
 	cat out
 	[ "$rc" -eq 0 ] || { cat err >&2; fail "exit $rc, expected 0"; }
-	n=$(find "$SRC/scenarios/quick" -name '*.scn' | wc -l)
+	# shellcheck disable=SC2086
+	n=$("$TORN" run "$SRC/scenarios/quick" $RUN_FILTER --list | wc -l)
+	[ -n "$RUN_FILTER" ] || [ "$n" -eq "$(find "$SRC/scenarios/quick" -name '*.scn' | wc -l)" ] ||
+		fail "--list shows $n scenarios"
 	xmllint --noout r.xml || fail "r.xml is not well-formed XML"
 	[ "$(xmllint --xpath 'count(//testcase)' r.xml)" = "$n" ] || fail "expected $n testcases"
 	[ "$(xmllint --xpath 'count(//failure|//error)' r.xml)" = 0 ] || fail "failures in r.xml"
@@ -68,7 +75,7 @@ quick)
 	# an expected failure was found in every expect = fail scenario, and the
 	# summary shows it with its replay command
 	jqok r.json '[.scenarios[] | select(.expect == "fail") | select(.failures_total == 0)] == []' .
-	jqok r.json '[.scenarios[] | select(.expect == "fail")] | length >= 3' .
+	jqok r.json '[.scenarios[] | select(.expect == "fail")] | length >= 2' .
 	grep -q "found: state" out || fail "no found: line in the summary"
 	grep -q "replay:   .*torn replay" out || fail "no replay command in the summary"
 	# every failure's output is kept and the counts add up
@@ -304,7 +311,22 @@ budget)
 		ps -ef | grep "sleep 37.77" | grep -v grep >&2
 		fail "a process of a stopped scenario is still running"
 	fi
-	echo "budget: both stopped after ${took}s in all, reported as budget"
+	# SIGINT: the workers are stopped, exit 130, the scratch is removed
+	mkdir sc
+	"$TORN" run suite -k hang --work "$W/iw" --scratch "$W/sc" >int.out 2>&1 &
+	pid=$!
+	sleep 2
+	kill -INT "$pid"
+	wait "$pid"
+	rc=$?
+	[ "$rc" -eq 130 ] || { cat int.out >&2; fail "interrupted run exited $rc, expected 130"; }
+	grep -q "interrupted" int.out || fail "no message on interrupt: $(cat int.out)"
+	[ -z "$(ls -A sc)" ] || fail "the scratch is left after an interrupt: $(ls -R sc)"
+	sleep 1
+	if pgrep -f "sleep 37.77" >/dev/null 2>&1; then
+		fail "a process of an interrupted scenario is still running"
+	fi
+	echo "budget: both stopped after ${took}s in all, reported as budget; SIGINT stops cleanly"
 	;;
 
 options)
@@ -373,11 +395,16 @@ options)
 	;;
 
 suite)
-	"$TORN" run "$SRC/scenarios" --work "$W/work" --json r.json --junit r.xml >out 2>err
+	set -f          # SUITE_ARGS holds glob patterns for torn, not for sh
+	# shellcheck disable=SC2086
+	"$TORN" run "$SRC/scenarios" ${SUITE_ARGS:-} --work "$W/work" --json r.json --junit r.xml >out 2>err
 	rc=$?
 	cat out
 	xmllint --noout r.xml || fail "r.xml is not well-formed XML"
-	n=$(find "$SRC/scenarios" -name '*.scn' | wc -l)
+	# shellcheck disable=SC2086
+	n=$("$TORN" run "$SRC/scenarios" ${SUITE_ARGS:-} --list | wc -l)
+	[ -n "${SUITE_ARGS:-}" ] || [ "$n" -eq "$(find "$SRC/scenarios" -name '*.scn' | wc -l)" ] ||
+		fail "--list shows $n scenarios"
 	[ "$(xmllint --xpath 'count(//testcase)' r.xml)" = "$n" ] || fail "expected $n testcases"
 	jqok r.json ".totals.scenarios == $n" .totals
 	[ "$rc" -eq 0 ] || fail "exit $rc: $(jq -r '[.scenarios[] | select(.met | not) | .name] | join(", ")' r.json) missed"
