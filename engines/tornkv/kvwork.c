@@ -190,8 +190,12 @@ size_t kvw_value(const struct kvw_opts *o, uint64_t seq, unsigned j, unsigned ke
 
 	if (len > cap)
 		len = cap;
-	for (size_t i = (size_t)n; i < len; i++)
-		buf[i] = (char)('a' + splitmix(&st) % 26);
+	/* eight letters from each draw */
+	for (size_t i = (size_t)n; i < len; i += 8) {
+		uint64_t r = splitmix(&st);
+		for (size_t b = 0; b < 8 && i + b < len; b++, r >>= 8)
+			buf[i + b] = (char)('a' + (r & 0xff) % 26);
+	}
 	return len;
 }
 
@@ -220,6 +224,63 @@ static void mark_text(const struct kvw_opts *o, const struct wop *op, uint64_t s
 	}
 	if (!op->n && pos < cap)
 		snprintf(buf + pos, cap - pos, " s=%" PRIu64, seq);
+}
+
+/*
+ * What the checker derives from the workload flags alone: the operations,
+ * each key's last delete, and (for the in-process checker, built once in
+ * torn before it forks) the text of every operation's mark.
+ */
+struct kvw_plan {
+	size_t nops;
+	struct wop *w;
+	uint64_t *lastdel;
+	char **mark; /* [seq], or NULL: computed when a mark is read */
+};
+
+static void plan_free(struct kvw_plan *p)
+{
+	if (!p)
+		return;
+	if (p->mark)
+		for (size_t s = 0; s <= p->nops; s++)
+			free(p->mark[s]);
+	free(p->mark);
+	free(p->lastdel);
+	free(p->w);
+	free(p);
+}
+
+static struct kvw_plan *plan_new(const struct kvw_opts *o, int with_marks)
+{
+	struct kvw_plan *p = calloc(1, sizeof(*p));
+	char text[TORN_MARK_MAX];
+
+	if (!p)
+		return NULL;
+	p->nops = o->ops;
+	p->w = generate(o);
+	p->lastdel = calloc(o->keys, sizeof(*p->lastdel));
+	if (!p->w || !p->lastdel)
+		goto fail;
+	for (uint64_t s = 1; s <= o->ops; s++)
+		for (int j = 0; j < p->w[s].count; j++)
+			if (p->w[s].type[j] == ENG_DEL)
+				p->lastdel[p->w[s].key[j]] = s;
+	if (with_marks) {
+		p->mark = calloc(o->ops + 1, sizeof(*p->mark));
+		if (!p->mark)
+			goto fail;
+		for (uint64_t s = 1; s <= o->ops; s++) {
+			mark_text(o, &p->w[s], s, text, sizeof(text));
+			if (!(p->mark[s] = strdup(text)))
+				goto fail;
+		}
+	}
+	return p;
+fail:
+	plan_free(p);
+	return NULL;
 }
 
 /* ==== 3. the workload run ================================================ */
@@ -322,7 +383,7 @@ struct chk {
 	int bad;
 };
 
-static int read_marks(const struct kvw_opts *o, const struct wop *w, const char *path,
+static int read_marks(const struct kvw_opts *o, const struct kvw_plan *p, const char *path,
 		      uint64_t *acked, char *msg, size_t cap)
 {
 	char line[TORN_MARK_MAX + 2], want[TORN_MARK_MAX];
@@ -346,13 +407,17 @@ static int read_marks(const struct kvw_opts *o, const struct wop *w, const char 
 		if (!line[0])
 			continue;
 		s = strstr(line, "s=");
-		if (!s || sscanf(s, "s=%llu", &seq) != 1 || seq == 0 || seq > o->ops) {
+		seq = s ? strtoull(s + 2, NULL, 10) : 0;
+		if (!s || seq == 0 || seq > o->ops) {
 			snprintf(msg, cap, "%s: line %u: expected a tornkv mark with s=SEQ, got '%s'",
 				 path, lineno, line);
 			fclose(f);
 			return 2;
 		}
-		mark_text(o, &w[seq], seq, want, sizeof(want));
+		if (p->mark)
+			snprintf(want, sizeof(want), "%s", p->mark[seq]);
+		else
+			mark_text(o, &p->w[seq], seq, want, sizeof(want));
 		if (strcmp(want, line) || seq <= *acked) {
 			snprintf(msg, cap, "%s: line %u: mark '%s' does not match the workload "
 				 "(expected '%s': are the workload flags the same?)",
@@ -530,31 +595,20 @@ out:
 	free(st);
 }
 
-int kvw_check(const struct kvw_opts *o, const char *marks_path, char *msg, size_t cap)
+static int check_plan(const struct kvw_opts *o, const struct kvw_plan *p,
+		      const char *marks_path, char *msg, size_t cap)
 {
-	struct wop *w = generate(o);
-	struct chk c = { .o = o, .w = w, .msg = msg, .cap = cap };
+	struct chk c = { .o = o, .w = p->w, .lastdel = p->lastdel, .msg = msg, .cap = cap };
 	char vmsg[256] = "";
 	uint64_t acked;
 	void *e = NULL;
 	int rc;
 
 	msg[0] = 0;
-	if (!w)
-		return -ENOMEM;
 	c.rec = calloc(o->keys, sizeof(*c.rec));
-	c.lastdel = calloc(o->keys, sizeof(*c.lastdel));
-	if (!c.rec || !c.lastdel) {
-		free(c.rec);
-		free(c.lastdel);
-		free(w);
+	if (!c.rec)
 		return -ENOMEM;
-	}
-	for (uint64_t s = 1; s <= o->ops; s++)
-		for (int j = 0; j < w[s].count; j++)
-			if (w[s].type[j] == ENG_DEL)
-				c.lastdel[w[s].key[j]] = s;
-	rc = read_marks(o, w, marks_path, &acked, msg, cap);
+	rc = read_marks(o, p, marks_path, &acked, msg, cap);
 	if (rc)
 		goto out;
 	eng_seterr("%s", "");
@@ -609,8 +663,18 @@ out:
 	if (e)
 		o->engine->close(e);
 	free(c.rec);
-	free(c.lastdel);
-	free(w);
+	return rc;
+}
+
+int kvw_check(const struct kvw_opts *o, const char *marks_path, char *msg, size_t cap)
+{
+	struct kvw_plan *p = plan_new(o, 0);
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	rc = check_plan(o, p, marks_path, msg, cap);
+	plan_free(p);
 	return rc;
 }
 
@@ -732,10 +796,10 @@ int kvw_parse_args(int argc, char **argv, struct kvw_opts *o, const char **cmd,
 	return 0;
 }
 
-int kvw_check_report(const struct kvw_opts *o, const char *marks)
+static int report_plan(const struct kvw_opts *o, const struct kvw_plan *p, const char *marks)
 {
 	char msg[1024];
-	int rc = kvw_check(o, marks, msg, sizeof(msg));
+	int rc = p ? check_plan(o, p, marks, msg, sizeof(msg)) : kvw_check(o, marks, msg, sizeof(msg));
 
 	if (rc < 0) {
 		dprintf(2, "tornkv: check: %s\n", eng_strerror(rc));
@@ -755,8 +819,14 @@ int kvw_check_report(const struct kvw_opts *o, const char *marks)
 	return rc;
 }
 
+int kvw_check_report(const struct kvw_opts *o, const char *marks)
+{
+	return report_plan(o, NULL, marks);
+}
+
 struct inproc {
 	struct kvw_opts o;
+	struct kvw_plan *plan; /* built here, shared with every forked child */
 	char *words;  /* the split command line */
 	char **argv;
 };
@@ -767,6 +837,7 @@ void kvw_inproc_free(void *arg)
 
 	if (!ip)
 		return;
+	plan_free(ip->plan);
 	free(ip->words);
 	free(ip->argv);
 	free(ip);
@@ -839,6 +910,11 @@ int kvw_inproc_new(const char *check_cmd, const char *engine, void **out, char *
 		snprintf(msg, cap, "--engine: the checker reads $TORN_MARKS, not --marks");
 		goto fail;
 	}
+	ip->plan = plan_new(&ip->o, 1);
+	if (!ip->plan) {
+		snprintf(msg, cap, "out of memory");
+		goto fail;
+	}
 	*out = ip;
 	return 0;
 fail:
@@ -853,5 +929,5 @@ int kvw_inproc_check(void *arg, const char *dir, const char *marks)
 
 	if (!o.eng.dir)
 		o.eng.dir = dir;
-	return kvw_check_report(&o, marks);
+	return report_plan(&o, ip->plan, marks);
 }
