@@ -1379,6 +1379,25 @@ static int cmp_index(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* Move @n items into *@all (they are freed there, or here on -ENOMEM). */
+static int take_items(struct run_item **all, size_t *nall, struct run_item *items, size_t n)
+{
+	struct run_item *grow = realloc(*all, (*nall + n + 1) * sizeof(**all));
+
+	if (!grow) {
+		for (size_t k = 0; k < n; k++)
+			item_free(&items[k]);
+		free(items);
+		return -ENOMEM;
+	}
+	*all = grow;
+	if (n)
+		memcpy(grow + *nall, items, n * sizeof(*items));
+	*nall += n;
+	free(items);
+	return 0;
+}
+
 int cmd_run_merge(int nfiles, char **files, const char *out, const char *junit, int quiet)
 {
 	struct run_item *all = NULL, *items;
@@ -1386,54 +1405,41 @@ int cmd_run_merge(int nfiles, char **files, const char *out, const char *junit, 
 	unsigned si, sn, sn0 = 0, *seen = NULL;
 	char hash[64], hash0[64] = "";
 	double elapsed = 0;
-	int ret = TORN_EXIT_USAGE;
+	int ret = TORN_EXIT_USAGE, rc;
 
 	for (int i = 0; i < nfiles; i++) {
-		struct run_item *grow;
-
-		if (read_json(files[i], &items, &n, &suite_n, hash, sizeof(hash), &si, &sn) < 0) {
-			for (size_t k = 0; k < n; k++)
-				item_free(&items[k]);
-			free(items);
+		rc = read_json(files[i], &items, &n, &suite_n, hash, sizeof(hash), &si, &sn);
+		/* the items read belong to @all from here, whatever happens next */
+		if (take_items(&all, &nall, items, n) < 0 || rc == -ENOMEM) {
+			ret = TORN_EXIT_INTERNAL;
 			goto out;
 		}
+		if (rc < 0)
+			goto out;
 		if (!sn) {
 			cli_err("%s: not a shard (\"shard\" is null): nothing to merge", files[i]);
-			goto free_items;
+			goto out;
 		}
 		if (i == 0) {
 			sn0 = sn;
 			suite_n0 = suite_n;
 			snprintf(hash0, sizeof(hash0), "%s", hash);
-			if (!(seen = calloc(sn + 1, sizeof(*seen))))
-				goto free_items;
+			if (!(seen = calloc(sn + 1, sizeof(*seen)))) {
+				ret = TORN_EXIT_INTERNAL;
+				goto out;
+			}
 		} else if (sn != sn0 || suite_n != suite_n0 || strcmp(hash, hash0)) {
 			cli_err("%s: shard %u/%u of a suite of %zu scenarios (%s), but %s is a shard "
 				"of %u of a suite of %zu (%s): not shards of one run", files[i], si, sn,
 				suite_n, hash, files[0], sn0, suite_n0, hash0);
-			goto free_items;
+			goto out;
 		}
 		if (si < 1 || si > sn || seen[si]) {
 			cli_err("%s: shard %u/%u %s", files[i], si, sn,
 				si < 1 || si > sn ? "is out of range" : "is given twice");
-			goto free_items;
+			goto out;
 		}
 		seen[si] = 1;
-		grow = realloc(all, (nall + n + 1) * sizeof(*all));
-		if (!grow) {
-			ret = TORN_EXIT_INTERNAL;
-			goto free_items;
-		}
-		all = grow;
-		memcpy(all + nall, items, n * sizeof(*items));
-		nall += n;
-		free(items);
-		continue;
-free_items:
-		for (size_t k = 0; k < n; k++)
-			item_free(&items[k]);
-		free(items);
-		goto out;
 	}
 	for (unsigned k = 1; k <= sn0; k++)
 		if (!seen[k]) {
@@ -1491,112 +1497,40 @@ int cmd_run_is_report(const char *path)
 
 /* ---- The command ---- */
 
-int cmd_run(int argc, char **argv)
+/* What the command line asked for. */
+struct run_args {
+	const char *json, *junit, *work, *scratch;
+	char      **pat, **exc;       /* -k, --exclude */
+	size_t      npat, nexc;
+	unsigned    shard_i, shard_n;
+	int         list;
+};
+
+/* Parse and check every file of @paths; duplicate names are refused.
+ * Returns an exit code (0: *@items, *@n filled). */
+static int load_suite(char *const *paths, size_t npaths, struct run_item **items, size_t *n)
 {
-	const char *json = NULL, *junit = NULL, *workopt = NULL, *scratchopt = NULL;
-	char **pat = NULL, **exc = NULL, **files = NULL, err[1024], torn[PATH_MAX], shim[PATH_MAX];
-	char scratch_real[PATH_MAX];
-	struct run_item *items = NULL;
-	struct run_ctx c;
-	size_t npat = 0, nexc = 0, nfiles = 0, n = 0, nsel = 0;
-	unsigned shard_i = 0, shard_n = 0;
-	int ret = TORN_EXIT_USAGE, opt, list = 0, rc;
-	struct sigaction sa, old_int, old_term;
-	int sig_set = 0;
-	double t0 = now_s();
-	long long v;
+	char **files = NULL, err[1024];
+	size_t nfiles = 0;
+	int ret = TORN_EXIT_USAGE, rc;
 
-	memset(&c, 0, sizeof(c));
-	{
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
-		c.jobs = ncpu > 0 ? (unsigned)ncpu : 1;
-	}
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "k:j:qh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'k':
-		case OPT_EXCLUDE: {
-			char ***list = opt == 'k' ? &pat : &exc;
-			size_t *nl = opt == 'k' ? &npat : &nexc;
-			char **p = realloc(*list, (*nl + 1) * sizeof(**list));
-
-			if (!p) {
-				ret = TORN_EXIT_INTERNAL;
-				goto out;
-			}
-			*list = p;
-			p[(*nl)++] = optarg;
-			break;
-		}
-		case OPT_LIST: list = 1; break;
-		case 'j':
-			if ((v = cli_parse_num("--jobs", optarg, "a number of jobs >= 1")) < 0)
-				goto out;
-			if (v < 1 || v > 1024) {
-				cli_err("--jobs: expected 1..1024, got '%s'", optarg);
-				goto out;
-			}
-			c.jobs = (unsigned)v;
-			break;
-		case OPT_JUNIT: junit = optarg; break;
-		case OPT_JSON: json = optarg; break;
-		case OPT_SHARD: {
-			char end;
-
-			if (sscanf(optarg, "%u/%u%c", &shard_i, &shard_n, &end) != 2 || shard_n < 1 ||
-			    shard_i < 1 || shard_i > shard_n) {
-				cli_err("--shard: expected I/N with 1 <= I <= N, got '%s'", optarg);
-				goto out;
-			}
-			break;
-		}
-		case OPT_BUDGET: {
-			char *end;
-
-			errno = 0;
-			c.budget = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(c.budget > 0)) {
-				cli_err("--budget: expected seconds per scenario (> 0), got '%s'", optarg);
-				goto out;
-			}
-			break;
-		}
-		case OPT_WORK: workopt = optarg; break;
-		case OPT_SCRATCH: scratchopt = optarg; break;
-		case OPT_KEEP: c.keep = 1; break;
-		case 'q': c.quiet = 1; break;
-		case 'h':
-			usage(stdout);
-			ret = TORN_EXIT_OK;
-			goto out;
-		default:
-			usage(stderr);
-			goto out;
-		}
-	}
-	if (optind >= argc) {
-		cli_err("run: expected scenario files or directories");
-		usage(stderr);
-		goto out;
-	}
-
-	/* The suite: every file parsed and checked before anything runs. */
-	if ((rc = scn_find((const char *const *)argv + optind, (size_t)(argc - optind), &files,
-			   &nfiles, err, sizeof(err))) < 0) {
+	*items = NULL;
+	*n = 0;
+	if ((rc = scn_find((const char *const *)paths, npaths, &files, &nfiles, err,
+			   sizeof(err))) < 0) {
 		cli_err("%s", err);
-		ret = rc == -ENOMEM ? TORN_EXIT_INTERNAL : TORN_EXIT_USAGE;
-		goto out;
+		return rc == -ENOMEM ? TORN_EXIT_INTERNAL : TORN_EXIT_USAGE;
 	}
 	if (!nfiles) {
-		cli_err("run: no scenario files (*.scn) under %s", argv[optind]);
+		cli_err("run: no scenario files (*.scn) under %s", paths[0]);
 		goto out;
 	}
-	if (!(items = calloc(nfiles, sizeof(*items)))) {
+	if (!(*items = calloc(nfiles, sizeof(**items)))) {
 		ret = TORN_EXIT_INTERNAL;
 		goto out;
 	}
 	for (size_t i = 0; i < nfiles; i++) {
+		struct run_item *it = &(*items)[*n];
 		struct scn *s;
 
 		rc = scn_parse(files[i], cli_bindir(), &s, err, sizeof(err));
@@ -1605,179 +1539,271 @@ int cmd_run(int argc, char **argv)
 			ret = rc == -ENOMEM ? TORN_EXIT_INTERNAL : TORN_EXIT_USAGE;
 			goto out;
 		}
-		for (size_t k = 0; k < n; k++)
-			if (!strcmp(items[k].name, s->name)) {
+		for (size_t k = 0; k < *n; k++)
+			if (!strcmp((*items)[k].name, s->name)) {
 				cli_err("%s:%u: name '%s' is already used by %s (expected names unique "
-					"in a suite)", s->file, s->name_line, s->name, items[k].file);
+					"in a suite)", s->file, s->name_line, s->name, (*items)[k].file);
 				scn_free(s);
 				goto out;
 			}
-		items[n].s = s;
-		items[n].name = strdup(s->name);
-		items[n].file = strdup(s->file);
-		items[n].description = xstrdup(s->description);
-		items[n].expect_fail = s->expect_fail;
-		items[n].expect_outcome = s->expect_outcome;
-		if (s->nreasons && !(items[n].reasons = calloc(s->nreasons, sizeof(char *)))) {
+		(*n)++;
+		it->s = s;
+		it->name = strdup(s->name);
+		it->file = strdup(s->file);
+		it->description = xstrdup(s->description);
+		it->expect_fail = s->expect_fail;
+		it->expect_outcome = s->expect_outcome;
+		if (!it->name || !it->file || (s->description && !it->description) ||
+		    (s->nreasons && !(it->reasons = calloc(s->nreasons, sizeof(char *))))) {
 			ret = TORN_EXIT_INTERNAL;
 			goto out;
 		}
-		for (size_t r = 0; r < s->nreasons; r++)
-			if ((items[n].reasons[r] = strdup(s->expect_reasons[r])))
-				items[n].nreasons = r + 1;
-		n++;
-		if (!items[n - 1].name || !items[n - 1].file) {
-			ret = TORN_EXIT_INTERNAL;
-			goto out;
+		for (size_t r = 0; r < s->nreasons; r++) {
+			if (!(it->reasons[r] = strdup(s->expect_reasons[r]))) {
+				ret = TORN_EXIT_INTERNAL;
+				goto out;
+			}
+			it->nreasons = r + 1;
 		}
 	}
+	ret = TORN_EXIT_OK;
+out:
+	scn_files_free(files, nfiles);
+	return ret;
+}
 
-	/* -k, then the shard (a slice of what -k selected). */
-	for (size_t i = 0; i < n; i++) {
-		if (!match_filters(items[i].name, pat, npat, exc, nexc)) {
+/* Keep the items that pass the filters (then: those of the shard), in
+ * order, freeing the others.  *@suite_n and *@hash describe the filtered
+ * suite, before sharding: what the shards of one run agree on. */
+static void select_items(struct run_item *items, size_t *n, const struct run_args *a,
+			 size_t *suite_n, uint64_t *hash)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (!match_filters(items[i].name, a->pat, a->npat, a->exc, a->nexc)) {
 			item_free(&items[i]);
 			continue;
 		}
-		if (nsel != i)
-			items[nsel] = items[i];
-		items[nsel].index = nsel;
-		nsel++;
+		items[k] = items[i];
+		items[k].index = k;
+		k++;
 	}
-	memset(items + nsel, 0, (n - nsel) * sizeof(*items));
-	{
-		uint64_t hash = suite_hash(items, nsel);
-		size_t suite_n = nsel, k = 0;
+	*suite_n = k;
+	*hash = suite_hash(items, k);
+	if (a->shard_n) {
+		size_t j = 0;
 
-		if (shard_n) {
-			for (size_t i = 0; i < nsel; i++) {
-				if (i % shard_n != shard_i - 1) {
-					item_free(&items[i]);
-					continue;
-				}
-				if (k != i)
-					items[k] = items[i];
-				k++;
+		for (size_t i = 0; i < k; i++) {
+			if (i % a->shard_n != a->shard_i - 1) {
+				item_free(&items[i]);
+				continue;
 			}
-			memset(items + k, 0, (nsel - k) * sizeof(*items));
-			nsel = k;
+			items[j++] = items[i];
 		}
-		n = nsel;
-		if (list) {
-			for (size_t i = 0; i < n; i++)
-				printf("%-36s %s%s%s\n", items[i].name, items[i].file,
-				       items[i].description ? "  " : "",
-				       items[i].description ? items[i].description : "");
-			ret = TORN_EXIT_OK;
-			goto out;
-		}
-		if (!n && !shard_n) {
-			cli_err("run: no scenario matches the -k and --exclude patterns");
-			goto out;
-		}
+		k = j;
+	}
+	*n = k;
+}
 
-		/* Where scenarios run. */
-		snprintf(torn, sizeof(torn), "%s/torn", cli_bindir());
-		c.torn = torn;
-		if (getenv("TORN_SHIM") && *getenv("TORN_SHIM"))
-			snprintf(shim, sizeof(shim), "%s", getenv("TORN_SHIM"));
-		else
-			snprintf(shim, sizeof(shim), "%s/../lib/libtorn-shim.so", cli_bindir());
-		c.shim = shim;
-		if (workopt) {
-			char abs[PATH_MAX];
+/* The work dir (created, or a new one), the private scratch dir, the shim,
+ * and PATH with torn's bin directory first (tornkv, tinylog).  Returns an
+ * exit code. */
+static int prepare(struct run_ctx *c, const struct run_args *a, char *torn, char *shim)
+{
+	char tmpl[PATH_MAX], abs[PATH_MAX];
+	const char *path = getenv("PATH");
+	struct str p = { 0 };
 
-			if (mkdir(workopt, 0755) < 0 && errno != EEXIST) {
-				cli_err("--work %s: cannot create: %s", workopt, strerror(errno));
-				goto out;
-			}
-			if (!realpath(workopt, abs) || access(abs, W_OK | X_OK) < 0) {
-				cli_err("--work %s: expected a writable directory: %s", workopt,
-					strerror(errno));
-				goto out;
-			}
-			c.work = strdup(abs);
-		} else {
-			char tmpl[PATH_MAX];
-
-			/* /dev/shm when writable (crash states are materialised
-			 * there, thousands of them), else $TMPDIR or /tmp */
-			snprintf(tmpl, sizeof(tmpl), "%s/torn-run-XXXXXX", explore_default_scratch());
-			if (!mkdtemp(tmpl)) {
-				cli_err("%s: cannot create: %s", tmpl, strerror(errno));
-				ret = TORN_EXIT_INTERNAL;
-				goto out;
-			}
-			c.work = strdup(tmpl);
-			c.work_made = 1;
+	snprintf(torn, PATH_MAX, "%s/torn", cli_bindir());
+	c->torn = torn;
+	if (getenv("TORN_SHIM") && *getenv("TORN_SHIM"))
+		snprintf(shim, PATH_MAX, "%s", getenv("TORN_SHIM"));
+	else
+		snprintf(shim, PATH_MAX, "%s/../lib/libtorn-shim.so", cli_bindir());
+	c->shim = shim;
+	if (a->work) {
+		if (mkdir(a->work, 0755) < 0 && errno != EEXIST) {
+			cli_err("--work %s: cannot create: %s", a->work, strerror(errno));
+			return TORN_EXIT_USAGE;
 		}
-		if (!c.work) {
-			ret = TORN_EXIT_INTERNAL;
-			goto out;
+		if (!realpath(a->work, abs) || access(abs, W_OK | X_OK) < 0) {
+			cli_err("--work %s: expected a writable directory: %s", a->work,
+				strerror(errno));
+			return TORN_EXIT_USAGE;
 		}
-		{
-			char tmpl[PATH_MAX];
-
-			if (scratchopt && access(scratchopt, W_OK | X_OK) < 0) {
-				cli_err("--scratch %s: expected a writable directory: %s", scratchopt,
-					strerror(errno));
-				goto out;
-			}
-			snprintf(tmpl, sizeof(tmpl), "%s/torn-run-scratch-XXXXXX",
-				 scratchopt ? scratchopt : explore_default_scratch());
-			if (!mkdtemp(tmpl) || !realpath(tmpl, scratch_real) || !(c.scratch = strdup(scratch_real))) {
-				cli_err("%s: cannot create: %s", tmpl, strerror(errno));
-				ret = TORN_EXIT_INTERNAL;
-				goto out;
-			}
+	} else {
+		/* /dev/shm when writable, else $TMPDIR or /tmp */
+		snprintf(abs, sizeof(abs), "%s/torn-run-XXXXXX", explore_default_scratch());
+		if (!mkdtemp(abs)) {
+			cli_err("%s: cannot create: %s", abs, strerror(errno));
+			return TORN_EXIT_INTERNAL;
 		}
-		/* Programs named in scenarios (tornkv, tinylog) come from torn's
-		 * own bin directory first. */
-		{
-			const char *path = getenv("PATH");
-			struct str p = { 0 };
+		c->work_made = 1;
+	}
+	if (!(c->work = strdup(abs)))
+		return TORN_EXIT_INTERNAL;
+	if (a->scratch && access(a->scratch, W_OK | X_OK) < 0) {
+		cli_err("--scratch %s: expected a writable directory: %s", a->scratch,
+			strerror(errno));
+		return TORN_EXIT_USAGE;
+	}
+	snprintf(tmpl, sizeof(tmpl), "%s/torn-run-scratch-XXXXXX",
+		 a->scratch ? a->scratch : explore_default_scratch());
+	if (!mkdtemp(tmpl) || !realpath(tmpl, abs) || !(c->scratch = strdup(abs))) {
+		cli_err("%s: cannot create: %s", tmpl, strerror(errno));
+		return TORN_EXIT_INTERNAL;
+	}
+	str_printf(&p, "%s:%s", cli_bindir(), path && *path ? path : "/usr/bin:/bin");
+	if (!p.s || setenv("PATH", p.s, 1) < 0) {
+		free(p.s);
+		return TORN_EXIT_INTERNAL;
+	}
+	free(p.s);
+	return TORN_EXIT_OK;
+}
 
-			str_printf(&p, "%s:%s", cli_bindir(), path && *path ? path : "/usr/bin:/bin");
-			if (!p.s || setenv("PATH", p.s, 1) < 0) {
-				free(p.s);
-				ret = TORN_EXIT_INTERNAL;
-				goto out;
-			}
-			free(p.s);
+/* Options into @a and @c.  Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, struct run_args *a, struct run_ctx *c)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long long v;
+	int opt;
+
+	c->jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "k:j:qh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'k':
+		case OPT_EXCLUDE: {
+			char ***list = opt == 'k' ? &a->pat : &a->exc;
+			size_t *nl = opt == 'k' ? &a->npat : &a->nexc;
+			char **p = realloc(*list, (*nl + 1) * sizeof(**list));
+
+			if (!p)
+				return TORN_EXIT_INTERNAL;
+			*list = p;
+			p[(*nl)++] = optarg;
+			break;
 		}
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = run_on_signal;
-		sigaction(SIGINT, &sa, &old_int);
-		sigaction(SIGTERM, &sa, &old_term);
-		sig_set = 1;
-		{
-			/* With --json -, stdout is the JSON: the summary goes to stderr. */
-			FILE *tf = json && !strcmp(json, "-") ? stderr : stdout;
-			int kept = 0;
-
-			rc = run_all(&c, items, n, tf);
-			if (rc == -EINTR) {
-				cli_err("run: interrupted; the workers were stopped");
-				ret = 130;
-				goto out;
+		case OPT_LIST: a->list = 1; break;
+		case 'j':
+			if ((v = cli_parse_num("--jobs", optarg, "a number of jobs >= 1")) < 0)
+				return TORN_EXIT_USAGE;
+			if (v < 1 || v > 1024) {
+				cli_err("--jobs: expected 1..1024, got '%s'", optarg);
+				return TORN_EXIT_USAGE;
 			}
-			if (rc < 0) {
-				ret = TORN_EXIT_INTERNAL;
-				goto out;
+			c->jobs = (unsigned)v;
+			break;
+		case OPT_JUNIT: a->junit = optarg; break;
+		case OPT_JSON: a->json = optarg; break;
+		case OPT_SHARD: {
+			char end;
+
+			if (sscanf(optarg, "%u/%u%c", &a->shard_i, &a->shard_n, &end) != 2 ||
+			    a->shard_n < 1 || a->shard_i < 1 || a->shard_i > a->shard_n) {
+				cli_err("--shard: expected I/N with 1 <= I <= N, got '%s'", optarg);
+				return TORN_EXIT_USAGE;
 			}
-			for (size_t i = 0; i < n; i++)
-				kept |= items[i].trace != NULL;
-			if (!kept && c.work_made && !c.keep)
-				rmdir(c.work);
-			print_totals(tf, items, n, now_s() - t0, kept || c.keep ? c.work : NULL);
+			break;
 		}
+		case OPT_BUDGET: {
+			char *end;
+
+			errno = 0;
+			c->budget = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(c->budget > 0)) {
+				cli_err("--budget: expected seconds per scenario (> 0), got '%s'", optarg);
+				return TORN_EXIT_USAGE;
+			}
+			break;
+		}
+		case OPT_WORK: a->work = optarg; break;
+		case OPT_SCRATCH: a->scratch = optarg; break;
+		case OPT_KEEP: c->keep = 1; break;
+		case 'q': c->quiet = 1; break;
+		case 'h':
+			usage(stdout);
+			return TORN_EXIT_OK;
+		default:
+			usage(stderr);
+			return TORN_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_err("run: expected scenario files or directories");
+		usage(stderr);
+		return TORN_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	char torn[PATH_MAX], shim[PATH_MAX];
+	struct sigaction sa, old_int, old_term;
+	struct run_item *items = NULL;
+	struct run_args a;
+	struct run_ctx c;
+	size_t n = 0, suite_n = 0;
+	uint64_t hash = 0;
+	int ret, rc, sig_set = 0, kept = 0;
+	double t0 = now_s();
+	FILE *tf;
+
+	memset(&a, 0, sizeof(a));
+	memset(&c, 0, sizeof(c));
+	if ((ret = parse_args(argc, argv, &a, &c)) >= 0)
+		goto out;
+	/* The suite: every file parsed and checked before anything runs. */
+	if ((ret = load_suite(argv + optind, (size_t)(argc - optind), &items, &n)) != TORN_EXIT_OK)
+		goto out;
+	select_items(items, &n, &a, &suite_n, &hash);
+	if (a.list) {
+		for (size_t i = 0; i < n; i++)
+			printf("%-36s %s%s%s\n", items[i].name, items[i].file,
+			       items[i].description ? "  " : "",
+			       items[i].description ? items[i].description : "");
+		goto out;
+	}
+	ret = TORN_EXIT_USAGE;
+	if (!suite_n) {
+		cli_err("run: no scenario matches the -k and --exclude patterns");
+		goto out;
+	}
+	if ((ret = prepare(&c, &a, torn, shim)) != TORN_EXIT_OK)
+		goto out;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = run_on_signal;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sig_set = 1;
+	/* With --json -, stdout is the JSON: the summary goes to stderr. */
+	tf = a.json && !strcmp(a.json, "-") ? stderr : stdout;
+	rc = run_all(&c, items, n, tf);
+	if (rc == -EINTR) {
+		cli_err("run: interrupted; the workers were stopped");
+		ret = 130;
+		goto out;
+	}
+	if (rc < 0) {
+		cli_err("run: %s", strerror(-rc));
 		ret = TORN_EXIT_INTERNAL;
-		if (json && write_json(json, items, n, suite_n, hash, shard_i, shard_n, 0,
-				       now_s() - t0) < 0)
-			goto out;
-		if (junit && write_junit(junit, items, n, now_s() - t0) < 0)
-			goto out;
+		goto out;
 	}
+	for (size_t i = 0; i < n; i++)
+		kept |= items[i].trace != NULL;
+	if (!kept && c.work_made && !c.keep)
+		rmdir(c.work);
+	print_totals(tf, items, n, now_s() - t0, kept || c.keep ? c.work : NULL);
+	ret = TORN_EXIT_INTERNAL;
+	if (a.json && write_json(a.json, items, n, suite_n, hash, a.shard_i, a.shard_n, 0,
+				 now_s() - t0) < 0)
+		goto out;
+	if (a.junit && write_junit(a.junit, items, n, now_s() - t0) < 0)
+		goto out;
 	ret = TORN_EXIT_OK;
 	for (size_t i = 0; i < n; i++)
 		if (!items[i].met)
@@ -1787,12 +1813,11 @@ out:
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);
 	}
-	for (size_t i = 0; items && i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		item_free(&items[i]);
 	free(items);
-	scn_files_free(files, nfiles);
-	free(pat);
-	free(exc);
+	free(a.pat);
+	free(a.exc);
 	free(c.work);
 	if (c.scratch) {
 		if (c.keep)
