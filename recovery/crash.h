@@ -47,15 +47,27 @@
  *
  *	id     := [params "/"] "p" POINT (":" dev)*
  *	params := ("s" SECTOR) ("a" ATOMIC)? ("m" ("b"|"d"))?   only when not default
- *	dev    := "d" SEQ ("." UNIT | ".sz")?       unit (or whole event) dropped
- *	        | "z" SEQ "." UNIT                   unit left zeroed   (--tear zeros)
- *	        | "g" SEQ "." UNIT                   unit left garbage  (--tear garbage)
+ *	dev    := "d" SEQ                           every unit of event SEQ dropped
+ *	        | KIND SEQ ".sz"                     the size update dropped (KIND = d)
+ *	        | KIND SEQ "." UNIT ("-" UNIT2)?     units UNIT..UNIT2 of SEQ, each
+ *	                                             dropped (d), zeroed (z, --tear
+ *	                                             zeros) or garbage (g, --tear garbage)
  *
  * POINT and SEQ are event seqs, UNIT the unit's index in its file (offset /
- * unit size).  Devs are sorted by (SEQ, UNIT, kind) with no repeats, so one
- * state has exactly one id; "p57" is the reference state at crash point 57.
- * Garbage bytes are a function of (SEQ, UNIT) only, so ids are reproducible.
- * An id parses back to the same state on any machine, -j or shard.
+ * unit size).  "dSEQ" names the event's one whole-event unit (namespace op,
+ * truncate, fallocate) or, for a write, all its data units and its size
+ * unit.  The canonical (formatted) id is the compact one: devs sorted by
+ * (SEQ, UNIT, kind) with the size unit first, an event all of whose units
+ * are dropped written "dSEQ", otherwise each maximal run of consecutive
+ * data units of one kind written as one item, "UNIT-UNIT2" when it has two
+ * units or more: "p57:d12.sz:d12.0-15:z12.17:d14".  So one state has
+ * exactly one id.  The parser also takes the long forms ("d12.3-3", units
+ * one by one, any order) and re-formats them compact; it refuses reversed
+ * ranges, a unit named twice (overlapping ranges), units not pending at
+ * POINT, and z/g on anything but data units.  "p57" is the reference state
+ * at crash point 57.  Garbage bytes are a function of (SEQ, UNIT) only, so
+ * ids are reproducible.  An id parses back to the same state on any
+ * machine, -j or shard.
  *
  * ---- Strategies, exactly (crash_strategy.c has the details) ----
  *
@@ -192,5 +204,26 @@ const struct crash_dev *crash_state_devs(const struct crash_state *st, size_t *n
  * devs need not be sorted.  Returns the length, or -ENOSPC. */
 int crash_id_format(const struct crash_space *s, uint64_t point,
 		    const struct crash_dev *devs, size_t ndevs, char *buf, size_t len);
+
+/* Sector maps (torn report): for each file a data, size, truncate or
+ * fallocate deviation of @st touches, what each sector of max(size,
+ * reference size) holds, one character per sector (--sector bytes). */
+#define CRASH_SEC_SAME     '.'   /* durable before the crash point */
+#define CRASH_SEC_NEW      'n'   /* pending and persisted: the new content */
+#define CRASH_SEC_OLD      'o'   /* pending and dropped: the old content */
+#define CRASH_SEC_ZEROS    'z'   /* torn to zeros */
+#define CRASH_SEC_GARBAGE  'g'   /* torn to garbage */
+#define CRASH_SEC_DROPPED  'x'   /* past the state's size: absent (the extension was lost) */
+struct crash_file_map {
+	char    *path;               /* its name in the reference state (or in @st) */
+	uint64_t size, ref_size;     /* in @st (0 when absent) and in the reference */
+	unsigned sector;
+	uint64_t nsec;
+	char    *map;                /* nsec characters CRASH_SEC_*, NUL-terminated */
+};
+/* 0 with *@out (malloc'ed, *@n entries; none when the state has no such
+ * deviation) or -ENOMEM. */
+int crash_state_file_maps(struct crash_state *st, struct crash_file_map **out, size_t *n);
+void crash_file_maps_free(struct crash_file_map *m, size_t n);
 
 #endif /* TORN_RECOVERY_CRASH_H */

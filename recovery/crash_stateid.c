@@ -3,17 +3,21 @@
  * and crash_state_from_id.
  *
  * Sections:
- *   1. Canonical order and formatting
+ *   1. Canonical order and (compact) formatting
  *   2. Parsing the option prefix ("s4096a4096md/")
- *   3. crash_state_from_id: parse, check every dev against the pending set
+ *   3. crash_state_from_id: parse (ranges and whole writes expanded to
+ *      units), check every unit against the pending set
  *
  * Examples: "p57" (the reference state at crash point 57), "p57:d12.3"
  * (unit 3 of event 12 dropped), "p57:d12.sz:d14" (the size update of
- * write 12 and the whole event 14 dropped), "s4096/p9:z5.0" (4096-byte
- * sectors; unit 0 of write 5 zeroed).
+ * write 12 and the whole event 14 dropped), "p57:d12.0-15:z12.16" (units 0
+ * to 15 of write 12 dropped, unit 16 zeroed), "p57:d12" (every unit of
+ * write 12 dropped), "s4096/p9:z5.0" (4096-byte sectors; unit 0 of write 5
+ * zeroed).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,20 +55,85 @@ static void params_fmt(const struct crash_opts *o, unsigned atomic, char *buf, s
 	snprintf(buf + n, len - (size_t)n, "/");
 }
 
-/* Append one dev to @buf at *at (capacity len).  -ENOSPC when full. */
-static int dev_fmt(const struct crash_dev *d, char *buf, size_t len, size_t *at)
+/* Append @fmt's output to @buf at *at (capacity len).  -ENOSPC when full. */
+static int put(char *buf, size_t len, size_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int put(char *buf, size_t len, size_t *at, const char *fmt, ...)
 {
+	va_list ap;
 	int n;
 
-	if (d->unit == CRASH_UNIT_WHOLE)
-		n = snprintf(buf + *at, len - *at, ":%c%" PRIu64, d->kind, d->seq);
-	else if (d->unit == CRASH_UNIT_SIZE)
-		n = snprintf(buf + *at, len - *at, ":%c%" PRIu64 ".sz", d->kind, d->seq);
-	else
-		n = snprintf(buf + *at, len - *at, ":%c%" PRIu64 ".%" PRId64, d->kind, d->seq, d->unit);
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *at, len - *at, fmt, ap);
+	va_end(ap);
 	if (n < 0 || (size_t)n >= len - *at)
 		return -ENOSPC;
 	*at += (size_t)n;
+	return 0;
+}
+
+/* Index of the first unit of event @seq in s->units (s->nunits if none). */
+static size_t event_first(const struct crash_space *s, uint64_t seq)
+{
+	size_t lo = 0, hi = s->nunits;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->units[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Number of units of event @seq that may appear in an id (all but the
+ * starting-content ones, which sort last). */
+static size_t event_nunits(const struct crash_space *s, uint64_t seq)
+{
+	size_t i = event_first(s, seq), n = 0;
+
+	for (; i < s->nunits && s->units[i].seq == seq; i++)
+		n += s->units[i].kind != CU_INIT;
+	return n;
+}
+
+/* Append the devs of one event (devs[0..n), sorted, one seq) in compact
+ * form: "dSEQ" when every unit of the event is dropped, else one item per
+ * maximal run of consecutive data units of one kind ("d12.0-15"). */
+static int event_fmt(const struct crash_space *s, const struct crash_dev *devs, size_t n,
+		     char *buf, size_t len, size_t *at)
+{
+	uint64_t seq = devs[0].seq;
+	size_t i, e;
+	int r;
+
+	for (i = 0; i < n && devs[i].kind == CRASH_DEV_DROP; i++)
+		;
+	if (i == n && n == event_nunits(s, seq))
+		return put(buf, len, at, ":d%" PRIu64, seq);
+	for (i = 0; i < n; i = e + 1) {
+		const struct crash_dev *d = &devs[i];
+
+		e = i;
+		if (d->unit == CRASH_UNIT_WHOLE) {
+			r = put(buf, len, at, ":%c%" PRIu64, d->kind, seq);
+		} else if (d->unit == CRASH_UNIT_SIZE) {
+			r = put(buf, len, at, ":%c%" PRIu64 ".sz", d->kind, seq);
+		} else {
+			while (e + 1 < n && devs[e + 1].kind == d->kind &&
+			       devs[e + 1].unit == devs[e].unit + 1)
+				e++;
+			if (e > i)
+				r = put(buf, len, at, ":%c%" PRIu64 ".%" PRId64 "-%" PRId64, d->kind,
+					seq, d->unit, devs[e].unit);
+			else
+				r = put(buf, len, at, ":%c%" PRIu64 ".%" PRId64, d->kind, seq, d->unit);
+		}
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -73,7 +142,7 @@ static int id_fmt_sorted(const struct crash_space *s, uint64_t point, const stru
 			 size_t ndevs, char *buf, size_t len)
 {
 	char params[64];
-	size_t at, i;
+	size_t at, i, j;
 	int n;
 
 	params_fmt(&s->o, s->usize_direct, params, sizeof(params));
@@ -81,9 +150,12 @@ static int id_fmt_sorted(const struct crash_space *s, uint64_t point, const stru
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
 	at = (size_t)n;
-	for (i = 0; i < ndevs; i++)
-		if (dev_fmt(&devs[i], buf, len, &at) < 0)
+	for (i = 0; i < ndevs; i = j) {
+		for (j = i + 1; j < ndevs && devs[j].seq == devs[i].seq; j++)
+			;
+		if (event_fmt(s, devs + i, j - i, buf, len, &at) < 0)
 			return -ENOSPC;
+	}
 	return (int)at;
 }
 
@@ -253,10 +325,150 @@ static const char *unit_what(const struct cu *u)
 	return "the starting snapshot";
 }
 
+/* A parsed dev and the part of the id it came from (for messages). */
+struct pdev {
+	struct crash_dev d;
+	const char *part;
+	size_t plen;
+};
+
+static int pdev_cmp(const void *pa, const void *pb)
+{
+	return crash_dev_cmp(&((const struct pdev *)pa)->d, &((const struct pdev *)pb)->d);
+}
+
+static int pdev_push(struct pdev **v, size_t *n, size_t *cap, const struct pdev *d)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct pdev *q = realloc(*v, nc * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		*v = q;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = *d;
+	return 0;
+}
+
+/* Check that unit @u may take dev @d at @point; the message names the part. */
+static int unit_check(const struct cu *u, const struct pdev *d, uint64_t point, char *err,
+		      size_t errlen)
+{
+	char m[192], uname[48];
+
+	if (!cu_pending(u, point)) {
+		if (d->d.unit >= 0)
+			snprintf(uname, sizeof(uname), " (unit %" PRIu64 ".%" PRId64 ")", u->seq, u->unit);
+		else if (d->d.unit == CRASH_UNIT_SIZE)
+			snprintf(uname, sizeof(uname), " (unit %" PRIu64 ".sz)", u->seq);
+		else
+			uname[0] = 0;
+		snprintf(m, sizeof(m), "deviation '%%.*s': %s%s not pending at crash point %" PRIu64
+			 " (%s)", unit_what(u), uname, point,
+			 u->seq >= point ? "not issued yet" :
+			 u->fate == CU_DURABLE ? "already durable" : "lost by a failed fsync");
+		return id_err(err, errlen, NULL, m, d->part, d->plen);
+	}
+	if (d->d.kind != CRASH_DEV_DROP && u->kind != CU_DATA)
+		return id_err(err, errlen, NULL, "deviation '%.*s': only data units can be zeroed or "
+			      "garbage", d->part, d->plen);
+	return 0;
+}
+
+/* Parse one deviation part[0..plen) (without its ':') at @point and append
+ * the devs it names:  kSEQ  kSEQ.sz  kSEQ.U  kSEQ.U-V. */
+static int part_parse(struct crash_space *s, uint64_t point, const char *part, size_t plen,
+		      struct pdev **v, size_t *n, size_t *cap, char *err, size_t errlen)
+{
+	const char *p = part;
+	struct pdev d = { .part = part, .plen = plen };
+	uint64_t x, hi = 0;
+	int64_t ui;
+	size_t i;
+	int r, range = 0;
+
+	if (*p != 'd' && *p != 'z' && *p != 'g')
+		return id_err(err, errlen, NULL, "bad deviation '%.*s' (expected d, z or g, then "
+			      "SEQ[.UNIT|.UNIT-UNIT|.sz])", part, plen);
+	d.d.kind = *p++;
+	if (num(&p, &x) < 0)
+		return id_err(err, errlen, NULL, "bad deviation '%.*s': expected an event seq", part, plen);
+	d.d.seq = x;
+	d.d.unit = CRASH_UNIT_WHOLE;
+	if (*p == '.') {
+		p++;
+		if (p[0] == 's' && p[1] == 'z') {
+			p += 2;
+			d.d.unit = CRASH_UNIT_SIZE;
+		} else if (num(&p, &x) < 0 || x > INT64_MAX) {
+			return id_err(err, errlen, NULL, "bad deviation '%.*s': expected a unit number "
+				      "or 'sz' after '.'", part, plen);
+		} else {
+			d.d.unit = (int64_t)x;
+			if (*p == '-') {
+				p++;
+				if (num(&p, &hi) < 0 || hi > INT64_MAX)
+					return id_err(err, errlen, NULL, "bad deviation '%.*s': expected "
+						      "a unit number after '-'", part, plen);
+				if (hi < x)
+					return id_err(err, errlen, NULL, "bad deviation '%.*s': reversed "
+						      "range (the first unit must be the lower)", part, plen);
+				range = 1;
+			}
+		}
+	}
+	if (*p && *p != ':')
+		return id_err(err, errlen, NULL, "bad deviation '%.*s': trailing characters", part, plen);
+
+	if (d.d.unit == CRASH_UNIT_WHOLE) {
+		/* The whole event: its one whole-event unit, or every unit of a write. */
+		ui = crash_unit_find(s, d.d.seq, CRASH_UNIT_WHOLE);
+		if (ui >= 0) {
+			r = unit_check(&s->units[ui], &d, point, err, errlen);
+			return r < 0 ? r : pdev_push(v, n, cap, &d);
+		}
+		i = event_first(s, d.d.seq);
+		if (i >= s->nunits || s->units[i].seq != d.d.seq || s->units[i].kind == CU_INIT)
+			return id_err(err, errlen, NULL, "deviation '%.*s' names no unit of the trace",
+				      part, plen);
+		if (d.d.kind != CRASH_DEV_DROP)
+			return id_err(err, errlen, NULL, "deviation '%.*s': a whole write can only be "
+				      "dropped (name its units to zero or garble them: SEQ.U-V)", part, plen);
+		for (; i < s->nunits && s->units[i].seq == d.d.seq && s->units[i].kind != CU_INIT; i++) {
+			d.d.unit = s->units[i].unit;
+			r = unit_check(&s->units[i], &d, point, err, errlen);
+			if (r < 0 || (r = pdev_push(v, n, cap, &d)) < 0)
+				return r;
+		}
+		return 0;
+	}
+	ui = crash_unit_find(s, d.d.seq, d.d.unit);
+	if (ui < 0)
+		return id_err(err, errlen, NULL, "deviation '%.*s' names no unit of the trace", part, plen);
+	if (!range)
+		hi = (uint64_t)d.d.unit;
+	/* Data units of one write are consecutive in s->units: walk them, so a
+	 * huge range costs no more than the units that exist. */
+	for (i = (size_t)ui;; i++) {
+		if (i >= s->nunits || s->units[i].seq != d.d.seq || s->units[i].unit != d.d.unit)
+			return id_err(err, errlen, NULL, "deviation '%.*s': the range goes beyond the "
+				      "units of the write", part, plen);
+		r = unit_check(&s->units[i], &d, point, err, errlen);
+		if (r < 0 || (r = pdev_push(v, n, cap, &d)) < 0)
+			return r;
+		if ((uint64_t)d.d.unit == hi)
+			return 0;
+		d.d.unit++;
+	}
+}
+
 int crash_state_from_id(struct crash_space *s, const char *id, struct crash_state **out,
 			char *err, size_t errlen)
 {
 	struct crash_state *st = NULL;
+	struct pdev *pv = NULL;
 	struct crash_dev *devs = NULL;
 	size_t ndevs = 0, cap = 0, i;
 	unsigned sector, atomic;
@@ -301,91 +513,46 @@ int crash_state_from_id(struct crash_space *s, const char *id, struct crash_stat
 	while (*p == ':') {
 		const char *part = ++p;
 		size_t plen = strcspn(part, ":");
-		struct crash_dev d;
-		uint64_t v;
-		int64_t ui;
-		const struct cu *u;
 
-		if (*p != 'd' && *p != 'z' && *p != 'g') {
-			r = id_err(err, errlen, id, "bad deviation '%.*s' (expected d, z or g, then "
-				   "SEQ[.UNIT|.sz])", part, plen);
+		r = part_parse(s, point, part, plen, &pv, &ndevs, &cap, err, errlen);
+		if (r < 0)
 			goto out;
-		}
-		d.kind = *p++;
-		if (num(&p, &v) < 0) {
-			r = id_err(err, errlen, id, "bad deviation '%.*s': expected an event seq", part, plen);
-			goto out;
-		}
-		d.seq = v;
-		d.unit = CRASH_UNIT_WHOLE;
-		if (*p == '.') {
-			p++;
-			if (p[0] == 's' && p[1] == 'z') {
-				p += 2;
-				d.unit = CRASH_UNIT_SIZE;
-			} else if (num(&p, &v) < 0 || v > INT64_MAX) {
-				r = id_err(err, errlen, id, "bad deviation '%.*s': expected a unit number "
-					   "or 'sz' after '.'", part, plen);
-				goto out;
-			} else {
-				d.unit = (int64_t)v;
-			}
-		}
-		if (*p && *p != ':') {
-			r = id_err(err, errlen, id, "bad deviation '%.*s': trailing characters", part, plen);
-			goto out;
-		}
-		ui = crash_unit_find(s, d.seq, d.unit);
-		u = ui >= 0 ? &s->units[ui] : NULL;
-		if (!u) {
-			r = id_err(err, errlen, id, "deviation '%.*s' names no unit of the trace", part, plen);
-			goto out;
-		}
-		if (!cu_pending(u, point)) {
-			char m[160];
-			snprintf(m, sizeof(m), "deviation '%%.*s': %s not pending at crash point %" PRIu64
-				 " (%s)", unit_what(u), point,
-				 u->seq >= point ? "not issued yet" :
-				 u->fate == CU_DURABLE ? "already durable" : "lost by a failed fsync");
-			r = id_err(err, errlen, id, m, part, plen);
-			goto out;
-		}
-		if (d.kind != 'd' && u->kind != CU_DATA) {
-			r = id_err(err, errlen, id, "deviation '%.*s': only data units can be zeroed or "
-				   "garbage", part, plen);
-			goto out;
-		}
-		if (ndevs == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct crash_dev *q = realloc(devs, nc * sizeof(*q));
-			if (!q) {
-				r = -ENOMEM;
-				goto out;
-			}
-			devs = q;
-			cap = nc;
-		}
-		devs[ndevs++] = d;
+		p = part + plen;
 	}
 	if (*p) {
 		r = id_err(err, errlen, id, "trailing characters '%.*s'", p, strlen(p));
 		goto out;
 	}
 	if (ndevs)
-		qsort(devs, ndevs, sizeof(*devs), crash_dev_cmp);
+		qsort(pv, ndevs, sizeof(*pv), pdev_cmp);
 	for (i = 1; i < ndevs; i++)
-		if (devs[i].seq == devs[i - 1].seq && devs[i].unit == devs[i - 1].unit) {
-			char m[128];
-			if (devs[i].unit == CRASH_UNIT_WHOLE)
-				snprintf(m, sizeof(m), "event %" PRIu64 " named twice%%.*s", devs[i].seq);
-			else if (devs[i].unit == CRASH_UNIT_SIZE)
-				snprintf(m, sizeof(m), "unit %" PRIu64 ".sz named twice%%.*s", devs[i].seq);
+		if (pv[i].d.seq == pv[i - 1].d.seq && pv[i].d.unit == pv[i - 1].d.unit) {
+			const struct pdev *a = &pv[i - 1], *b = &pv[i];
+			char u[48], m[256];
+
+			if (b->d.unit == CRASH_UNIT_WHOLE)
+				snprintf(u, sizeof(u), "event %" PRIu64, b->d.seq);
+			else if (b->d.unit == CRASH_UNIT_SIZE)
+				snprintf(u, sizeof(u), "unit %" PRIu64 ".sz", b->d.seq);
 			else
-				snprintf(m, sizeof(m), "unit %" PRIu64 ".%" PRId64 " named twice%%.*s",
-					 devs[i].seq, devs[i].unit);
-			r = id_err(err, errlen, id, m, "", 0);
+				snprintf(u, sizeof(u), "unit %" PRIu64 ".%" PRId64, b->d.seq, b->d.unit);
+			/* Name both parts, in id order (parts that got here are
+			 * digits, letters, '.' and '-': no '%' to escape). */
+			if (a->part > b->part)
+				a = b, b = &pv[i - 1];
+			snprintf(m, sizeof(m), "%s named twice, by '%.*s' and '%%.*s'%s", u,
+				 (int)a->plen, a->part, a->plen == b->plen &&
+				 !memcmp(a->part, b->part, a->plen) ? "" : " (overlapping)");
+			r = id_err(err, errlen, id, m, b->part, b->plen);
 			goto out;
 		}
+	devs = ndevs ? malloc(ndevs * sizeof(*devs)) : NULL;
+	if (ndevs && !devs) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < ndevs; i++)
+		devs[i] = pv[i].d;
 	r = crash_state_alloc(s, &st);
 	if (r < 0)
 		goto out;
@@ -397,5 +564,6 @@ int crash_state_from_id(struct crash_space *s, const char *id, struct crash_stat
 out:
 	crash_state_free(st);
 	free(devs);
+	free(pv);
 	return r;
 }

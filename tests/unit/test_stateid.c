@@ -169,11 +169,24 @@ static void test_malformed(void **state)
 		{ "s1000/p%E", "bad option prefix" },
 		{ "s4096/p%E", "made with options 's4096/'" },
 		{ "s512mx/p%E", "bad option prefix" },
+		/* Ranges and whole writes. */
+		{ "p%E:d%W.1-0", "bad deviation 'd%W.1-0': reversed range" },
+		{ "p%E:d%W.0-", "expected a unit number after '-'" },
+		{ "p%E:d%W.0-1x", "trailing characters" },
+		{ "p%E:d%W.0-5", "deviation 'd%W.0-5': the range goes beyond the units" },
+		{ "p%E:d%W.0-1:d%W.1", "unit %W.1 named twice, by 'd%W.0-1' and 'd%W.1' (overlapping)" },
+		{ "p%E:z%W.0-1:d%W.1-1", "unit %W.1 named twice, by 'z%W.0-1' and 'd%W.1-1' (overlapping)" },
+		{ "p%E:d%W:d%W.sz", "unit %W.sz named twice, by 'd%W' and 'd%W.sz' (overlapping)" },
+		{ "p%E:z%W", "deviation 'z%W': a whole write can only be dropped" },
+		{ "p%E:z%W.sz-1", "trailing characters" },
+		{ "p%W:d%W.0-1", "deviation 'd%W.0-1': a data unit (unit %W.0) not pending at crash "
+		  "point %W (not issued yet)" },
+		{ "p%W:d%W", "deviation 'd%W': a size update (unit %W.sz) not pending" },
 	};
 	struct torn_trace *t = mixed();
 	struct crash_space *s = sp(t, NULL, NULL, NULL);
 	struct crash_state *st = NULL;
-	char id[128], err[256];
+	char id[128], msg[256], err[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
@@ -181,8 +194,9 @@ static void test_malformed(void **state)
 		err[0] = 0;
 		assert_int_equal(crash_state_from_id(s, id, &st, err, sizeof(err)), -EINVAL);
 		assert_null(st);
-		if (!strstr(err, bad[i].msg))
-			fail_msg("id '%s': error '%s' lacks '%s'", id, err, bad[i].msg);
+		expand(bad[i].msg, msg, sizeof(msg));
+		if (!strstr(err, msg))
+			fail_msg("id '%s': error '%s' lacks '%s'", id, err, msg);
 		assert_null(strstr(err, "state id '"));   /* the caller names the id */
 	}
 	crash_space_free(s);
@@ -214,6 +228,11 @@ static void test_not_pending(void **state)
 	assert_non_null(strstr(err, "already durable"));
 	snprintf(id, sizeof(id), "p%llu:d%llu.1", (unsigned long long)ct_end, (unsigned long long)w2);
 	assert_int_equal(crash_state_from_id(s, id, &st, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "lost by a failed fsync"));
+	snprintf(id, sizeof(id), "p%llu:d%llu", (unsigned long long)ct_end, (unsigned long long)w2);
+	assert_int_equal(crash_state_from_id(s, id, &st, err, sizeof(err)), -EINVAL);
+	snprintf(id, sizeof(id), "(unit %llu.1) not pending", (unsigned long long)w2);
+	assert_non_null(strstr(err, id));
 	assert_non_null(strstr(err, "lost by a failed fsync"));
 	/* Before the failed fsync it was pending. */
 	snprintf(id, sizeof(id), "p%llu:d%llu.1", (unsigned long long)w2 + 1, (unsigned long long)w2);
@@ -291,6 +310,96 @@ static void test_format_canonical(void **state)
 	trace_close(t);
 }
 
+#define HEQ(a, b) ((a).lo == (b).lo && (a).hi == (b).hi)
+
+/* Parse @in (a %E/%W/%C template) and check its canonical id is @want. */
+static void canon(struct crash_space *s, const char *in, const char *want)
+{
+	struct crash_state *st = NULL;
+	char id[256], w[256], err[256];
+
+	expand(in, id, sizeof(id));
+	expand(want, w, sizeof(w));
+	if (crash_state_from_id(s, id, &st, err, sizeof(err)) < 0)
+		fail_msg("%s: %s", id, err);
+	if (strcmp(crash_state_id(st), w))
+		fail_msg("'%s' formats as '%s', expected '%s'", id, crash_state_id(st), w);
+	crash_state_free(st);
+}
+
+/* Compact ids: runs of units of one kind as ranges, a write dropped whole
+ * as its seq; the long forms parse to the same state and format compact. */
+static void test_compact(void **state)
+{
+	struct torn_trace *t = mixed();
+	struct crash_space *s = sp(t, NULL, NULL, "zeros,garbage");
+	struct crash_dev d[8];
+	struct crash_state *a = NULL, *b = NULL;
+	char buf[256], want[256], err[256];
+	uint64_t w8;
+	size_t i, n;
+	int k;
+
+	canon(s, "p%E:d%W.sz:d%W.0:d%W.1", "p%E:d%W");
+	canon(s, "p%E:d%W.1:d%W.0:d%W.sz", "p%E:d%W");
+	canon(s, "p%E:d%W.0-1:d%W.sz", "p%E:d%W");
+	canon(s, "p%E:d%W", "p%E:d%W");
+	canon(s, "p%E:d%W.0:d%W.1", "p%E:d%W.0-1");
+	canon(s, "p%E:d%W.1-1", "p%E:d%W.1");
+	canon(s, "p%E:z%W.0:z%W.1", "p%E:z%W.0-1");
+	canon(s, "p%E:d%W.sz:z%W.0-1", "p%E:d%W.sz:z%W.0-1");
+	canon(s, "p%E:z%W.0:g%W.1", "p%E:z%W.0:g%W.1");
+	canon(s, "p%E:d%W.0:z%W.1", "p%E:d%W.0:z%W.1");
+	canon(s, "p%E:d%W.sz:d%W.0:g%W.1", "p%E:d%W.sz:d%W.0:g%W.1");
+	canon(s, "p%E:d%W:d%C", "p%E:d%C:d%W");
+	/* The whole form and the long one are the same state. */
+	expand("p%E:d%W", buf, sizeof(buf));
+	assert_int_equal(crash_state_from_id(s, buf, &a, err, sizeof(err)), 0);
+	expand("p%E:d%W.sz:d%W.0:d%W.1", buf, sizeof(buf));
+	assert_int_equal(crash_state_from_id(s, buf, &b, err, sizeof(err)), 0);
+	crash_state_devs(a, &n);
+	assert_int_equal(n, 3);
+	assert_true(HEQ(crash_state_hash(a), crash_state_hash(b)));
+	crash_state_free(a);
+	crash_state_free(b);
+	crash_space_free(s);
+	trace_close(t);
+
+	/* Eight units: runs with gaps, a run broken by a kind change. */
+	ct_begin();
+	ct_init_file("f", "oooooooo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	w8 = ct_write(1, 0, "ABCDEFGH", 0);
+	t = ct_finish();
+	s = sp(t, NULL, NULL, "zeros");
+	for (i = 0, n = 0; i < 8; i++)
+		if (i != 3 && i != 6)
+			d[n++] = (struct crash_dev){ w8, (int64_t)(7 - i), i == 5 ? 'z' : 'd' };
+	k = crash_id_format(s, ct_end, d, n, buf, sizeof(buf));
+	assert_true(k > 0);
+	snprintf(want, sizeof(want), "p%llu:d%llu.0:z%llu.2:d%llu.3:d%llu.5-7",
+		 (unsigned long long)ct_end, (unsigned long long)w8, (unsigned long long)w8,
+		 (unsigned long long)w8, (unsigned long long)w8);
+	assert_string_equal(buf, want);
+	assert_int_equal(k, (int)strlen(want));
+	/* Every unit dropped: the write (no size unit: it does not extend). */
+	for (i = 0; i < 8; i++)
+		d[i] = (struct crash_dev){ w8, (int64_t)i, 'd' };
+	assert_true(crash_id_format(s, ct_end, d, 8, buf, sizeof(buf)) > 0);
+	snprintf(want, sizeof(want), "p%llu:d%llu", (unsigned long long)ct_end, (unsigned long long)w8);
+	assert_string_equal(buf, want);
+	/* Every unit zeroed: one range (only drops have the whole form). */
+	for (i = 0; i < 8; i++)
+		d[i].kind = 'z';
+	assert_true(crash_id_format(s, ct_end, d, 8, buf, sizeof(buf)) > 0);
+	snprintf(want, sizeof(want), "p%llu:z%llu.0-7", (unsigned long long)ct_end,
+		 (unsigned long long)w8);
+	assert_string_equal(buf, want);
+	crash_space_free(s);
+	trace_close(t);
+}
+
 static torn_hash hash_of(struct crash_space *s, const char *fmt, ...)
 {
 	struct crash_state *st = NULL;
@@ -307,8 +416,6 @@ static torn_hash hash_of(struct crash_space *s, const char *fmt, ...)
 	crash_state_free(st);
 	return h;
 }
-
-#define HEQ(a, b) ((a).lo == (b).lo && (a).hi == (b).hi)
 
 static void test_hash(void **state)
 {
@@ -538,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_not_pending),
 		cmocka_unit_test(test_format_canonical),
+		cmocka_unit_test(test_compact),
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_hash_order_independent),
 		cmocka_unit_test(test_explain),
