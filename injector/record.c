@@ -922,6 +922,7 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 		rc = fail(err, 0, -ENOMEM, "out of memory");
 		goto out;
 	}
+	trace_st.st_mode = 0;
 	w.fd = open(o->trace, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (w.fd < 0 || fstat(w.fd, &trace_st) != 0) {
 		rc = fail(err, 1, -errno, "%s: cannot create the trace: %s", o->trace, strerror(errno));
@@ -1106,8 +1107,9 @@ out:
 	ctl_destroy(&cf);
 	if (w.fd >= 0)
 		close(w.fd);
-	/* Failed before the program ran: no trace is better than a stub. */
-	if (rc < 0 && ch.pid < 0 && w.fd >= 0)
+	/* Failed before the program ran: no trace is better than a stub (only
+	 * ever a regular file: -o /dev/full must not unlink the device). */
+	if (rc < 0 && ch.pid < 0 && w.fd >= 0 && S_ISREG(trace_st.st_mode))
 		unlink(o->trace);
 	free(w.buf);
 	free(s.chunk);

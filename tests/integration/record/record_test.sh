@@ -121,6 +121,12 @@ usage)
 	expect_rc 0 "$TORN" record --help
 	grep -q -- '--marks-from-stdout' out || fail "usage does not list --marks-from-stdout"
 	expect_rc 3 "$TORN" record -o t.trace --root root --shim "$W/no-such-shim.so" -- true
+	# A trace that cannot be written: exit 3, and the device is left alone.
+	if [ -c /dev/full ]; then
+		expect_rc 3 "$TORN" record -o /dev/full --root root -- true
+		grep -q 'No space left' err || fail "no message for a full device"
+		[ -c /dev/full ] || fail "/dev/full was removed"
+	fi
 	# An unreadable file in the root: exit 2 naming it, and no stub trace.
 	if [ "$(id -u)" -ne 0 ]; then
 		echo secret >root/locked
