@@ -40,6 +40,7 @@ int cmd_explain(int argc, char **argv);
 int cmd_minimize(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 /* torn merge of `torn run --json` reports (cmd_run.c): is @path one, and join them. */
 int cmd_run_is_report(const char *path);
 int cmd_run_merge(int nfiles, char **files, const char *out, const char *junit, int quiet);

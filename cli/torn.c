@@ -28,6 +28,7 @@ static const struct subcommand commands[] = {
 	{ "minimize", cmd_minimize, "shrink a failing crash state" },
 	{ "merge",    cmd_merge,    "join the JSON reports of shards" },
 	{ "run",      cmd_run,      "run scenario files and compare with their expectations" },
+	{ "report",   cmd_report,   "write an HTML page of a run: timeline, crash points, failing states" },
 };
 
 void cli_err(const char *fmt, ...)

@@ -15,6 +15,8 @@
  *   5. Marks
  *   6. Explain: each deviation and each file that differs from the
  *      reference state at the same crash point
+ *   7. Sector maps (torn report): per file a deviation touches, what each
+ *      sector holds
  *
  * Sizes (design.md): an extending write's size unit sets size = max(size,
  * end of the write); a truncate sets the size and cuts the bytes beyond
@@ -950,4 +952,126 @@ out:
 	plist_free(&lref);
 	crash_state_free(ref);
 	return r;
+}
+
+/* ==========================================================================
+ * 7. Sector maps
+ * ========================================================================== */
+
+static void map_mark(struct crash_file_map *m, uint64_t off, uint64_t len, char c)
+{
+	uint64_t k, end = off + len;
+
+	if (!len)
+		return;
+	for (k = off / m->sector; k < m->nsec && k * m->sector < end; k++)
+		if (m->map[k] != CRASH_SEC_DROPPED)
+			m->map[k] = c;
+}
+
+static int map_one(struct crash_state *st, struct crash_state *ref, const struct plist *lst,
+		   const struct plist *lref, uint32_t ino, struct crash_file_map *m)
+{
+	const struct crash_space *s = st->s;
+	char name[TORN_PATH_MAX + 1];
+	uint64_t big, k;
+	size_t i;
+
+	ino_name(s, ino_present(lref, ino) ? lref : lst, ino, name, sizeof(name));
+	m->path = strdup(name);
+	m->sector = s->o.sector;
+	m->size = ino_present(lst, ino) ? st->files[ino].size : 0;
+	m->ref_size = ino_present(lref, ino) ? ref->files[ino].size : 0;
+	big = m->size > m->ref_size ? m->size : m->ref_size;
+	m->nsec = (big + m->sector - 1) / m->sector;
+	m->map = malloc(m->nsec + 1);
+	if (!m->path || !m->map)
+		return -ENOMEM;
+	for (k = 0; k < m->nsec; k++)
+		m->map[k] = k * m->sector >= m->size ? CRASH_SEC_DROPPED : CRASH_SEC_SAME;
+	m->map[m->nsec] = 0;
+	/* Pending and kept first, then the deviations over them. */
+	for (i = 0; i < s->nunits; i++) {
+		const struct cu *u = &s->units[i];
+
+		if (u->kind == CU_DATA && u->ino == ino && u->unit != CU_UNIT_INIT &&
+		    cu_pending(u, st->point))
+			map_mark(m, u->off, u->len, CRASH_SEC_NEW);
+	}
+	for (i = 0; i < st->ndevs; i++) {
+		int64_t ui = crash_unit_find(s, st->devs[i].seq, st->devs[i].unit);
+		const struct cu *u;
+
+		if (ui < 0)
+			continue;
+		u = &s->units[ui];
+		if (u->kind == CU_DATA && u->ino == ino)
+			map_mark(m, u->off, u->len, st->devs[i].kind == CRASH_DEV_ZERO ? CRASH_SEC_ZEROS :
+				 st->devs[i].kind == CRASH_DEV_GARBAGE ? CRASH_SEC_GARBAGE :
+				 CRASH_SEC_OLD);
+	}
+	return 0;
+}
+
+int crash_state_file_maps(struct crash_state *st, struct crash_file_map **out, size_t *n)
+{
+	struct crash_state *ref = NULL;
+	struct plist lst = { 0 }, lref = { 0 };
+	struct crash_file_map *maps = NULL;
+	size_t nmaps = 0, i, j;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	r = crash_state_alloc(st->s, &ref);
+	if (!r)
+		r = crash_state_set(ref, st->point, NULL, 0);
+	if (!r)
+		r = walk_all(st, plist_add, &lst);
+	if (!r)
+		r = walk_all(ref, plist_add, &lref);
+	if (!r && st->ndevs) {
+		maps = calloc(st->ndevs, sizeof(*maps));
+		if (!maps)
+			r = -ENOMEM;
+	}
+	/* One map per file a data, size, truncate or fallocate deviation touches,
+	 * in the order of the deviations. */
+	for (i = 0; !r && i < st->ndevs; i++) {
+		int64_t ui = crash_unit_find(st->s, st->devs[i].seq, st->devs[i].unit);
+		uint32_t ino;
+
+		if (ui < 0 || st->s->units[ui].kind == CU_NS)
+			continue;
+		ino = st->s->units[ui].ino;
+		for (j = 0; j < i; j++) {
+			int64_t uj = crash_unit_find(st->s, st->devs[j].seq, st->devs[j].unit);
+			if (uj >= 0 && st->s->units[uj].kind != CU_NS && st->s->units[uj].ino == ino)
+				break;
+		}
+		if (j < i)
+			continue;
+		r = map_one(st, ref, &lst, &lref, ino, &maps[nmaps++]);
+	}
+	plist_free(&lst);
+	plist_free(&lref);
+	crash_state_free(ref);
+	if (r < 0) {
+		crash_file_maps_free(maps, nmaps);
+		return r;
+	}
+	*out = maps;
+	*n = nmaps;
+	return 0;
+}
+
+void crash_file_maps_free(struct crash_file_map *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; m && i < n; i++) {
+		free(m[i].path);
+		free(m[i].map);
+	}
+	free(m);
 }
