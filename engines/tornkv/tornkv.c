@@ -39,7 +39,9 @@ static void usage(FILE *f)
 		"  --list-bugs       list the seeded bugs of every engine\n"
 		"  -h, --help        this text\n"
 		"\n"
-		"check exits 0 when every promise holds, 1 with one line naming the broken one\n");
+		"workload starts from an empty DIR: check regenerates the workload from its\n"
+		"first operation, given the same flags.  check exits 0 when every promise\n"
+		"holds, 1 with one line naming the broken one, 2 for bad usage or marks\n");
 }
 
 static void list_bugs(void)
