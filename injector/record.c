@@ -1077,6 +1077,9 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 		goto out;
 	}
 	res->bytes = w.bytes;
+	/* A trace sent down a pipe or to a device has nothing to make durable. */
+	if (!S_ISREG(trace_st.st_mode))
+		goto out;
 	/* The trace is the product: make it durable before saying it is done. */
 	if (fsync(w.fd) != 0) {
 		rc = fail(err, 0, -errno, "%s: fsync: %s", o->trace, strerror(errno));
