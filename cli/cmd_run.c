@@ -524,12 +524,11 @@ static int worker_main(const struct scn *s, const char *work, const char *sdir, 
 
 	/* A process group of its own: the budget kills the whole group (setup,
 	 * the recorded program), and the terminal's ^C reaches only the parent,
-	 * which stops the workers cleanly. */
+	 * which stops the workers cleanly with SIGTERM. */
 	setpgid(0, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = worker_on_term;
 	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGINT, SIG_IGN);
 
 	snprintf(root, sizeof(root), "%s/root", sdir);
 	snprintf(trace, sizeof(trace), "%s/run.trace", work);
