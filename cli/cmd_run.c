@@ -90,9 +90,9 @@ static void usage(FILE *f)
 		"                         'torn merge'\n"
 		"  --shard I/N            run only scenario slice I of N (1-based)\n"
 		"  --budget SECONDS       hard limit per scenario: stopped and counted as missed\n"
-		"  --work DIR             where scenarios run (default: a new torn-run-XXXXXX in\n"
-		"                         /dev/shm, else $TMPDIR or /tmp); traces of scenarios\n"
-		"                         with failing states stay there\n"
+		"  --work DIR             where each scenario's trace, report and log are written\n"
+		"                         (default: a new torn-run-XXXXXX in /dev/shm, else\n"
+		"                         $TMPDIR or /tmp); those with failing states stay there\n"
 		"  --scratch DIR          where recorded directories and crash states are made\n"
 		"                         (default /dev/shm, else $TMPDIR or /tmp; a private\n"
 		"                         torn-run-scratch-XXXXXX inside, removed at the end)\n"
@@ -1505,13 +1505,61 @@ struct run_args {
 	int         list;
 };
 
+/* The seeded bugs tornkv knows, "ENGINE BUG\n" per line (tornkv --list-bugs),
+ * or NULL when tornkv cannot tell (then a bad name fails at run time). */
+static char *list_bugs(void)
+{
+	char cmd[PATH_MAX + 32], line[512];
+	struct str b = { 0 };
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "'%s/tornkv' --list-bugs 2>/dev/null", cli_bindir());
+	if (strchr(cli_bindir(), '\'') || !(p = popen(cmd, "r")))
+		return NULL;
+	while (fgets(line, sizeof(line), p)) {
+		char engine[64], bug[128];
+
+		if (sscanf(line, "%63s %127s", engine, bug) == 2)
+			str_printf(&b, "%s %s\n", engine, bug);
+	}
+	if (pclose(p) != 0) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* A scenario's `bug` is one of its engine's seeded bugs.  Returns an exit code. */
+static int check_bug(const struct scn *s, const char *bugs)
+{
+	char want[256];
+	struct str names = { 0 };
+	const char *p;
+	size_t elen = strlen(s->engine);
+
+	snprintf(want, sizeof(want), "%s %s\n", s->engine, s->bug);
+	for (p = bugs; p && *p; p = strchr(p, '\n') + 1) {
+		size_t l = strcspn(p, "\n");
+
+		if (!strncmp(p, want, strlen(want)))
+			return TORN_EXIT_OK;
+		if (l > elen && !strncmp(p, s->engine, elen) && p[elen] == ' ')
+			str_printf(&names, "%s%.*s", names.s ? ", " : "", (int)(l - elen - 1),
+				   p + elen + 1);
+	}
+	cli_err("%s:%u: bug: engine %s has no seeded bug '%s' (expected one of: %s)", s->file,
+		s->bug_line, s->engine, s->bug, names.s ? names.s : "none");
+	free(names.s);
+	return TORN_EXIT_USAGE;
+}
+
 /* Parse and check every file of @paths; duplicate names are refused.
  * Returns an exit code (0: *@items, *@n filled). */
 static int load_suite(char *const *paths, size_t npaths, struct run_item **items, size_t *n)
 {
-	char **files = NULL, err[1024];
+	char **files = NULL, err[1024], *bugs = NULL;
 	size_t nfiles = 0;
-	int ret = TORN_EXIT_USAGE, rc;
+	int ret = TORN_EXIT_USAGE, rc, bugs_read = 0;
 
 	*items = NULL;
 	*n = 0;
@@ -1547,6 +1595,11 @@ static int load_suite(char *const *paths, size_t npaths, struct run_item **items
 			}
 		(*n)++;
 		it->s = s;
+		if (s->bug && !bugs_read++)
+			bugs = list_bugs();
+		if (s->bug && bugs && (ret = check_bug(s, bugs)) != TORN_EXIT_OK)
+			goto out;
+		ret = TORN_EXIT_USAGE;
 		it->name = strdup(s->name);
 		it->file = strdup(s->file);
 		it->description = xstrdup(s->description);
@@ -1567,6 +1620,7 @@ static int load_suite(char *const *paths, size_t npaths, struct run_item **items
 	}
 	ret = TORN_EXIT_OK;
 out:
+	free(bugs);
 	scn_files_free(files, nfiles);
 	return ret;
 }

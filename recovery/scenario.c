@@ -754,6 +754,7 @@ static int validate(struct scn_ctx *c, struct scn *s, const char *bindir, unsign
 	s->mode = take(c, K_MODE);
 	s->workload = take(c, K_WORKLOAD);
 	s->bug = take(c, K_BUG);
+	s->bug_line = r->line[K_BUG];
 	s->model = take(c, K_MODEL);
 	s->strategy = take(c, K_STRATEGY);
 	s->tear = take(c, K_TEAR);

@@ -47,6 +47,7 @@ struct scn {
 	char *name;               /* unique in a suite: [A-Za-z0-9._-]+ */
 	char *description;
 	unsigned name_line;       /* line of `name`, for duplicate-name messages */
+	unsigned bug_line;        /* line of `bug` (checked against tornkv --list-bugs) */
 
 	/* The engine form (tornkv) - expanded into run and check. */
 	char *engine, *mode, *workload, *bug;

@@ -244,6 +244,11 @@ run = true
 run = false' 3 "'run' given twice"
 	expect_bad '[wrong]
 name = x' 2 "unknown section"
+	expect_bad 'name = x
+engine = wal
+mode = buffered
+bug = no-such-bug
+expect = fail' 4 "bug: engine wal has no seeded bug 'no-such-bug' (expected one of: no-dirsync-segment"
 	# two files with one name
 	rm -rf b
 	mkdir b
