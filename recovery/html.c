@@ -570,7 +570,7 @@ static const char page_style[] =
 ".sector-map .fn{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;"
 "margin-bottom:3px}.sector-map .fn span{color:#778}\n"
 ".cells{display:flex;flex-wrap:wrap;gap:1px;max-width:1000px}\n"
-".cells span{width:10px;height:14px;border-radius:1px}\n"
+".cells span{width:11px;height:16px;border-radius:2px}\n"
 ".s-same{background:#dfe3e8}.s-new{background:#4e79a7}.s-old{background:#f0a830}"
 ".s-zeros{background:#fff;box-shadow:inset 0 0 0 1px #8a94a0}"
 ".s-garbage{background:repeating-linear-gradient(45deg,#d9534f 0 3px,#f3b9b7 3px 6px)}"
@@ -974,7 +974,7 @@ static void sector_map(FILE *f, const struct crash_file_map *m)
 }
 
 static void command(FILE *f, const char *label, const char *a, const char *trace,
-		    const char *id, const char *b, const char *check)
+		    const char *id, const char *b, const char *check, const char *timeout)
 {
 	char *s = NULL;
 	size_t n = 0;
@@ -989,6 +989,12 @@ static void command(FILE *f, const char *label, const char *a, const char *trace
 	fprintf(m, " %s", b);
 	if (check)
 		report_shell_quote(m, check);
+	/* the checker's timeout of the exploration: minimize must not call a
+	 * hang a pass */
+	if (timeout && strtod(timeout, NULL) > 0) {
+		fputs(" --timeout ", m);
+		report_shell_quote(m, timeout);
+	}
 	fclose(m);
 	fprintf(f, "<div class=\"muted\" style=\"font-size:12px\">%s</div><div class=\"cmd\"><pre>",
 		label);
@@ -998,7 +1004,7 @@ static void command(FILE *f, const char *label, const char *a, const char *trace
 }
 
 static void state_card(FILE *f, struct crash_space *space, const struct explore_failure *x,
-		       const struct html_opts *o, const char *anchor)
+		       const struct html_opts *o, const char *anchor, const char *timeout)
 {
 	struct crash_state *st = NULL;
 	struct crash_file_map *maps = NULL;
@@ -1069,9 +1075,9 @@ static void state_card(FILE *f, struct crash_space *space, const struct explore_
 	if (!x->res.noutput)
 		fputs("(no output)", f);
 	fputs("</pre>\n<h4>Commands</h4>\n", f);
-	command(f, "rebuild it", "replay", o->trace, x->state, "--out state-dir", NULL);
+	command(f, "rebuild it", "replay", o->trace, x->state, "--out state-dir", NULL, NULL);
 	command(f, "shrink it to the fewest deviations", "minimize", o->trace, x->state, "--check ",
-		o->check);
+		o->check, timeout);
 	fputs("</div>\n", f);
 	crash_file_maps_free(maps, nmaps);
 	crash_state_free(st);
@@ -1118,7 +1124,7 @@ static void failures(FILE *f, struct crash_space *space, const struct explore_re
 		char anchor[32];
 
 		snprintf(anchor, sizeof(anchor), "%zu", i);
-		state_card(f, space, &r->failures[i], o, anchor);
+		state_card(f, space, &r->failures[i], o, anchor, opt_get(r, "timeout"));
 	}
 }
 
