@@ -365,6 +365,20 @@ int cmd_info(int argc, char **argv)
 	}
 	if ((rc = tcli_open(argv[optind], &t)) != TORN_EXIT_OK)
 		return rc;
+	/* Events that cannot have happened (a write through a symlink the
+	 * trace made, out of its root) make the trace bad input, as for
+	 * replay and explore: the model is run once, nothing written. */
+	{
+		struct trace_error terr;
+		int r;
+
+		memset(&terr, 0, sizeof(terr));
+		if ((r = trace_rebuild(t, UINT64_MAX, NULL, &terr)) < 0) {
+			cli_err("%s", terr.msg[0] ? terr.msg : torn_strerror(r));
+			rc = r == -ENOMEM ? TORN_EXIT_INTERNAL : TORN_EXIT_USAGE;
+			goto out;
+		}
+	}
 	in = calloc(1, sizeof(*in));
 	if (!in) {
 		cli_err("info: out of memory");

@@ -83,6 +83,49 @@ static int empty_dir(const char *dir)
 	return rc;
 }
 
+/* The output directory as replay needs it: absent, or an empty directory,
+ * or (with --force) one whose contents may go.  check_out() only looks;
+ * prepare_out() creates or empties it, once the trace has been accepted. */
+static int check_out(const char *out, int force)
+{
+	struct stat sb;
+	int rc;
+
+	if (stat(out, &sb) < 0) {
+		if (errno == ENOENT)
+			return TORN_EXIT_OK;
+		cli_err("%s: cannot create: %s", out, strerror(errno));
+		return TORN_EXIT_USAGE;
+	}
+	rc = dir_nonempty(out);
+	if (rc < 0) {
+		cli_err("%s: expected a directory: %s", out, strerror(-rc));
+		return TORN_EXIT_USAGE;
+	}
+	if (rc > 0 && !force) {
+		cli_err("%s: directory not empty (use --force to replace its contents)", out);
+		return TORN_EXIT_USAGE;
+	}
+	return TORN_EXIT_OK;
+}
+
+static int prepare_out(const char *out, int force)
+{
+	int rc = check_out(out, force);
+
+	if (rc != TORN_EXIT_OK)
+		return rc;
+	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+		cli_err("%s: cannot create: %s", out, strerror(errno));
+		return TORN_EXIT_USAGE;
+	}
+	if ((rc = dir_nonempty(out)) > 0 && (rc = empty_dir(out)) < 0) {
+		cli_err("%s: cannot empty: %s", out, strerror(-rc));
+		return TORN_EXIT_INTERNAL;
+	}
+	return TORN_EXIT_OK;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	const char *id = NULL, *out = NULL, *marks = NULL;
@@ -122,29 +165,20 @@ int cmd_replay(int argc, char **argv)
 		cli_err("replay: --marks needs --state (marks are cut at the crash point)");
 		goto out;
 	}
-	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
-		cli_err("%s: cannot create: %s", out, strerror(errno));
+	/* a bad output directory is found before the trace is read ... */
+	if ((ret = check_out(out, force)) != TORN_EXIT_OK)
 		goto out;
-	}
-	rc = dir_nonempty(out);
-	if (rc < 0) {
-		cli_err("%s: expected a directory: %s", out, strerror(-rc));
-		goto out;
-	}
-	if (rc > 0 && !force) {
-		cli_err("%s: directory not empty (use --force to replace its contents)", out);
-		goto out;
-	}
-	if (rc > 0 && (rc = empty_dir(out)) < 0) {
-		cli_err("%s: cannot empty: %s", out, strerror(-rc));
-		ret = TORN_EXIT_INTERNAL;
-		goto out;
-	}
+	ret = TORN_EXIT_USAGE;
 	if (!id) {
 		struct trace_error terr;
 
 		memset(&terr, 0, sizeof(terr));
 		rc = trace_open(argv[optind], &cc.trace, &terr);
+		/* ... and a bad trace before anything is created or emptied */
+		if (rc == 0)
+			rc = trace_rebuild(cc.trace, UINT64_MAX, NULL, &terr);
+		if (rc == 0 && (ret = prepare_out(out, force)) != TORN_EXIT_OK)
+			goto out;
 		if (rc == 0)
 			rc = trace_rebuild(cc.trace, UINT64_MAX, out, &terr);
 		if (rc < 0) {
@@ -162,6 +196,8 @@ int cmd_replay(int argc, char **argv)
 		goto out;
 	ret = crashcli_state(&cc, id, &st);
 	if (ret)
+		goto out;
+	if ((ret = prepare_out(out, force)) != TORN_EXIT_OK)
 		goto out;
 	rc = crash_state_write(st, out);
 	if (rc < 0) {

@@ -82,6 +82,15 @@ int crashcli_open(struct crashcli *c, const char *path, const char *id)
 			cli_err("%s: %s", path, torn_strerror(rc));
 		return rc == -ENOMEM ? TORN_EXIT_INTERNAL : TORN_EXIT_USAGE;
 	}
+	/* The strict model first (nothing written): events that cannot have
+	 * happened, such as writes through a symlink the trace made to reach
+	 * outside its root, refuse the trace here rather than become warnings. */
+	memset(&terr, 0, sizeof(terr));
+	rc = trace_rebuild(c->trace, UINT64_MAX, NULL, &terr);
+	if (rc < 0) {
+		cli_err("%s", terr.msg[0] ? terr.msg : torn_strerror(rc));
+		return rc == -ENOMEM ? TORN_EXIT_INTERNAL : TORN_EXIT_USAGE;
+	}
 	memset(&terr, 0, sizeof(terr));
 	rc = crash_space_new(c->trace, &c->co, &c->space, &terr);
 	if (rc < 0) {

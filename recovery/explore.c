@@ -767,7 +767,9 @@ static void job_spawn(const struct run *r, struct job *j)
 		rc = checker_spawn(&r->chk, j->env, j->dir, j->outfd, &pid);
 	if (rc == 0) {
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		if (pidfd < 0) {
+		/* No pidfd_open (kernels before 5.3, valgrind): reap() polls
+		 * the job with waitid instead. */
+		if (pidfd < 0 && errno != ENOSYS) {
 			rc = -errno;
 			kill(-pid, SIGKILL);
 			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -1072,7 +1074,7 @@ static int reap(struct run *r, int block)
 	while (r->njobs) {
 		double t = now_s(), next = 0;
 		unsigned n = 0;
-		int timeout, rc;
+		int timeout, rc, nopidfd = 0;
 
 		for (unsigned i = 0; i < cap; i++) {
 			struct job *j = &r->jobs[i];
@@ -1095,7 +1097,9 @@ static int reap(struct run *r, int block)
 			}
 			if (j->deadline && !j->hung && (!next || j->deadline < next))
 				next = j->deadline;
-			pf[n].fd = j->pidfd;
+			if (j->pidfd < 0)
+				nopidfd = 1;
+			pf[n].fd = j->pidfd;       /* < 0: ignored by poll */
 			pf[n].events = POLLIN;
 			pf[n].revents = 0;
 			map[n++] = i;
@@ -1115,6 +1119,8 @@ static int reap(struct run *r, int block)
 			timeout = 1000;
 		if (block && !finished && r->o->progress && timeout > 100)
 			timeout = 100;
+		if (nopidfd && timeout > 10)
+			timeout = 10;
 		rc = poll(pf, n, timeout);
 		if (rc < 0 && errno != EINTR) {
 			int e = errno;
@@ -1124,6 +1130,19 @@ static int reap(struct run *r, int block)
 		}
 		if (interrupted)
 			return -EINTR;
+		for (unsigned k = 0; nopidfd && k < n; k++) {
+			siginfo_t si;
+
+			if (pf[k].fd >= 0 || map[k] == cap)
+				continue;
+			/* WNOWAIT: the leader stays a zombie, as with a pidfd */
+			memset(&si, 0, sizeof(si));
+			if (waitid(P_PID, (id_t)r->jobs[map[k]].pid, &si,
+				   WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid) {
+				pf[k].revents = POLLIN;
+				rc = rc > 0 ? rc + 1 : 1;
+			}
+		}
 		for (unsigned k = 0; rc > 0 && k < n; k++) {
 			struct job *j;
 			int status = 0;

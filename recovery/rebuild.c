@@ -76,7 +76,7 @@ int trace_rebuild(const struct torn_trace *t, uint64_t upto, const char *out,
 
 	if (err)
 		memset(err, 0, sizeof(*err));
-	if ((r = rb_prepare(out)) < 0) {
+	if (out && (r = rb_prepare(out)) < 0) {
 		rb_fail(err, r, UINT64_MAX, 0, "%s: %s", out,
 			r == -ENOTEMPTY ? "output directory is not empty" : strerror(-r));
 		goto done;
@@ -99,7 +99,7 @@ int trace_rebuild(const struct torn_trace *t, uint64_t upto, const char *out,
 			goto done;
 		}
 	}
-	if ((r = fsm_write_out(m, out, why, sizeof(why))) < 0)
+	if (out && (r = fsm_write_out(m, out, why, sizeof(why))) < 0)
 		rb_fail(err, r, UINT64_MAX, 0, "%s: %s", out, why[0] ? why : strerror(-r));
 done:
 	fsm_free(m);

@@ -328,7 +328,9 @@ uint64_t trace_last_seq(const struct torn_trace *t);  /* seq of the last event *
 /* Rebuild, in the empty or absent directory @out, the files as they stand
  * after every event with seq < @upto (UINT64_MAX: the whole trace) with
  * everything persisted: names, types, sizes, bytes.  Returns 0 or -errno /
- * -TORN_E_* with @err filled. */
+ * -TORN_E_* with @err filled.  @out NULL: write nothing, only check that
+ * the events add up (explore, replay and info do so first, so that a trace
+ * writing through a symlink it made, to escape its root, is refused). */
 int trace_rebuild(const struct torn_trace *t, uint64_t upto, const char *out,
 		  struct trace_error *err);
 
