@@ -41,6 +41,16 @@ int cmd_minimize(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+/* torn run --html DIR (cmd_report.c): a page per scenario (from its WORK dir's
+ * run.trace and explore.json, written before the dir is tidied) and an
+ * index.html.  new creates DIR; add writes NAME.html when the scenario got
+ * that far; finish writes the index (when @write) and frees.  0 or -errno,
+ * the message printed. */
+struct report_index;
+int report_index_new(const char *dir, struct report_index **out);
+int report_index_add(struct report_index *x, const char *name, const char *description,
+		     const char *work, const char *result, int met, const char *message);
+int report_index_finish(struct report_index *x, int write);
 /* torn merge of `torn run --json` reports (cmd_run.c): is @path one, and join them. */
 int cmd_run_is_report(const char *path);
 int cmd_run_merge(int nfiles, char **files, const char *out, const char *junit, int quiet);

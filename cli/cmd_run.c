@@ -52,7 +52,7 @@ enum { WK_OK = 0, WK_ERROR = 10, WK_STOPPED = 20 };
 
 enum {
 	OPT_LIST = 0x1200, OPT_JUNIT, OPT_JSON, OPT_SHARD, OPT_BUDGET, OPT_WORK, OPT_KEEP,
-	OPT_SCRATCH, OPT_EXCLUDE,
+	OPT_SCRATCH, OPT_EXCLUDE, OPT_HTML,
 };
 
 static const struct option longopts[] = {
@@ -61,6 +61,7 @@ static const struct option longopts[] = {
 	{ "list",   no_argument,       NULL, OPT_LIST },
 	{ "jobs",   required_argument, NULL, 'j' },
 	{ "junit",  required_argument, NULL, OPT_JUNIT },
+	{ "html",   required_argument, NULL, OPT_HTML },
 	{ "json",   required_argument, NULL, OPT_JSON },
 	{ "shard",  required_argument, NULL, OPT_SHARD },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
@@ -86,6 +87,8 @@ static void usage(FILE *f)
 		"  -j, --jobs N           scenarios run at once (default: number of CPUs); the\n"
 		"                         checkers of one scenario share the same N\n"
 		"  --junit FILE           write a JUnit XML report (one testcase per scenario)\n"
+		"  --html DIR             write an HTML page per scenario (torn report) and an\n"
+		"                         index.html into DIR\n"
 		"  --json FILE            write a JSON report ('-': stdout); join shards with\n"
 		"                         'torn merge'\n"
 		"  --shard I/N            run only scenario slice I of N (1-based)\n"
@@ -578,6 +581,7 @@ struct run_ctx {
 	int         keep, quiet;
 	unsigned    jobs;
 	double      budget;
+	struct report_index *html; /* --html DIR (cmd_report.c), or NULL */
 };
 
 static char *xstrdup(const char *s)
@@ -1355,6 +1359,9 @@ static int run_all(struct run_ctx *c, struct run_item *items, size_t n, FILE *ou
 				break;
 			}
 			judge(c, it, st);
+			if (c->html)
+				report_index_add(c->html, it->name, it->description, it->work,
+						 it->result, it->met, it->message);
 			tidy(c, it);
 			break;
 		}
@@ -1499,6 +1506,7 @@ int cmd_run_is_report(const char *path)
 /* What the command line asked for. */
 struct run_args {
 	const char *json, *junit, *work, *scratch;
+	const char *html;             /* --html DIR */
 	char      **pat, **exc;       /* -k, --exclude */
 	size_t      npat, nexc;
 	unsigned    shard_i, shard_n;
@@ -1751,6 +1759,7 @@ static int parse_args(int argc, char **argv, struct run_args *a, struct run_ctx 
 			break;
 		case OPT_JUNIT: a->junit = optarg; break;
 		case OPT_JSON: a->json = optarg; break;
+		case OPT_HTML: a->html = optarg; break;
 		case OPT_SHARD: {
 			char end;
 
@@ -1827,6 +1836,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if ((ret = prepare(&c, &a, torn, shim)) != TORN_EXIT_OK)
 		goto out;
+	if (a.html && report_index_new(a.html, &c.html) < 0) {
+		ret = TORN_EXIT_USAGE;
+		goto out;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = run_on_signal;
@@ -1857,11 +1870,18 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (a.junit && write_junit(a.junit, items, n, now_s() - t0) < 0)
 		goto out;
+	if (c.html) {
+		rc = report_index_finish(c.html, 1);
+		c.html = NULL;
+		if (rc < 0)
+			goto out;
+	}
 	ret = TORN_EXIT_OK;
 	for (size_t i = 0; i < n; i++)
 		if (!items[i].met)
 			ret = TORN_EXIT_FINDINGS;
 out:
+	report_index_finish(c.html, 0);
 	if (sig_set) {
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);

@@ -832,7 +832,7 @@ static void crash_row(FILE *f, struct tl *tl, int counted)
 		else
 			fprintf(f, "crash points %" PRIu64 "&#8211;%" PRIu64, sl->plo, sl->phi);
 		if (counted)
-			fprintf(f, " (%" PRIu64 " states", sl->states);
+			fprintf(f, " (%" PRIu64 " state%s", sl->states, sl->states == 1 ? "" : "s");
 		else
 			fputs(" (", f);
 		if (nf)
@@ -1035,10 +1035,26 @@ static void state_card(FILE *f, struct crash_space *space, const struct explore_
 	} else {
 		FILE *m;
 
-		if (crash_state_file_maps(st, &maps, &nmaps) == 0 && nmaps) {
+		size_t shown = 0, absent = 0;
+
+		if (crash_state_file_maps(st, &maps, &nmaps) < 0)
+			nmaps = 0;
+		/* a file absent both here and in the reference (a journal
+		 * created and unlinked before the crash) has no sector to show */
+		for (i = 0; i < nmaps; i++)
+			if (maps[i].nsec)
+				shown++;
+			else
+				absent++;
+		if (shown) {
 			fputs("<h4>Sectors</h4>\n", f);
 			for (i = 0; i < nmaps; i++)
-				sector_map(f, &maps[i]);
+				if (maps[i].nsec)
+					sector_map(f, &maps[i]);
+			if (absent)
+				fprintf(f, "<div class=\"muted\" style=\"font-size:12px\">and %zu file%s"
+					" touched that %s absent both here and when everything persisted"
+					"</div>\n", absent, absent == 1 ? "" : "s", absent == 1 ? "is" : "are");
 			fputs("<div class=\"legend\" style=\"margin:0 0 6px\">"
 			      "<span><i class=\"s-same\"></i>durable before</span>"
 			      "<span><i class=\"s-new\"></i>new (persisted)</span>"

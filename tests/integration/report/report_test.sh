@@ -11,6 +11,8 @@
 #                bytes that are not UTF-8: escaped, never interpreted
 #   binned       9,000 events: the timeline stays at most 240 columns
 #   usage        bad input: exit 2 with a message naming the file
+#   run          torn run --html DIR on scenarios/sqlite/off.scn: a page per
+#                scenario and an index linking it
 #
 # Every page: `xmllint --html` says nothing (valid HTML), no external
 # reference (src=, href= other than #anchors, url(), @import), and for the
@@ -206,6 +208,25 @@ usage)
 	"$TORN" report --help | grep -q -- '--max-lanes' || fail "usage does not list --max-lanes"
 	"$TORN" report "$W/run.trace" --results "$W/r.json" -o - | xmllint --html --noout - ||
 		fail "the page on stdout is not valid"
+	;;
+run)
+	scn=$HERE/../../../scenarios/sqlite/off.scn
+	[ -f "$scn" ] || fail "no scenario $scn"
+	"$TORN" run "$scn" --html "$W/html/sub" --work "$W/work" -j 2 -q >"$W/run.out" 2>&1 ||
+		{ cat "$W/run.out" >&2; fail "torn run exited $?"; }
+	[ -s "$W/html/sub/index.html" ] || fail "no index.html"
+	[ -s "$W/html/sub/sqlite-off.html" ] || fail "no page for sqlite-off"
+	grep -q 'href="sqlite-off.html"' "$W/html/sub/index.html" || fail "the index does not link the page"
+	for p in "$W/html/sub/index.html" "$W/html/sub/sqlite-off.html"; do
+		err=$(xmllint --html --noout "$p" 2>&1)
+		[ -z "$err" ] || { echo "$err" | head >&2; fail "$p is not valid HTML"; }
+	done
+	check_page "$W/html/sub/sqlite-off.html"
+	grep -q 'class="sector-map"' "$W/html/sub/sqlite-off.html" || fail "no sector map"
+	grep -q 'torn report: sqlite-off' "$W/html/sub/sqlite-off.html" || fail "the page is not titled"
+	cp "$W/html/sub/index.html" "$ART/run-index.html"
+	"$TORN" run "$scn" --html /proc/nope/x -q >/dev/null 2>"$W/e"; rc=$?
+	[ $rc -eq 2 ] && grep -q '/proc/nope' "$W/e" || fail "--html into an impossible dir: exit $rc"
 	;;
 *)
 	fail "unknown case"
