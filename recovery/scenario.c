@@ -902,8 +902,12 @@ static int walk(struct scn_list *l, const char *dir, char *err, size_t errlen)
 			rc = -ENAMETOOLONG;
 			break;
 		}
-		if (stat(path, &st) < 0)
-			continue;       /* a dangling symlink is not a scenario */
+		if (lstat(path, &st) < 0)
+			continue;
+		/* a symlinked directory is not followed (it could loop back);
+		 * a symlinked file is taken, a dangling one skipped */
+		if (S_ISLNK(st.st_mode) && (stat(path, &st) < 0 || S_ISDIR(st.st_mode)))
+			continue;
 		if (S_ISDIR(st.st_mode))
 			rc = walk(l, path, err, errlen);
 		else if (S_ISREG(st.st_mode) && len > 4 && !strcmp(e->d_name + len - 4, ".scn"))

@@ -412,6 +412,9 @@ static void test_find(void **state)
 	put("suite/b/m.scn", "");
 	put("suite/b/notes.txt", "");
 	put("suite/.hidden/h.scn", "");
+	/* a symlink back up the tree is not followed (no endless walk) */
+	snprintf(p1, sizeof(p1), "%s/suite/b/loop", tdir);
+	assert_int_equal(symlink("..", p1), 0);
 	snprintf(p2, sizeof(p2), "%s/suite/a.scn", tdir);
 	paths[0] = d;
 	paths[1] = p2;          /* also inside d: listed once */
