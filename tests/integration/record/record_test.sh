@@ -122,8 +122,9 @@ usage)
 	grep -q -- '--marks-from-stdout' out || fail "usage does not list --marks-from-stdout"
 	expect_rc 3 "$TORN" record -o t.trace --root root --shim "$W/no-such-shim.so" -- true
 	# A trace written down a pipe.
-	"$TORN" record -q -o /dev/stdout --root root -- sh -c 'echo ack >&$TORN_MARK_FD' | cat >piped.trace ||
-		fail "recording into a pipe failed"
+	{ "$TORN" record -q -o /dev/stdout --root root -- sh -c 'echo ack >&$TORN_MARK_FD'; echo $? >rc; } |
+		cat >piped.trace
+	[ "$(cat rc)" = 0 ] || fail "recording into a pipe exited $(cat rc)"
 	marks piped.trace | grep -qx ack || fail "the trace sent down a pipe lacks its mark"
 	[ "$(complete piped.trace)" = 1 ] || fail "the trace sent down a pipe is not complete"
 	# A trace that cannot be written: exit 3, and the device is left alone.
