@@ -539,9 +539,14 @@ static const char page_style[] =
 ".ft{top:3px;width:16px;height:16px;border-radius:8px;background:#d9534f;color:#fff;"
 "font:bold 12px/16px sans-serif;text-align:center}\n"
 ".crash-point{top:7px;width:15px;height:15px;border-radius:8px;cursor:pointer;"
-"border:2px solid #fff;box-shadow:0 0 0 1px rgba(0,0,0,.25)}\n"
+"border:2px solid #fff;box-shadow:0 0 0 1px rgba(0,0,0,.25);transform:translateX(-50%)}\n"
 ".crash-point.sel{box-shadow:0 0 0 3px #1f2933}\n"
 ".crash-point.o-pass{width:11px;height:11px;top:9px}\n"
+"#timeline.dense .crash-point{width:12px;height:12px;top:9px;border-width:1px}\n"
+"#timeline.dense .crash-point.o-pass{width:6px;height:6px;top:12px;border:0;box-shadow:none;"
+"opacity:.7}\n"
+"#timeline.dense .crash-point.sel{box-shadow:0 0 0 2px #1f2933}\n"
+"#timeline.dense .mk{width:7px;height:7px;top:8px}\n"
 ".axis{display:flex;justify-content:space-between;margin-left:190px;font-size:11px;"
 "color:#889;padding-top:3px}\n"
 ".legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12px;color:#556;margin-top:10px}\n"
@@ -696,7 +701,8 @@ static void summary(FILE *f, const struct torn_trace *t, const struct explore_re
 	for (i = 0; i < EXPLORE_NOUTCOMES; i++)
 		if (r->outcomes[i] || i <= EXPLORE_FAIL)
 			fprintf(f, "<span class=\"pill o-%s\">%" PRIu64 " %s</span>",
-				explore_outcome_name((enum explore_outcome)i), r->outcomes[i],
+				r->outcomes[i] ? explore_outcome_name((enum explore_outcome)i) : "none",
+				r->outcomes[i],
 				explore_outcome_name((enum explore_outcome)i));
 	fputs("</div></div>\n", f);
 	snprintf(buf, sizeof(buf), "%.2f s", r->elapsed_s);
@@ -823,7 +829,7 @@ static void crash_row(FILE *f, struct tl *tl, int counted)
 		if (!sl->have_points)
 			continue;
 		/* a crash point is before its event: at the left edge of the slot */
-		fprintf(f, "<span class=\"crash-point o-%s\" style=\"left:calc(%.3f%% - 7px)\" "
+		fprintf(f, "<span class=\"crash-point o-%s\" style=\"left:%.3f%%\" "
 			"data-lo=\"%" PRIu64 "\" data-hi=\"%" PRIu64 "\" data-failing=\"%" PRIu64 "\" "
 			"title=\"", explore_outcome_name(worst(sl)), pct(s, tl->nslots) + sw * 0.02,
 			sl->plo, sl->phi, nf);
@@ -851,8 +857,9 @@ static void timeline(FILE *f, struct tl *tl, int counted)
 	size_t l, s;
 	double sw = 100.0 / (double)tl->nslots;
 
-	fputs("<h2>Timeline</h2>\n<div class=\"panel\"><div id=\"timeline\">"
-	      "<div class=\"plot\">\n", f);
+	/* past ~80 columns the markers shrink so that neighbours stay apart */
+	fprintf(f, "<h2>Timeline</h2>\n<div class=\"panel\"><div id=\"timeline\"%s>"
+		"<div class=\"plot\">\n", tl->nslots > 80 ? " class=\"dense\"" : "");
 	for (l = 0; l < tl->nlanes; l++)
 		lane_row(f, tl, (int)l, tl->lanes[l].name);
 	if (!tl->nlanes)
