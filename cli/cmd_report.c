@@ -64,6 +64,9 @@ static int write_page(const char *trace_path, const char *results, const char *o
 	if (!strcmp(out, "-")) {
 		f = stdout;
 	} else {
+		/* written beside and renamed: a reader (a CI artifact upload, a
+		 * browser reloading) never sees half a page; no fsync: a page lost
+		 * in a crash is made again from the trace */
 		if (asprintf(&tmp, "%s.tmp", out) < 0) {
 			tmp = NULL;
 			cli_err("report: out of memory");
@@ -363,6 +366,7 @@ int report_index_finish(struct report_index *x, int write)
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n</div></body></html>\n", f);
+	/* beside and renamed, as the pages */
 	if (fclose(f) != 0)
 		rc = -errno;
 	f = NULL;
