@@ -599,17 +599,18 @@ static const char page_script[] =
 " var n=0,ids=[];\n"
 " rows.forEach(function(r){var p=+r.getAttribute('data-point');"
 "var on=p>=lo&&p<=hi;r.classList.toggle('hide',!on);if(on){n++;"
-"ids.push(r.getAttribute('data-id'));}});\n"
+"ids.push([r.getAttribute('data-id'),r.getAttribute('data-state'),"
+"!!document.getElementById('st-'+r.getAttribute('data-id'))]);}});\n"
 " cards.forEach(function(c){var p=+c.getAttribute('data-point');"
 "c.classList.toggle('hide',!(p>=lo&&p<=hi));});\n"
 " det.textContent='';var b=document.createElement('b');b.textContent=label+': ';"
 "det.appendChild(b);\n"
 " det.appendChild(document.createTextNode(n?n+' failing state'+(n>1?'s':'')+': ':"
 "'no failing state. '));\n"
-" ids.slice(0,12).forEach(function(id,i){var a=document.createElement('a');"
-"a.href='#st-'+id;a.className='id';a.textContent=id;if(i)det.appendChild("
-"document.createTextNode(', '));det.appendChild(a);});\n"
-" if(ids.length>12)det.appendChild(document.createTextNode(' \\u2026'));\n"
+" ids.slice(0,8).forEach(function(x,i){var s=x[1].length>40?x[1].slice(0,40)+'\\u2026':x[1];"
+"var a=document.createElement(x[2]?'a':'span');if(x[2])a.href='#st-'+x[0];a.className='id';"
+"a.textContent=s;if(i)det.appendChild(document.createTextNode(', '));det.appendChild(a);});\n"
+" if(ids.length>8)det.appendChild(document.createTextNode(', \\u2026'));\n"
 " var all=document.createElement('button');all.textContent='show all';"
 "all.style.marginLeft='10px';all.onclick=function(){pts.forEach(function(q){"
 "q.classList.remove('sel')});show(0,Infinity,'All crash points');};det.appendChild(all);\n"
@@ -1123,8 +1124,11 @@ static void failures(FILE *f, struct crash_space *space, const struct explore_re
 		const struct explore_failure *x = &r->failures[i];
 		const char *oc = explore_outcome_name(x->res.outcome);
 
-		fprintf(f, "<tr data-point=\"%" PRIu64 "\" data-id=\"%zu\"><td class=\"id\">",
+		fprintf(f, "<tr data-point=\"%" PRIu64 "\" data-id=\"%zu\" data-state=\"",
 			x->crash_point, i);
+		html_escape(f, x->state, strlen(x->state) > HTML_ID_MAX ?
+			    clip(x->state, HTML_ID_MAX) : strlen(x->state));
+		fputs("\"><td class=\"id\">", f);
 		if (i < max)
 			fprintf(f, "<a href=\"#st-%zu\">", i);
 		if (strlen(x->state) > HTML_ID_MAX) {
