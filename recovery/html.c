@@ -607,10 +607,10 @@ static const char page_script[] =
 "det.appendChild(b);\n"
 " det.appendChild(document.createTextNode(n?n+' failing state'+(n>1?'s':'')+': ':"
 "'no failing state. '));\n"
-" ids.slice(0,8).forEach(function(x,i){var s=x[1].length>40?x[1].slice(0,40)+'\\u2026':x[1];"
+" ids.slice(0,5).forEach(function(x,i){var s=x[1].length>32?x[1].slice(0,32)+'\\u2026':x[1];"
 "var a=document.createElement(x[2]?'a':'span');if(x[2])a.href='#st-'+x[0];a.className='id';"
 "a.textContent=s;if(i)det.appendChild(document.createTextNode(', '));det.appendChild(a);});\n"
-" if(ids.length>8)det.appendChild(document.createTextNode(', \\u2026'));\n"
+" if(ids.length>5)det.appendChild(document.createTextNode(', \\u2026'));\n"
 " var all=document.createElement('button');all.textContent='show all';"
 "all.style.marginLeft='10px';all.onclick=function(){pts.forEach(function(q){"
 "q.classList.remove('sel')});show(0,Infinity,'All crash points');};det.appendChild(all);\n"
@@ -1108,16 +1108,55 @@ static void state_card(FILE *f, struct crash_space *space, const struct explore_
 	free(ex);
 }
 
+/* A failing state by its number of deviations (the ':' of its id). */
+struct simple {
+	size_t ndevs, i;
+};
+
+static int simple_cmp(const void *a, const void *b)
+{
+	const struct simple *x = a, *y = b;
+
+	if (x->ndevs != y->ndevs)
+		return x->ndevs < y->ndevs ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
 static void failures(FILE *f, struct crash_space *space, const struct explore_report *r,
 		     const struct html_opts *o)
 {
 	size_t i, max = o->max_states ? o->max_states : 20;
+	struct simple *order = NULL;
+	unsigned char *shown = NULL;
 
 	fprintf(f, "<h2>Failing states (%zu)</h2>\n", r->nfailures);
 	if (!r->nfailures) {
 		fputs("<div class=\"panel muted\">Every state checked passed.</div>\n", f);
 		return;
 	}
+	/* The states shown in detail: the simplest first (fewest deviations,
+	 * then report order): a state of one dropped sector says more than one
+	 * of two hundred.  Without memory, the first ones. */
+	order = calloc(r->nfailures, sizeof(*order));
+	shown = calloc(r->nfailures, 1);
+	if (order && shown) {
+		for (i = 0; i < r->nfailures; i++) {
+			const char *c;
+
+			order[i].i = i;
+			for (c = r->failures[i].state; *c; c++)
+				order[i].ndevs += *c == ':';
+		}
+		qsort(order, r->nfailures, sizeof(*order), simple_cmp);
+		for (i = 0; i < r->nfailures && i < max; i++)
+			shown[order[i].i] = 1;
+	} else {
+		free(order);
+		free(shown);
+		order = NULL;
+		shown = NULL;
+	}
+#define SHOWN(k) (shown ? shown[k] : (k) < max)
 	fputs("<div class=\"flbox\"><table class=\"fl\"><tr><th>state</th><th>outcome</th><th>crash point</th>"
 	      "<th>checker said</th></tr>\n", f);
 	for (i = 0; i < r->nfailures; i++) {
@@ -1129,7 +1168,7 @@ static void failures(FILE *f, struct crash_space *space, const struct explore_re
 		html_escape(f, x->state, strlen(x->state) > HTML_ID_MAX ?
 			    clip(x->state, HTML_ID_MAX) : strlen(x->state));
 		fputs("\"><td class=\"id\">", f);
-		if (i < max)
+		if (SHOWN(i))
 			fprintf(f, "<a href=\"#st-%zu\">", i);
 		if (strlen(x->state) > HTML_ID_MAX) {
 			html_escape(f, x->state, clip(x->state, HTML_ID_MAX));
@@ -1138,7 +1177,7 @@ static void failures(FILE *f, struct crash_space *space, const struct explore_re
 			esc(f, x->state);
 		}
 		fprintf(f, "%s</td><td><span class=\"pill o-%s\">%s</span></td><td>%" PRIu64
-			"</td><td>", i < max ? "</a>" : "", oc ? oc : "fail", oc ? oc : "fail",
+			"</td><td>", SHOWN(i) ? "</a>" : "", oc ? oc : "fail", oc ? oc : "fail",
 			x->crash_point);
 		if (x->res.noutput)
 			esc(f, x->res.output[x->res.noutput - 1]);
@@ -1146,13 +1185,18 @@ static void failures(FILE *f, struct crash_space *space, const struct explore_re
 	}
 	fputs("</table></div>\n", f);
 	if (r->nfailures > max)
-		fprintf(f, "<p class=\"muted\">The first %zu failing states in detail:</p>\n", max);
+		fprintf(f, "<p class=\"muted\">In detail: the %zu simplest failing states (the "
+			"fewest deviations first).</p>\n", max);
 	for (i = 0; i < r->nfailures && i < max; i++) {
+		size_t k = order ? order[i].i : i;
 		char anchor[32];
 
-		snprintf(anchor, sizeof(anchor), "%zu", i);
-		state_card(f, space, &r->failures[i], o, anchor, opt_get(r, "timeout"));
+		snprintf(anchor, sizeof(anchor), "%zu", k);
+		state_card(f, space, &r->failures[k], o, anchor, opt_get(r, "timeout"));
 	}
+#undef SHOWN
+	free(order);
+	free(shown);
 }
 
 int html_write(FILE *f, const struct torn_trace *t, const struct explore_report *r,
