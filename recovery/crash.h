@@ -189,6 +189,17 @@ int crash_state_write_marks(const struct crash_state *st, const char *file);
  * short hex excerpt. */
 int crash_state_explain(struct crash_state *st, FILE *out);
 
+/* The applied-set key of a state (crash_applied.c): equal keys mean the
+ * state applies the same units the same way, hence has the same files; not
+ * the converse (use crash_state_hash for that).  It costs one pass over the
+ * devs, nothing over the bytes: the explorer skips a state whose key it has
+ * seen before building and hashing it.  The cursor is fastest when crash
+ * points do not decrease from one call to the next (enumeration order). */
+struct crash_applied;
+int crash_applied_new(const struct crash_space *s, struct crash_applied **out);
+void crash_applied_free(struct crash_applied *c);
+torn_hash crash_applied_key(struct crash_applied *c, const struct crash_state *st);
+
 /* Deviations, for minimize. */
 enum crash_dev_kind { CRASH_DEV_DROP = 'd', CRASH_DEV_ZERO = 'z', CRASH_DEV_GARBAGE = 'g' };
 #define CRASH_UNIT_WHOLE  (-1)   /* the whole event (namespace op, truncate) */

@@ -554,6 +554,10 @@ struct run {
 	struct explore_marks marks;
 	uint8_t *marks_done;         /* [k]: SCRATCH/mK holds the first k marks */
 	struct hset seen;
+	/* Applied-set keys (crash_applied_key + marks) of the states seen: a
+	 * state with a known one has known files, no need to build and hash. */
+	struct crash_applied *applied;
+	struct hset seen_applied;
 	size_t fcap;
 	double t0, last_progress;
 	/* runner: the result of the last job */
@@ -1314,6 +1318,9 @@ static void run_fini(struct run *r)
 	free(r->jobs);
 	checker_free(&r->chk);
 	hset_free(&r->seen);
+	hset_free(&r->seen_applied);
+	crash_applied_free(r->applied);
+	r->applied = NULL;
 	explore_marks_free(&r->marks);
 	free(r->marks_done);
 }
@@ -1332,6 +1339,17 @@ static size_t marks_before(const struct explore_marks *m, uint64_t p)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Key @h with the number of marks @nmarks made before the crash point. */
+static torn_hash mix_marks(torn_hash h, size_t nmarks)
+{
+	uint64_t buf[3] = { h.lo, h.hi, nmarks };
+	XXH128_hash_t k = XXH3_128bits(buf, sizeof(buf));
+
+	h.lo = k.low64;
+	h.hi = k.high64;
+	return h;
 }
 
 /* Materialise @st into SCRATCH/sORD, then wait for a free slot and start
@@ -1403,6 +1421,17 @@ static int visit(void *arg, struct crash_state *st)
 	if (interrupted)
 		return -EINTR;
 	rep->states_enumerated++;
+	/* The same units applied the same way and the same marks: the same
+	 * contents as a state seen before, known without building it. */
+	h = crash_applied_key(r->applied, st);
+	h = mix_marks(h, marks_before(&r->marks, crash_state_point(st)));
+	rc = hset_add(&r->seen_applied, h);
+	if (rc < 0) {
+		seterr(r->errbuf, r->errlen, "out of memory (dedup set)");
+		return rc;
+	}
+	if (rc == 0)
+		return 0;
 	h = explore_state_key(&r->marks, st);
 	rc = hset_add(&r->seen, h);
 	if (rc < 0) {
@@ -1462,9 +1491,8 @@ void explore_marks_free(struct explore_marks *m)
 torn_hash explore_state_key(const struct explore_marks *m, struct crash_state *st)
 {
 	torn_hash h = crash_state_hash(st);
-	uint64_t p = crash_state_point(st), buf[3];
+	uint64_t p = crash_state_point(st);
 	size_t lo = 0, hi = m ? m->n : 0;
-	XXH128_hash_t k;
 
 	/* Marks made before the crash point: those with seq < p. */
 	while (lo < hi) {
@@ -1475,13 +1503,7 @@ torn_hash explore_state_key(const struct explore_marks *m, struct crash_state *s
 		else
 			hi = mid;
 	}
-	buf[0] = h.lo;
-	buf[1] = h.hi;
-	buf[2] = lo;
-	k = XXH3_128bits(buf, sizeof(buf));
-	h.lo = k.low64;
-	h.hi = k.high64;
-	return h;
+	return mix_marks(h, lo);
 }
 
 int explore_run(const struct torn_trace *t, struct crash_space *space,
@@ -1501,7 +1523,8 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 		return rc;
 	r.rep = rep;
 	if (explore_marks_init(&r.marks, t) < 0 ||
-	    !(r.marks_done = calloc(r.marks.n + 1, 1))) {
+	    !(r.marks_done = calloc(r.marks.n + 1, 1)) ||
+	    crash_applied_new(space, &r.applied) < 0) {
 		seterr(err, errlen, "out of memory");
 		run_fini(&r);
 		return -ENOMEM;

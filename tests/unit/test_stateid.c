@@ -71,14 +71,10 @@ static void test_round_trip(void **state)
  * crash_state_from_id replays from the start: both give the same files at
  * every crash point of a trace with fsyncs, a failed one, an O_DSYNC
  * overwrite of a pending sector and namespace operations made durable. */
-static void test_round_trip_synced(void **state)
+/* fsyncs, a failed one, an O_DSYNC overwrite of a pending sector and
+ * namespace operations made durable. */
+static struct torn_trace *synced(void)
 {
-	struct torn_trace *t;
-	struct crash_space *s;
-	struct ct_coll c;
-	char err[256];
-	size_t i;
-
 	ct_begin();
 	ct_init_file("a", "oooo");
 	tb_init_dir("d", 0755);
@@ -101,7 +97,18 @@ static void test_round_trip_synced(void **state)
 	ct_write(1, 1536, "H", 0);
 	tb_truncate(1, 1024);
 	tb_mark("end");
-	t = ct_finish();
+	return ct_finish();
+}
+
+static void test_round_trip_synced(void **state)
+{
+	struct torn_trace *t;
+	struct crash_space *s;
+	struct ct_coll c;
+	char err[256];
+	size_t i;
+
+	t = synced();
 	s = sp(t, "exhaustive", "all", "zeros");
 	assert_int_equal(ct_collect(s, &c), 0);
 	assert_true(c.n > 100);
@@ -551,6 +558,110 @@ static void test_explain(void **state)
 	trace_close(t);
 }
 
+static int key_cmp(const void *pa, const void *pb)
+{
+	const torn_hash *a = pa, *b = pb;
+
+	if (a[0].lo != b[0].lo)
+		return a[0].lo < b[0].lo ? -1 : 1;
+	return (a[0].hi > b[0].hi) - (a[0].hi < b[0].hi);
+}
+
+/* Every state of @t: equal applied-set keys only for equal files; keys
+ * distinct within a crash point; the cursor gives the same keys in any
+ * order.  Returns how many states share their key with an earlier one. */
+static size_t check_applied(struct torn_trace *t, const char *tear)
+{
+	struct crash_space *s = sp(t, "exhaustive", "all", tear);
+	struct crash_applied *c = NULL;
+	struct ct_coll co = { .no_desc = 1 };
+	torn_hash (*kh)[2];
+	char err[256];
+	size_t i, shared = 0;
+
+	assert_int_equal(ct_collect(s, &co), 0);
+	assert_int_equal(crash_applied_new(s, &c), 0);
+	kh = calloc(co.n, sizeof(*kh));
+	assert_non_null(kh);
+	for (i = 0; i < co.n; i++) {
+		struct crash_state *st = NULL;
+
+		if (crash_state_from_id(s, co.id[i], &st, err, sizeof(err)) < 0)
+			fail_msg("%s", err);
+		kh[i][0] = crash_applied_key(c, st);
+		kh[i][1] = co.hash[i];
+		crash_state_free(st);
+	}
+	/* Backwards: the cursor starts over each time the point goes down. */
+	for (i = co.n; i-- > 0;) {
+		struct crash_state *st = NULL;
+		torn_hash k;
+
+		assert_int_equal(crash_state_from_id(s, co.id[i], &st, err, sizeof(err)), 0);
+		k = crash_applied_key(c, st);
+		assert_true(HEQ(k, kh[i][0]));
+		crash_state_free(st);
+	}
+	for (i = 1; i < co.n; i++)
+		if (co.point[i] == co.point[i - 1] && HEQ(kh[i][0], kh[i - 1][0]))
+			fail_msg("%s and %s: same key at one crash point", co.id[i - 1], co.id[i]);
+	qsort(kh, co.n, sizeof(*kh), key_cmp);
+	for (i = 1; i < co.n; i++)
+		if (HEQ(kh[i][0], kh[i - 1][0])) {
+			assert_true(HEQ(kh[i][1], kh[i - 1][1]));
+			shared++;
+		}
+	free(kh);
+	crash_applied_free(c);
+	ct_coll_free(&co);
+	crash_space_free(s);
+	return shared;
+}
+
+/* The applied-set key (crash_applied.c): a cheap proof that two states
+ * have the same files, on every state of two traces (zeros, garbage,
+ * durable and lost units). */
+static void test_applied_key(void **state)
+{
+	struct torn_trace *t = mixed();
+	struct crash_space *s = sp(t, NULL, NULL, NULL);
+	struct crash_applied *c = NULL;
+	struct crash_state *a = NULL, *b = NULL;
+	char id[128], err[256];
+
+	/* The mark changes no file: same key before and after it. */
+	assert_true(check_applied(t, "zeros,garbage") > 0);
+	assert_int_equal(crash_applied_new(s, &c), 0);
+	snprintf(id, sizeof(id), "p%llu:d%llu", (unsigned long long)ct_end, (unsigned long long)s_write);
+	assert_int_equal(crash_state_from_id(s, id, &a, err, sizeof(err)), 0);
+	snprintf(id, sizeof(id), "p%llu:d%llu", (unsigned long long)ct_end - 1,
+		 (unsigned long long)s_write);
+	assert_int_equal(crash_state_from_id(s, id, &b, err, sizeof(err)), 0);
+	assert_true(HEQ(crash_applied_key(c, a), crash_applied_key(c, b)));
+	crash_state_free(b);
+	/* Zeroing instead of dropping a unit is another set. */
+	snprintf(id, sizeof(id), "p%llu:d%llu.sz:z%llu.0-1", (unsigned long long)ct_end,
+		 (unsigned long long)s_write, (unsigned long long)s_write);
+	crash_applied_free(c);
+	crash_space_free(s);
+	s = sp(t, NULL, NULL, "zeros");
+	assert_int_equal(crash_applied_new(s, &c), 0);
+	assert_int_equal(crash_state_from_id(s, id, &b, err, sizeof(err)), 0);
+	crash_state_free(a);
+	snprintf(id, sizeof(id), "p%llu:d%llu", (unsigned long long)ct_end, (unsigned long long)s_write);
+	assert_int_equal(crash_state_from_id(s, id, &a, err, sizeof(err)), 0);
+	assert_false(HEQ(crash_applied_key(c, a), crash_applied_key(c, b)));
+	crash_state_free(a);
+	crash_state_free(b);
+	crash_applied_free(c);
+	crash_space_free(s);
+	trace_close(t);
+
+	t = synced();
+	assert_true(check_applied(t, "zeros") > 0);
+	trace_close(t);
+}
+
 /* Materialisation never follows a symlink and never writes over anything. */
 static void test_write_safe(void **state)
 {
@@ -646,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_not_pending),
 		cmocka_unit_test(test_format_canonical),
 		cmocka_unit_test(test_compact),
+		cmocka_unit_test(test_applied_key),
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_hash_order_independent),
 		cmocka_unit_test(test_explain),
