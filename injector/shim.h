@@ -103,6 +103,11 @@ void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt,
  * stopped. */
 int shim_emit_content(struct torn_event *ev, const void *data, size_t len);
 
+/* Under the lock: record the io_uring completions that appeared since the
+ * last look (shim_uring.c); shim_emit calls it before every event.  Weak:
+ * the ring's unit test links shim_ring.c without the wrappers. */
+void shim_uring_poll(void) __attribute__((weak));
+
 /* Under the lock: record a mark line (a newline, if any, ends it). */
 void shim_emit_mark(const char *text, size_t len);
 

@@ -26,13 +26,14 @@
  * `torn record --fault 'enable name=...'` speaks libfiu's language.
  *
  * Sections: 1. descriptors, 2. data, 3. durability, 4. sizes,
- * 5. namespace, 6. processes, 7. mappings, 8. stdio.
+ * 5. namespace, 6. processes, 7. mappings, 8. stdio, 9. io_uring (liburing).
  *
  * Not seen, by design or not yet (a program relying on these is recorded
  * incompletely):
  *   - system calls made without libc's exported functions: syscall(2),
  *     inline `syscall` instructions, statically linked programs;
- *   - io_uring (a later issue: its own hooks), Linux AIO (io_submit) and
+ *   - io_uring without liburing's exported functions (raw io_uring_enter,
+ *     a static liburing, SQPOLL rings: TORN_EV_UNSUPPORTED), Linux AIO (io_submit) and
  *     POSIX AIO (aio_write: glibc's helper threads call pwrite inside libc);
  *   - openat2 (no glibc wrapper in 2.36),
  *     fexecve, vfork's own event (its child's exec is seen);
@@ -52,6 +53,13 @@
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <linux/types.h>
+
+/* liburing's types, for section 9 (shim_uring.c includes liburing.h). */
+struct io_uring;
+struct io_uring_params;
+struct io_uring_cqe;
+struct __kernel_timespec;
 
 /* The errnos a call may fail with (its man page), for fault injection. */
 #define SHIM_E_OPEN (EACCES, EDQUOT, EEXIST, EINTR, EISDIR, ELOOP, EMFILE, \
@@ -353,6 +361,54 @@
 	H(int, fsetpos, (FILE *f, const fpos_t *pos), -1,                                 \
 	  (EBADF, EINVAL, EIO, ENOSPC, EOVERFLOW, ESPIPE), "posix/stdio/seek/fsetpos")    \
 	H(int, fsetpos64, (FILE *f, const fpos64_t *pos), -1,                             \
-	  (EBADF, EINVAL, EIO, ENOSPC, EOVERFLOW, ESPIPE), "posix/stdio/seek/fsetpos")
+	  (EBADF, EINVAL, EIO, ENOSPC, EOVERFLOW, ESPIPE), "posix/stdio/seek/fsetpos")    \
+	/* 9. io_uring through liburing (shim_uring.c; torn: names, no faults) */          \
+	H(int, io_uring_queue_init, (unsigned n, struct io_uring *r, unsigned fl), -ENOMEM,  \
+	  (0), "linux/io_uring/init")                                                      \
+	H(int, io_uring_queue_init_params, (unsigned n, struct io_uring *r,               \
+	  struct io_uring_params *p), -ENOMEM, (0), "linux/io_uring/init")                 \
+	H(void, io_uring_queue_exit, (struct io_uring *r), 0, (0), "linux/io_uring/exit") \
+	H(int, io_uring_submit, (struct io_uring *r), -EBUSY, (0), "linux/io_uring/submit") \
+	H(int, io_uring_submit_and_wait, (struct io_uring *r, unsigned nr), -EBUSY, (0),  \
+	  "linux/io_uring/submit")                                                         \
+	H(int, io_uring_submit_and_wait_timeout, (struct io_uring *r,                     \
+	  struct io_uring_cqe **c, unsigned nr, struct __kernel_timespec *ts,             \
+	  sigset_t *sm), -EBUSY, (0), "linux/io_uring/submit")                            \
+	H(int, io_uring_submit_and_get_events, (struct io_uring *r), -EBUSY, (0),         \
+	  "linux/io_uring/submit")                                                         \
+	H(int, io_uring_get_events, (struct io_uring *r), -EBUSY, (0),                    \
+	  "linux/io_uring/wait")                                                           \
+	H(int, __io_uring_get_cqe, (struct io_uring *r, struct io_uring_cqe **c,          \
+	  unsigned submit, unsigned nr, sigset_t *sm), -EINTR, (0), "linux/io_uring/wait") \
+	H(int, io_uring_wait_cqes, (struct io_uring *r, struct io_uring_cqe **c,          \
+	  unsigned nr, struct __kernel_timespec *ts, sigset_t *sm), -EINTR, (0),          \
+	  "linux/io_uring/wait")                                                           \
+	H(int, io_uring_wait_cqe_timeout, (struct io_uring *r, struct io_uring_cqe **c,   \
+	  struct __kernel_timespec *ts), -EINTR, (0), "linux/io_uring/wait")              \
+	H(unsigned, io_uring_peek_batch_cqe, (struct io_uring *r,                         \
+	  struct io_uring_cqe **c, unsigned n), 0, (0), "linux/io_uring/wait")            \
+	H(int, io_uring_register_files, (struct io_uring *r, const int *f, unsigned n),   \
+	  -EINVAL, (0), "linux/io_uring/register")                                         \
+	H(int, io_uring_register_files_tags, (struct io_uring *r, const int *f,           \
+	  const __u64 *t, unsigned n), -EINVAL, (0), "linux/io_uring/register")          \
+	H(int, io_uring_register_files_sparse, (struct io_uring *r, unsigned n), -EINVAL, \
+	  (0), "linux/io_uring/register")                                                  \
+	H(int, io_uring_register_files_update, (struct io_uring *r, unsigned off,         \
+	  const int *f, unsigned n), -EINVAL, (0), "linux/io_uring/register")             \
+	H(int, io_uring_register_files_update_tag, (struct io_uring *r, unsigned off,     \
+	  const int *f, const __u64 *t, unsigned n), -EINVAL, (0),                        \
+	  "linux/io_uring/register")                                                       \
+	H(int, io_uring_unregister_files, (struct io_uring *r), -EINVAL, (0),             \
+	  "linux/io_uring/register")                                                       \
+	H(int, io_uring_register_buffers, (struct io_uring *r, const struct iovec *v,     \
+	  unsigned n), -EINVAL, (0), "linux/io_uring/register")                           \
+	H(int, io_uring_register_buffers_tags, (struct io_uring *r,                       \
+	  const struct iovec *v, const __u64 *t, unsigned n), -EINVAL, (0),               \
+	  "linux/io_uring/register")                                                       \
+	H(int, io_uring_register_buffers_update_tag, (struct io_uring *r, unsigned off,   \
+	  const struct iovec *v, const __u64 *t, unsigned n), -EINVAL, (0),               \
+	  "linux/io_uring/register")                                                       \
+	H(int, io_uring_unregister_buffers, (struct io_uring *r), -EINVAL, (0),           \
+	  "linux/io_uring/register")
 
 #endif /* TORN_INJECTOR_SHIM_CALLS_H */

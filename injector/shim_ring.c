@@ -269,6 +269,8 @@ void shim_emit(struct torn_event *ev)
 {
 	if (!can_emit() || drain() < 0)
 		return;
+	if (shim_uring_poll)        /* io_uring completions seen so far come first */
+		shim_uring_poll();
 	who(&ev->pid, &ev->tid);
 	check(shm_put(g_ctl, ev));
 }
