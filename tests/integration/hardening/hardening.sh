@@ -26,10 +26,11 @@
 #   stress       16 threads and 4 processes create/write/fsync/rename/unlink
 #                for 4 s under torn record: each write once, each worker's
 #                order kept (stress_check), replay == the final directory
-#   kill         20 runs of a smaller stress killed with SIGKILL at random
-#                points (even: the program only, odd: torn too, the trace
-#                cut short): the trace opens, stress_check passes on it,
-#                and explore works on its last crash points
+#   kill         20 runs of a smaller stress (4 threads, 2 processes, 1 s)
+#                killed with SIGKILL at random points (even: the program's
+#                main process, odd: torn and all of it, the trace cut
+#                short): the trace opens, stress_check passes on it, and
+#                explore works on its last 10 crash points
 #   direct-tmpfs, direct-ext4   tornkv's wal engine in direct mode (O_DIRECT)
 #                recorded with its root on /dev/shm and /tmp: O_DIRECT writes
 #                in the trace, and every sync/prefix state passes its check
@@ -176,29 +177,29 @@ kill)
 	while [ $i -lt 20 ]; do
 		d=$W/k$i
 		mkdir -p "$d/root"
-		# a random point within the program's 1.5 s, 50..1450 ms in
-		ms=$(( (seed * 7919 + i * 104729) % 1400 + 50 ))
+		# a random point within the program's 1 s, 30..980 ms in
+		ms=$(( (seed * 7919 + i * 104729) % 950 + 30 ))
 		setsid "$TORN" record -q -o "$d/t.trace" --root "$d/root" -- \
-			"$BIN/hard_stress" "$d/root" 1.5 4 2 1000000 "$d/pid" >/dev/null 2>"$d/err" &
+			"$BIN/hard_stress" "$d/root" 1 4 2 400 "$d/pid" >/dev/null 2>"$d/err" &
 		rpid=$!
 		sleep "$(printf '0.%03d' "$ms")" 2>/dev/null || sleep 1
 		if [ $((i % 2)) -eq 0 ] && [ -s "$d/pid" ]; then
 			kill -9 "$(cat "$d/pid")" 2>/dev/null     # the program's main process
 		else
-			kill -9 -- "-$rpid" 2>/dev/null          # torn and every process of the run
+			kill -9 "-$rpid"                         # torn and every process of the run
 		fi
-		wait "$rpid"
+		wait "$rpid" 2>/dev/null
 		# whatever is left of the run's process group ends now
-		kill -9 -- "-$rpid" 2>/dev/null
+		kill -9 "-$rpid" 2>/dev/null
 		out=$("$BIN/hard_stress_check" "$d/t.trace" -) ||
 			fail "kill point $i (${ms} ms): stress_check: $out"
 		case $out in *"cut short"*) cut=$((cut + 1)) ;; esac
 		info=$("$TORN" info "$d/t.trace" 2>&1) || fail "kill point $i: torn info: $info"
 		last=$(echo "$info" | sed -n 's/^ *seqs *[0-9]* \.\. \([0-9]*\).*/\1/p')
 		[ -n "$last" ] || last=1
-		lo=$((last > 30 ? last - 30 : 1))
+		lo=$((last > 10 ? last - 10 : 1))
 		"$TORN" explore "$d/t.trace" --check true -j 2 -q --crash-points "$lo-$last" \
-			--strategy sync,prefix --timeout 20 >"$d/explore" 2>&1 ||
+			--strategy sync --timeout 60 >"$d/explore" 2>&1 ||
 			fail "kill point $i: torn explore on the killed run's trace: $(tail -5 "$d/explore")"
 		echo "kill point $i at $ms ms: $out; explore $lo-$last: $(grep 'states checked' "$d/explore" | tr -s ' ')"
 		rm -rf "$d"
