@@ -431,41 +431,62 @@ static int checker_env(const struct checker *c, char **env, const char *dir, con
 }
 
 /* Start the checker in @dir with stdout+stderr to @outfd, in a process
- * group of its own (so that a hang can be killed whole).  posix_spawn
- * (vfork-like) keeps the cost independent of torn's own memory size. */
+ * group of its own (so that a hang can be killed whole).  vfork keeps the
+ * cost independent of torn's own memory size, like posix_spawn, but with
+ * the few system calls the checker needs: posix_spawn's child queries and
+ * resets the handler of every signal (64 sigaction calls per state), and
+ * maps a stack for itself.  Here every signal is blocked across the vfork,
+ * so no handler of ours runs in the child (it shares our memory); exec
+ * resets the handlers, and the child resets the four whose disposition an
+ * exec would keep.  A failure before or at exec comes back through
+ * @cerr, which the child shares with us until it execs or exits. */
 static int checker_spawn(const struct checker *c, char **env, const char *dir, int outfd,
 			 pid_t *pid)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, def;
-	int rc;
+	static const int dfl[] = { SIGINT, SIGTERM, SIGPIPE, SIGCHLD };
+	volatile int cerr = 0;
+	sigset_t all, old;
+	pid_t p;
 
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGCHLD);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-				       POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, outfd, 1);
-	posix_spawn_file_actions_adddup2(&fa, outfd, 2);
-	posix_spawn_file_actions_addchdir_np(&fa, dir);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	if (c->direct)
-		rc = posix_spawnp(pid, c->argv[0], &fa, &at, c->argv, env);
-	else
-		rc = posix_spawn(pid, c->argv[0], &fa, &at, c->argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	return -rc;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	p = vfork();
+	if (p == 0) {
+		struct sigaction sa;
+		sigset_t none;
+		int fd;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		for (size_t i = 0; i < sizeof(dfl) / sizeof(*dfl); i++)
+			sigaction(dfl[i], &sa, NULL);
+		fd = open("/dev/null", O_RDONLY);
+		if (setpgid(0, 0) < 0 || fd < 0 || (fd != 0 && dup2(fd, 0) < 0) ||
+		    dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0 || chdir(dir) < 0) {
+			cerr = errno;
+			_exit(127);
+		}
+		closefrom(3);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (c->direct)
+			execvpe(c->argv[0], c->argv, env);
+		else
+			execve(c->argv[0], c->argv, env);
+		cerr = errno;
+		_exit(127);
+	}
+	if (p < 0)
+		cerr = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (p > 0 && cerr) {
+		/* It never ran the checker: reap it here. */
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+		p = 0;
+	}
+	*pid = p > 0 ? p : 0;
+	return cerr ? -cerr : 0;
 }
 
 /* The in-process checker (opts.check_fn): a forked child of torn runs it
@@ -537,7 +558,7 @@ struct run {
 	char scratch[PATH_MAX];      /* our private torn-XXXXXX */
 	struct job *jobs;
 	unsigned njobs;              /* slots in use */
-	/* The spawner thread (explore_run): posix_spawn suspends the calling
+	/* The spawner thread (explore_run): vfork suspends the calling
 	 * thread until the child has exec'ed, which, with the cores busy
 	 * running checkers, is a long wait; the main thread materialises the
 	 * next state meanwhile.  efd wakes the main thread's poll. */
