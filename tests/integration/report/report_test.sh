@@ -187,6 +187,7 @@ binned)
 	grep -q 'Every state checked passed' "$ART/$case.html" || fail "a passing run does not say so"
 	;;
 usage)
+	cd "$W/root" || fail "cd"
 	"$TORN" record -q -o "$W/run.trace" --root "$W/root" -- sh -c 'echo x >f' >/dev/null 2>&1 ||
 		fail "record"
 	"$TORN" explore "$W/run.trace" -q --check true --json "$W/r.json" >/dev/null 2>&1 || fail "explore"
