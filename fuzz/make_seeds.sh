@@ -2,6 +2,8 @@
 # fuzz/make_seeds.sh BUILD - regenerate the committed seed corpora under
 # fuzz/corpus/ from the test suite's own material, using a built tree BUILD
 # (the gcc build: bin/torn, tests/trace-sample, lib/libtorn-shim.so).
+# Run it after any change of the trace format, and commit fuzz/stateid.trace
+# and fuzz/corpus/ with it.
 #
 #   trace_open    the test suite's sample trace (every event kind, tests/tools/
 #                 trace-sample), it cut short and corrupted, and fuzz/stateid.trace
@@ -24,6 +26,14 @@ mkdir -p "$F/corpus/trace_open" "$F/corpus/trace_decode" "$F/corpus/stateid" \
 "$B/tests/trace-sample" "$W/sample.trace"
 "$B/tests/trace-sample" "$W/cut.trace" cut 40
 "$B/tests/trace-sample" "$W/corrupt.trace" corrupt
+# fuzz/stateid.trace itself is recorded again (a change of the trace format
+# must not leave it behind): a shell script's writes, appends, a directory,
+# a rename, a symlink and its unlink, an fsync (dd) and a truncate.
+mkdir "$W/root"
+(cd "$W/root" && "$B/bin/torn" record -q -o "$F/stateid.trace" --root "$W/root" -- \
+	sh -c 'echo hello > a; mkdir d; echo x >> a; mv a d/b; ln -s b d/l; rm -f d/l;
+	       dd if=/dev/zero of=big bs=1000 count=3 conv=fsync 2>/dev/null;
+	       truncate -s 100 big')
 cp "$F/stateid.trace" "$W/stateid.trace"
 for t in sample cut corrupt stateid; do
 	{ printf '\001'; cat "$W/$t.trace"; } >"$F/corpus/trace_open/$t"
