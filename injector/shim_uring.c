@@ -28,6 +28,8 @@
  */
 #include <fcntl.h>
 #include <liburing.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +60,37 @@ static struct uring_st g_rings[URING_MAX];
 static int g_nrings;
 static __thread int t_polling __attribute__((tls_model("initial-exec")));
 
+/* Entries whose effect is recorded at their completion as the plain event
+ * of the same system call (TORN_EV_OPEN, CLOSE, RENAME, UNLINK / RMDIR,
+ * FALLOCATE), so that the namespace and sizes add up: what they named,
+ * resolved at submission.  Under the lock. */
+#define URING_NS 16
+
+struct uring_ns {
+	struct io_uring *ring;   /* NULL: free */
+	uint64_t ud;
+	unsigned op;
+	uint32_t flags;          /* open, rename or unlink flags; fallocate mode */
+	int      fd;             /* close */
+	uint16_t evflags;        /* openat: TORN_F_CREATED / TORN_F_TRUNCATED */
+	uint64_t ino, handle;    /* unlink, rename: the entry's inode; fallocate */
+	int      is_dir;
+	int64_t  off, len;
+	struct shim_path p1, p2;
+};
+
+static struct uring_ns g_ns[URING_NS];
+
+/* A fork child does not follow its parent's rings: their mappings may be
+ * gone (io_uring_ring_dontfork), and the parent records their
+ * completions. */
+static void ring_atfork_child(void)
+{
+	memset(g_rings, 0, sizeof(g_rings));
+	memset(g_ns, 0, sizeof(g_ns));
+	g_nrings = 0;
+}
+
 static struct uring_st *ring_find(const struct io_uring *ring)
 {
 	for (int i = 0; i < URING_MAX; i++)
@@ -72,10 +105,13 @@ static struct uring_st *ring_find(const struct io_uring *ring)
 static struct uring_st *ring_get(struct io_uring *ring)
 {
 	static int said;
+	static int atfork;
 	struct uring_st *r = ring_find(ring);
 
 	if (r)
 		return r;
+	if (!atfork)
+		atfork = pthread_atfork(NULL, NULL, ring_atfork_child) == 0 ? 1 : -1;
 	for (int i = 0; i < URING_MAX; i++) {
 		if (g_rings[i].ring)
 			continue;
@@ -135,6 +171,58 @@ static int pend_take(struct uring_st *r, uint64_t ud)
 	return r->pend_full;
 }
 
+/* The plain event of a namespace (or fallocate) entry that completed with
+ * @res.  Under the lock. */
+static void ns_complete(struct io_uring *ring, uint64_t ud, int res)
+{
+	struct uring_ns *n = NULL;
+	struct torn_event ev = { 0 };
+
+	for (int i = 0; i < URING_NS && !n; i++)
+		if (g_ns[i].ring == ring && g_ns[i].ud == ud)
+			n = &g_ns[i];
+	if (!n)
+		return;
+	n->ring = NULL;
+	if (res < 0)
+		return;                          /* failed: nothing changed */
+	switch (n->op) {
+	case IORING_OP_OPENAT:
+		if (res < SHIM_FD_MAX)
+			shim_fd_open(res, &n->p1, (int)n->flags, n->evflags);
+		return;
+	case IORING_OP_CLOSE:
+		shim_fd_drop(n->fd, 0);
+		return;
+	case IORING_OP_FALLOCATE:
+		ev.type = TORN_EV_FALLOCATE;
+		ev.handle = n->handle;
+		ev.ino = n->ino;
+		ev.oflags = n->flags;
+		ev.off = n->off;
+		ev.len = n->len;
+		break;
+	case IORING_OP_UNLINKAT:
+		ev.type = (n->flags & AT_REMOVEDIR) ? TORN_EV_RMDIR : TORN_EV_UNLINK;
+		ev.ino = n->ino;
+		ev.path = shim_path_rel(&n->p1);
+		ev.path_len = shim_path_rel_len(&n->p1);
+		break;
+	case IORING_OP_RENAMEAT:
+		ev.type = TORN_EV_RENAME;
+		ev.ino = n->ino;
+		ev.oflags = n->flags;
+		ev.path = shim_path_rel(&n->p1);
+		ev.path_len = shim_path_rel_len(&n->p1);
+		ev.path2 = shim_path_rel(&n->p2);
+		ev.path2_len = shim_path_rel_len(&n->p2);
+		break;
+	default:
+		return;
+	}
+	shim_emit(&ev);
+}
+
 /* Record the completions that appeared on @r since the last look.  Under
  * the lock. */
 static void ring_poll(struct uring_st *r)
@@ -160,6 +248,7 @@ static void ring_poll(struct uring_st *r)
 		ev.result = cqe->res;
 		ev.oflags = cqe->flags;
 		shim_emit(&ev);
+		ns_complete(ring, cqe->user_data, cqe->res);
 	}
 }
 
@@ -208,23 +297,34 @@ static int op_harmless(unsigned op)
 	return 0;
 }
 
-/* Fill @ev for a namespace entry (openat, renameat, unlinkat): 1 when it
- * names something under the root, 0 when not. */
-static int sqe_paths(const struct io_uring_sqe *sqe, struct torn_event *ev,
-		     struct shim_path *p1, struct shim_path *p2)
+/* Fill @ev and slot @n for a namespace entry (openat, renameat,
+ * unlinkat): 1 when it names something under the root, 0 when not, -1
+ * when it does in a way not recorded (a rename across the root's edge). */
+static int sqe_paths(struct uring_st *r, const struct io_uring_sqe *sqe, struct torn_event *ev,
+		     struct uring_ns *n)
 {
 	const char *path = (const char *)(uintptr_t)sqe->addr;
+	struct shim_path *p1 = &n->p1, *p2 = &n->p2;
+	struct stat st;
 
 	switch (sqe->opcode) {
 	case IORING_OP_OPENAT:
-		if (shim_path_resolve(p1, sqe->fd, path, 1) < 0 || !p1->in)
+		if (shim_path_resolve(p1, sqe->fd, path, !(sqe->open_flags & O_NOFOLLOW)) < 0 ||
+		    !p1->in)
 			return 0;
+		n->flags = sqe->open_flags;
+		if (lstat(p1->abs, &st) < 0 && (sqe->open_flags & O_CREAT))
+			n->evflags = TORN_F_CREATED;
+		else if ((sqe->open_flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0)
+			n->evflags = TORN_F_TRUNCATED;
 		ev->mode = sqe->open_flags;
 		ev->len = sqe->len;                  /* file mode */
 		break;
 	case IORING_OP_UNLINKAT:
 		if (shim_path_resolve(p1, sqe->fd, path, 0) < 0 || !p1->in)
 			return 0;
+		n->flags = sqe->unlink_flags;
+		n->ino = lstat(p1->abs, &st) == 0 ? st.st_ino : 0;
 		ev->mode = sqe->unlink_flags;
 		break;
 	case IORING_OP_RENAMEAT: {
@@ -234,13 +334,15 @@ static int sqe_paths(const struct io_uring_sqe *sqe, struct torn_event *ev,
 
 		if (!in1 && !in2)
 			return 0;
-		ev->mode = sqe->rename_flags;
-		if (in2) {
-			ev->path2 = shim_path_rel(p2);
-			ev->path2_len = shim_path_rel_len(p2);
+		if (!in1 || !in2) {
+			ring_unsupported_op(r, sqe->opcode, "across the recording root's edge");
+			return -1;
 		}
-		if (!in1)
-			return 1;
+		n->flags = sqe->rename_flags;
+		n->ino = lstat(p1->abs, &st) == 0 ? st.st_ino : 0;
+		ev->mode = sqe->rename_flags;
+		ev->path2 = shim_path_rel(p2);
+		ev->path2_len = shim_path_rel_len(p2);
 		break;
 	}
 	default:
@@ -251,11 +353,29 @@ static int sqe_paths(const struct io_uring_sqe *sqe, struct torn_event *ev,
 	return 1;
 }
 
+/* A free slot for an entry whose effect is recorded at completion. */
+static struct uring_ns *ns_slot(struct uring_st *r, const struct io_uring_sqe *sqe)
+{
+	for (int i = 0; i < URING_NS; i++)
+		if (!g_ns[i].ring) {
+			struct uring_ns *n = &g_ns[i];
+
+			n->ud = sqe->user_data;
+			n->op = sqe->opcode;
+			n->flags = 0;
+			n->evflags = 0;
+			n->ino = n->handle = 0;
+			return n;
+		}
+	ring_unsupported_op(r, sqe->opcode, "with more than 16 such entries in flight");
+	return NULL;
+}
+
 /* Record one entry.  Under the lock. */
 static void record_sqe(struct uring_st *r, const struct io_uring_sqe *sqe)
 {
-	static struct shim_path p1, p2;      /* under the lock: one user */
 	struct torn_event ev = { .type = TORN_EV_URING_SUBMIT };
+	struct uring_ns *n = NULL;
 	unsigned op = sqe->opcode;
 	int fd = sqe_fd(r, sqe);
 	struct shim_fd *f = NULL;
@@ -278,7 +398,7 @@ static void record_sqe(struct uring_st *r, const struct io_uring_sqe *sqe)
 		ev.ino = f->ino;
 		break;
 	case IORING_OP_OPENAT: case IORING_OP_RENAMEAT: case IORING_OP_UNLINKAT:
-		if (!sqe_paths(sqe, &ev, &p1, &p2))
+		if (!(n = ns_slot(r, sqe)) || sqe_paths(r, sqe, &ev, n) <= 0)
 			return;
 		break;
 	default:
@@ -314,6 +434,18 @@ static void record_sqe(struct uring_st *r, const struct io_uring_sqe *sqe)
 		ev.mode = sqe->len;                  /* FALLOC_FL_* */
 		ev.off = (int64_t)sqe->off;
 		ev.len = (int64_t)sqe->addr;
+		if (!(n = ns_slot(r, sqe)))
+			return;
+		n->flags = sqe->len;
+		n->handle = f->handle;
+		n->ino = f->ino;
+		n->off = ev.off;
+		n->len = ev.len;
+		break;
+	case IORING_OP_CLOSE:
+		if ((sqe->flags & IOSQE_FIXED_FILE) || !(n = ns_slot(r, sqe)))
+			return;
+		n->fd = fd;
 		break;
 	}
 	if (op == IORING_OP_WRITE || op == IORING_OP_WRITE_FIXED || op == IORING_OP_WRITEV) {
@@ -330,6 +462,8 @@ static void record_sqe(struct uring_st *r, const struct io_uring_sqe *sqe)
 		ev.mode = sqe->rw_flags;
 		ev.flags = (f->oflags & O_DIRECT) ? TORN_F_DIRECT : 0;
 	}
+	if (n)
+		n->ring = r->ring;               /* taken: completed in ns_complete */
 	if (r->npend < URING_PEND)
 		r->pend[r->npend++] = sqe->user_data;
 	else
@@ -370,10 +504,10 @@ static void uring_before(struct io_uring *ring, int what)
 		return;
 	shim_lock(&lk);
 	shim_uring_poll();
-	if ((r = ring_get(ring)) && what == U_SUBMIT)
-		ring_submit(r);
 	if (what == U_FORGET)
-		ring_forget(ring);
+		ring_forget(ring);   /* its completions were just polled */
+	else if ((r = ring_get(ring)) && what == U_SUBMIT)
+		ring_submit(r);
 	shim_unlock(&lk);
 }
 
@@ -386,6 +520,20 @@ static void uring_after(void)
 		return;
 	shim_lock(&lk);
 	shim_uring_poll();
+	shim_unlock(&lk);
+}
+
+/* After a successful set-up: follow the ring (liburing's own
+ * io_uring_queue_init calls io_uring_queue_init_params, which did). */
+static void uring_after_init(struct io_uring *ring)
+{
+	struct shim_lock lk;
+
+	if (shim_in_lock() || !shim_active())
+		return;
+	shim_lock(&lk);
+	if (!ring_find(ring))
+		ring_get(ring);
 	shim_unlock(&lk);
 }
 
@@ -404,30 +552,26 @@ static void uring_after(void)
 SHIM_EXPORT int io_uring_queue_init_params(unsigned entries, struct io_uring *ring,
 					   struct io_uring_params *p)
 {
-	int rc = URING_REAL(io_uring_queue_init_params)(entries, ring, p), e = errno;
-	struct shim_lock lk;
+	int rc, e;
 
-	if (rc == 0 && shim_active() && !shim_in_lock()) {
-		shim_lock(&lk);
-		ring_forget(ring);   /* a ring struct used again */
-		ring_get(ring);
-		shim_unlock(&lk);
-	}
+	uring_before(ring, U_FORGET);    /* a ring struct used again */
+	rc = URING_REAL(io_uring_queue_init_params)(entries, ring, p);
+	e = errno;
+	if (rc == 0)
+		uring_after_init(ring);
 	errno = e;
 	return rc;
 }
 
 SHIM_EXPORT int io_uring_queue_init(unsigned entries, struct io_uring *ring, unsigned flags)
 {
-	int rc = URING_REAL(io_uring_queue_init)(entries, ring, flags), e = errno;
-	struct shim_lock lk;
+	int rc, e;
 
-	if (rc == 0 && shim_active() && !shim_in_lock()) {
-		shim_lock(&lk);
-		ring_forget(ring);
-		ring_get(ring);
-		shim_unlock(&lk);
-	}
+	uring_before(ring, U_FORGET);
+	rc = URING_REAL(io_uring_queue_init)(entries, ring, flags);
+	e = errno;
+	if (rc == 0)
+		uring_after_init(ring);
 	errno = e;
 	return rc;
 }
