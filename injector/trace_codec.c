@@ -41,8 +41,12 @@ torn_hash trace_chunk(const struct torn_event *ev, uint32_t i)
 	return h;
 }
 
-/* The record checksum: XXH3-64 of the record with bytes 24..31 taken as 0. */
-static uint64_t rec_checksum(const uint8_t *rec, size_t len)
+/* The record checksum: XXH3-64 of the record up to its data (the first
+ * len - data_len bytes) with bytes 24..31 taken as 0.  A blob's data is left
+ * out: its content hash (chunks[0], itself covered) already names those
+ * bytes and the reader checks them against it, so hashing them twice would
+ * only double the cost of every recorded write. */
+static uint64_t rec_checksum(const uint8_t *rec, size_t len, size_t data_len)
 {
 	static const uint8_t zero[8];
 	XXH3_state_t st;
@@ -50,7 +54,7 @@ static uint64_t rec_checksum(const uint8_t *rec, size_t len)
 	XXH3_64bits_reset(&st);
 	XXH3_64bits_update(&st, rec, 24);
 	XXH3_64bits_update(&st, zero, 8);
-	XXH3_64bits_update(&st, rec + 32, len - 32);
+	XXH3_64bits_update(&st, rec + 32, len - data_len - 32);
 	return XXH3_64bits_digest(&st);
 }
 
@@ -107,7 +111,8 @@ long trace_encode(const struct torn_event *ev, void *buf, size_t cap)
 	v += 16u * (size_t)ev->nchunks;
 	if (ev->data_len) memcpy(v, ev->data, ev->data_len);
 
-	put64(p + 24, rec_checksum(p, len));
+	/* Bytes 24..31 are zero here: the one-shot hash equals rec_checksum(). */
+	put64(p + 24, XXH3_64bits(p, len - ev->data_len));
 	return (long)len;
 }
 
@@ -184,7 +189,11 @@ long trace_decode(const void *buf, size_t avail, struct torn_event *ev)
 		return -TORN_E_RECLEN;
 	if (avail < len)
 		return 0;
-	if (get64(p + 24) != rec_checksum(p, len))
+	/* data_len says where the checksummed part ends: one pointing outside
+	 * the record cannot match (it is corrupt, rule 3). */
+	if (get32(p + 116) > len - TORN_REC_FIXED_LEN)
+		return -TORN_E_CHECKSUM;
+	if (get64(p + 24) != rec_checksum(p, len, get32(p + 116)))
 		return -TORN_E_CHECKSUM;
 
 	ev->type = get16(p + 4);
@@ -234,6 +243,10 @@ long trace_decode(const void *buf, size_t avail, struct torn_event *ev)
 		return -TORN_E_PATH;
 	if (ev->type == TORN_REC_BLOB &&
 	    (ev->nchunks != 1 || ev->data_len > TORN_CHUNK))
+		return -TORN_E_LAYOUT;
+	/* Only a blob carries data (the checksum leaves data out: elsewhere it
+	 * would be covered by nothing). */
+	if (ev->type != TORN_REC_BLOB && ev->data_len != 0)
 		return -TORN_E_LAYOUT;
 	return (long)len;
 }

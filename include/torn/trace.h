@@ -36,8 +36,10 @@
  *     8    8 seq         global event sequence number (0 for data records)
  *    16    4 pid         process that made the call
  *    20    4 tid         thread that made the call
- *    24    8 checksum    XXH3_64bits of the whole record (len bytes) with
- *                        this field set to zero while hashing
+ *    24    8 checksum    XXH3_64bits of the record except its data: the
+ *                        first len - data_len bytes, with this field set
+ *                        to zero while hashing (a blob's data is covered
+ *                        by its content hash instead, see below)
  *   --- fixed body (offsets from record start) ---
  *    32    8 handle      open-file-description id (0: none)
  *    40    8 ino         inode number (st_ino) of the object, 0 if unknown
@@ -62,7 +64,8 @@
  *            path2[path2_len]     second path (rename, link target)
  *            text[text_len]       mark text, fault or unsupported description
  *            chunks[nchunks][16]  XXH3-128 content hashes, low 64 bits first
- *            data[data_len]       payload bytes (TORN_REC_BLOB only)
+ *            data[data_len]       payload bytes (TORN_REC_BLOB only: data_len
+ *                                 is 0 in every other record)
  *
  *   len == 128 + path_len + path2_len + text_len + 16*nchunks + data_len.
  *
@@ -80,11 +83,14 @@
  *   2. a record's len is >= 128 and <= TORN_REC_MAX, and fits in the file
  *      (a record that does not fit is the cut-short tail: reading stops
  *      there, and the trace is reported as truncated, not as corrupt);
- *   3. the record checksum matches;
- *   4. the length fields add up to len; the type is known;
+ *   3. data_len <= len - 128 and the record checksum matches;
+ *   4. the length fields add up to len; the type is known; only a blob
+ *      has data_len > 0;
  *   5. paths are well formed (see above);
- *   6. event seqs strictly increase; every hash named was carried by an
- *      earlier blob; handles are opened before use.
+ *   6. a blob's data hashes (XXH3-128) to its chunks[0] (the checksum
+ *      leaves the data out: this is what covers it); event seqs strictly
+ *      increase; every hash named was carried by an earlier blob; handles
+ *      are opened before use.
  * A trace is complete when its last record is TORN_EV_END.
  *
  * Sequence numbers: one counter for all threads and processes of the

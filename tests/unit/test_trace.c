@@ -157,9 +157,11 @@ static void fill_event(struct torn_event *ev, unsigned type, uint8_t *chunks, ui
 	for (int i = 0; i < 300; i++)
 		data[i] = (uint8_t)(i ^ 0x5a);
 	ev->data = data;
-	ev->data_len = 300;
-	if (type == TORN_REC_BLOB)
+	ev->data_len = 0;               /* only a blob carries data */
+	if (type == TORN_REC_BLOB) {
 		ev->nchunks = 1;
+		ev->data_len = 300;
+	}
 }
 
 static void test_codec_round_trip(void **state)
@@ -216,6 +218,42 @@ static void test_codec_round_trip(void **state)
 	}
 	/* Every type of section 2 has a name: 34 types. */
 	assert_int_equal(ntypes, 34);
+
+	/* Data in a record other than a blob is refused (the checksum leaves
+	 * data out, so there it would be covered by nothing). */
+	{
+		struct torn_event in, out;
+		long n;
+
+		fill_event(&in, TORN_EV_WRITE, chunks, data);
+		in.data_len = 10;
+		n = trace_encode(&in, buf, TORN_REC_MAX);
+		assert_true(n > 0);
+		assert_int_equal(trace_decode(buf, (size_t)n, &out), -TORN_E_LAYOUT);
+	}
+	/* A blob's checksum covers everything but its data: a flipped data
+	 * byte still decodes (the reader catches it by the content hash, see
+	 * test_corrupt_blob_data); a flipped hash byte or data_len does not. */
+	{
+		struct torn_event in, out;
+		long n;
+
+		fill_event(&in, TORN_REC_BLOB, chunks, data);
+		n = trace_encode(&in, buf, TORN_REC_MAX);
+		assert_true(n > 0);
+		buf[n - 1] ^= 0x01;
+		assert_int_equal(trace_decode(buf, (size_t)n, &out), n);
+		assert_int_equal(out.data[299], data[299] ^ 0x01);
+		buf[n - 1] ^= 0x01;
+		buf[TORN_REC_FIXED_LEN + in.path_len + in.path2_len + in.text_len] ^= 0x01;
+		assert_int_equal(trace_decode(buf, (size_t)n, &out), -TORN_E_CHECKSUM);
+		buf[TORN_REC_FIXED_LEN + in.path_len + in.path2_len + in.text_len] ^= 0x01;
+		buf[116] ^= 0x01;                       /* data_len 300 -> 301 */
+		assert_int_equal(trace_decode(buf, (size_t)n, &out), -TORN_E_CHECKSUM);
+		buf[116] ^= 0x01;
+		buf[119] = 0x7f;                        /* data_len far past the record */
+		assert_int_equal(trace_decode(buf, (size_t)n, &out), -TORN_E_CHECKSUM);
+	}
 	free(buf);
 }
 
@@ -521,6 +559,49 @@ static void test_corrupt_checksum(void **state)
 		assert_int_equal(err.record, 2);
 		assert_non_null(strstr(err.msg, "out of range (128..77952)"));
 	}
+	free(b);
+}
+
+/* A flipped byte in a blob's data (which the record checksum leaves out) is
+ * caught by the reader as a content-hash mismatch, named by record and
+ * offset; so is a flip in every data byte position of the blob. */
+static void test_corrupt_blob_data(void **state)
+{
+	uint64_t offs[64];
+	size_t n, len, k, blobs = 0;
+	uint8_t *b;
+
+	(void)state;
+	small_trace(tpath, 1);
+	n = record_offsets(tpath, offs, 63);
+	b = slurp(tpath, &len);
+	for (k = 0; k < n; k++) {
+		uint32_t type = (uint32_t)b[offs[k] + 4] | (uint32_t)b[offs[k] + 5] << 8;
+		uint64_t rlen = offs[k + 1] - offs[k];
+		uint32_t dlen;
+
+		if (type != TORN_REC_BLOB)
+			continue;
+		blobs++;
+		memcpy(&dlen, b + offs[k] + 116, 4);
+		assert_true(dlen > 0 && dlen < rlen);
+		for (uint64_t at = rlen - dlen; at < rlen; at++) {
+			struct trace_error err;
+			char want[96];
+
+			b[offs[k] + at] ^= 0x20;
+			spit(tpath, b, len);
+			assert_int_equal(open_code(tpath, &err), -TORN_E_CHECKSUM);
+			assert_int_equal(err.record, k);
+			assert_int_equal(err.offset, offs[k]);
+			snprintf(want, sizeof(want), "record %zu at offset %llu: ", k,
+				 (unsigned long long)offs[k]);
+			assert_non_null(strstr(err.msg, want));
+			assert_non_null(strstr(err.msg, "content hash"));
+			b[offs[k] + at] ^= 0x20;
+		}
+	}
+	assert_int_equal(blobs, 2);      /* "old bytes" and "hello world" */
 	free(b);
 }
 
@@ -948,6 +1029,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_end_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_filled_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_checksum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_blob_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escaping_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_not_increasing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_missing, setup, teardown),
