@@ -6,7 +6,7 @@ set -eu
 pkgs="build-essential cmake pkg-config libfiu-dev fiu-utils liburing-dev libcmocka-dev
       libxxhash-dev libinih-dev libjansson-dev sqlite3 valgrind
       libxml2-utils parallel
-      clang libclang-rt-14-dev
+      clang libclang-rt-14-dev time
       chromium"
 
 missing=""

@@ -27,7 +27,8 @@ if(TORN_SANITIZE)
   # the shim, which is never sanitized, and valgrind cannot run ASan code.
   set(HARD_CASES hostile limits)
 else()
-  set(HARD_CASES hostile limits valgrind stress kill direct-tmpfs direct-ext4)
+  set(HARD_CASES hostile limits valgrind stress kill explore-memory direct-tmpfs
+                 direct-ext4)
 endif()
 foreach(c ${HARD_CASES})
   add_test(NAME hardening/${c} COMMAND sh ${HARD_DIR}/hardening.sh ${c})

@@ -31,6 +31,8 @@
 #                main process, odd: torn and all of it, the trace cut
 #                short): the trace opens, stress_check passes on it, and
 #                explore works on its last 10 crash points
+#   explore-memory  explore's maximum RSS with 100 and with 1500 random
+#                states of one trace: within 4 MiB of each other
 #   direct-tmpfs, direct-ext4   tornkv's wal engine in direct mode (O_DIRECT)
 #                recorded with its root on /dev/shm and /tmp: O_DIRECT writes
 #                in the trace, and every sync/prefix state passes its check
@@ -206,6 +208,24 @@ kill)
 		i=$((i + 1))
 	done
 	echo "kill: 20 kill points, $cut traces cut short, all readable and explored"
+	;;
+explore-memory)
+	# 200 appends to 3 files, never synced: every draw of random:N is a
+	# different state, so N bounds the states explored
+	mkdir "$W/root"
+	(cd "$W/root" && "$TORN" record -q -o "$W/t.trace" --root "$W/root" -- sh -c \
+		'i=0; while [ $i -lt 200 ]; do echo "line $i" >>f$((i % 3)); i=$((i + 1)); done') ||
+		fail "torn record of the append loop"
+	for n in 100 1500; do
+		/usr/bin/time -f '%M' -o "$W/rss$n" "$TORN" explore "$W/t.trace" --check true -q \
+			-j 2 --strategy random:$n >"$W/out$n" 2>&1 || fail "explore random:$n: $(cat "$W/out$n")"
+		echo "explore-memory: random:$n: $(tr -s ' ' <"$W/out$n" | tail -1), max RSS $(tail -1 "$W/rss$n") KiB"
+	done
+	small=$(tail -1 "$W/rss100")
+	big=$(tail -1 "$W/rss1500")
+	# the set of state hashes (checked once) is all that may grow
+	[ "$big" -le $((small + 4096)) ] ||
+		fail "explore's memory grew with the number of states: $small KiB -> $big KiB"
 	;;
 direct-tmpfs|direct-ext4)
 	if [ "$case_name" = direct-tmpfs ]; then base=/dev/shm; else base=/tmp; fi
