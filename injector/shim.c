@@ -84,13 +84,13 @@ static pid_t g_table_pid;
 
 int shim_table_ours(void)
 {
-	return (pid_t)syscall(SYS_getpid) == __atomic_load_n(&g_table_pid, __ATOMIC_RELAXED);
+	return shim_pid() == __atomic_load_n(&g_table_pid, __ATOMIC_RELAXED);
 }
 
 /* The fork wrapper's child: a copy of the table, its own now. */
 void shim_table_adopt(void)
 {
-	__atomic_store_n(&g_table_pid, (pid_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
+	__atomic_store_n(&g_table_pid, shim_pid(), __ATOMIC_RELAXED);
 }
 
 /* Before the sink's constructor (which has no priority): everything the

@@ -35,6 +35,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "torn/trace.h"
@@ -122,5 +123,14 @@ int shim_exec_env(char *const envp[], char **out, size_t cap);
  * returned 0) and before exec.  They keep the ring usable across both. */
 void shim_after_fork_child(void);
 void shim_before_exec(void);
+
+/* This process's pid without a syscall in the common case (cached; the
+ * cache is emptied in any fork child by the kernel, and bypassed inside
+ * vfork, see shim_t_vfork). */
+pid_t shim_pid(void);
+
+/* > 0 while this thread is in vfork() (shim_proc.c): the vfork child, which
+ * runs on the parent's TLS, then sees it too and caches nothing. */
+extern __thread int shim_t_vfork __attribute__((tls_model("initial-exec")));
 
 #endif /* TORN_INJECTOR_SHIM_H */

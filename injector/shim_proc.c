@@ -17,12 +17,17 @@
  * the call (after it there is no one left to record it); an exec that fails
  * is followed by a second PROC_EXEC whose result is -errno.
  *
- * vfork is not interposed: its child may only exec or _exit, and the exec
- * wrappers below work there (they take the lock only for the event).
+ * vfork: its child may only exec or _exit (the exec wrappers below work
+ * there: they take the lock only for the event), but it runs on the
+ * parent's memory and TLS, where the shim caches its pid (shim_pid).  A
+ * small stub (x86-64; elsewhere the cache is off, see shim_ring.c) marks
+ * the thread as "in vfork" around the system call, so that the child asks
+ * the kernel for its pid and takes nothing from the cache.
  */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim_int.h"
@@ -58,6 +63,44 @@ SHIM_EXPORT pid_t fork(void)
 	errno = c.err;
 	return pid;
 }
+
+/* vfork cannot be a C wrapper: the child would return from it and clobber
+ * the frame the parent then returns through.  The stub keeps the return
+ * address in a register across the call (as glibc's own vfork does) and
+ * counts shim_t_vfork up before it; the parent counts it down when it
+ * resumes; the child leaves it up (it is the parent's memory).  A counter,
+ * not a flag: a vfork child may vfork again. */
+#define SHIM_STR_(x) #x
+#define SHIM_STR(x)  SHIM_STR_(x)
+
+#if defined(__x86_64__)
+__attribute__((used)) long shim_vfork_failed(long neg_errno)
+{
+	errno = (int)-neg_errno;
+	return -1;
+}
+
+__asm__(".text\n"
+	".globl vfork\n"
+	".type vfork, @function\n"
+	"vfork:\n"
+	"	movq shim_t_vfork@gottpoff(%rip), %rcx\n"
+	"	addl $1, %fs:(%rcx)\n"
+	"	popq %rdi\n"                   /* the return address: not on the shared stack */
+	"	movl $" SHIM_STR(SYS_vfork) ", %eax\n"
+	"	syscall\n"
+	"	pushq %rdi\n"
+	"	testl %eax, %eax\n"
+	"	je 1f\n"                       /* the child: the mark stays */
+	"	movq shim_t_vfork@gottpoff(%rip), %rcx\n"
+	"	subl $1, %fs:(%rcx)\n"
+	"	cmpq $-4095, %rax\n"
+	"	jae 2f\n"
+	"1:	ret\n"
+	"2:	movq %rax, %rdi\n"
+	"	jmp shim_vfork_failed\n"
+	".size vfork, .-vfork\n");
+#endif
 
 /* ==========================================================================
  * 2. THE ENVIRONMENT OF A NEW IMAGE

@@ -49,10 +49,20 @@ static char g_env_preload[8192];
  * preloaded library gets static TLS, and no __tls_get_addr (which may
  * allocate) runs inside a wrapper. */
 static __thread int t_in_lock __attribute__((tls_model("initial-exec")));
-/* Per thread: its tid, valid while getpid() == t_pid (a fork or vfork child
- * running on this thread's TLS sees another pid and recomputes). */
+/* Per thread: its tid, valid while shim_pid() == t_pid (a fork child
+ * running on a copy of this thread's TLS sees another pid and recomputes). */
 static __thread pid_t t_pid __attribute__((tls_model("initial-exec")));
 static __thread pid_t t_tid __attribute__((tls_model("initial-exec")));
+/* Per thread: > 0 while this thread is inside vfork() (shim_proc.c's
+ * stub): the vfork child runs on the parent's memory and TLS, where every
+ * cached pid is the parent's, so it asks the kernel each time. */
+__thread int shim_t_vfork __attribute__((tls_model("initial-exec")));
+
+/* The pid of this process, cached in a page the kernel empties in the child
+ * of any fork (MADV_WIPEONFORK, Linux 4.14): the wrapper's fork, libc's
+ * internal ones, _Fork and raw fork/clone syscalls alike.  NULL when the
+ * kernel lacks it: then every call asks (the cost of one getpid). */
+static pid_t *g_pid_page;
 
 /* A buffer to make a chunk contiguous when it spans iovecs (under the lock:
  * one thread of this process at a time). */
@@ -81,6 +91,42 @@ static int fifo_fd(int fd)
 	return fd;
 }
 
+/* Set up the pid cache (before any wrapper can record: constructor). */
+static void pid_cache_init(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+#if !defined(__x86_64__)
+	return;         /* no vfork stub (shim_proc.c) for this architecture */
+#endif
+	p = (void *)syscall(SYS_mmap, NULL, (size_t)page, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0L);
+
+	if (p == MAP_FAILED)
+		return;
+	if (syscall(SYS_madvise, p, (size_t)page, MADV_WIPEONFORK) != 0) {
+		syscall(SYS_munmap, p, (size_t)page);   /* old kernel: no cache */
+		return;
+	}
+	g_pid_page = p;
+}
+
+pid_t shim_pid(void)
+{
+	pid_t p;
+
+	if (!g_pid_page || __builtin_expect(shim_t_vfork > 0, 0))
+		return (pid_t)syscall(SYS_getpid);
+	p = __atomic_load_n(g_pid_page, __ATOMIC_RELAXED);
+	if (__builtin_expect(p == 0, 0)) {
+		/* First use in this process (threads racing store the same value). */
+		p = (pid_t)syscall(SYS_getpid);
+		__atomic_store_n(g_pid_page, p, __ATOMIC_RELAXED);
+	}
+	return p;
+}
+
 __attribute__((constructor)) static void shim_ring_init(void)
 {
 	const char *path = getenv(SHIM_ENV_CTL);
@@ -91,6 +137,7 @@ __attribute__((constructor)) static void shim_ring_init(void)
 
 	if (!path || !*path)
 		return;
+	pid_cache_init();
 	save_env(g_env_shm, sizeof(g_env_shm), SHIM_ENV_CTL);
 	save_env(g_env_markfd, sizeof(g_env_markfd), SHIM_ENV_MARK_FD);
 	save_env(g_env_preload, sizeof(g_env_preload), SHIM_ENV_PRELOAD);
@@ -233,8 +280,14 @@ uint64_t shim_seq_now(void)
 
 static void who(uint32_t *pid, uint32_t *tid)
 {
-	pid_t p = (pid_t)syscall(SYS_getpid);
+	pid_t p = shim_pid();
 
+	if (__builtin_expect(shim_t_vfork > 0, 0)) {
+		/* vfork child: this TLS is the parent thread's, leave it alone */
+		*pid = (uint32_t)p;
+		*tid = (uint32_t)syscall(SYS_gettid);
+		return;
+	}
 	if (t_pid != p) {
 		t_pid = p;
 		t_tid = (pid_t)syscall(SYS_gettid);
