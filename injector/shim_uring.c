@@ -45,6 +45,11 @@
 
 struct uring_st {
 	struct io_uring *ring;
+	/* The completion ring as mapped, copied at set-up: polled at every
+	 * event, when the program's struct io_uring may be out of scope. */
+	const unsigned *cq_ktail;
+	const struct io_uring_cqe *cqes;
+	unsigned cq_mask, cq_entries, cq_shift;
 	unsigned cq_seen;        /* completion ring tail already recorded */
 	int      sqpoll;         /* IORING_SETUP_SQPOLL: entries not recorded */
 	int      nfiles;
@@ -118,6 +123,11 @@ static struct uring_st *ring_get(struct io_uring *ring)
 		r = &g_rings[i];
 		memset(r, 0, sizeof(*r));
 		r->ring = ring;
+		r->cq_ktail = ring->cq.ktail;
+		r->cqes = ring->cq.cqes;
+		r->cq_mask = ring->cq.ring_mask;
+		r->cq_entries = ring->cq.ring_entries;
+		r->cq_shift = (ring->flags & IORING_SETUP_CQE32) ? 1 : 0;
 		r->cq_seen = __atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE);
 		r->sqpoll = !!(ring->flags & IORING_SETUP_SQPOLL);
 		__atomic_add_fetch(&g_nrings, 1, __ATOMIC_RELAXED);
@@ -227,19 +237,16 @@ static void ns_complete(struct io_uring *ring, uint64_t ud, int res)
  * the lock. */
 static void ring_poll(struct uring_st *r)
 {
-	struct io_uring *ring = r->ring;
-	unsigned shift = (ring->flags & IORING_SETUP_CQE32) ? 1 : 0;
-	unsigned tail = __atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE);
+	unsigned tail = __atomic_load_n(r->cq_ktail, __ATOMIC_ACQUIRE);
 
-	if (tail - r->cq_seen > ring->cq.ring_entries) {
+	if (tail - r->cq_seen > r->cq_entries) {
 		/* Older entries were overwritten after the program reaped them. */
 		shim_unsupported("io_uring: completions were reaped and replaced between two "
 				 "calls the shim sees; some completions are missing");
-		r->cq_seen = tail - ring->cq.ring_entries;
+		r->cq_seen = tail - r->cq_entries;
 	}
 	for (; r->cq_seen != tail; r->cq_seen++) {
-		const struct io_uring_cqe *cqe =
-			&ring->cq.cqes[(r->cq_seen & ring->cq.ring_mask) << shift];
+		const struct io_uring_cqe *cqe = &r->cqes[(r->cq_seen & r->cq_mask) << r->cq_shift];
 		struct torn_event ev = { .type = TORN_EV_URING_CQE };
 
 		if (!pend_take(r, cqe->user_data))
@@ -248,7 +255,7 @@ static void ring_poll(struct uring_st *r)
 		ev.result = cqe->res;
 		ev.oflags = cqe->flags;
 		shim_emit(&ev);
-		ns_complete(ring, cqe->user_data, cqe->res);
+		ns_complete(r->ring, cqe->user_data, cqe->res);
 	}
 }
 
@@ -403,7 +410,7 @@ static void record_sqe(struct uring_st *r, const struct io_uring_sqe *sqe)
 		break;
 	default:
 		/* Anything else may change a file the model cannot see: said. */
-		if (fd >= 0 && !shim_fd_rec(fd) && !(sqe->flags & IOSQE_FIXED_FILE))
+		if (fd >= 0 && !shim_fd_rec(fd))
 			return;
 		ring_unsupported_op(r, op, "is not modelled");
 		return;

@@ -172,8 +172,16 @@ enum torn_rec_type {
 
 	/* io_uring (issue 6) */
 	TORN_EV_URING_SUBMIT = 70,  /* one SQE: aux = opcode, handle, off, len, aux_seq =
-	                               user_data, oflags = sqe flags, chunks (writes) */
-	TORN_EV_URING_CQE    = 71,  /* aux_seq = user_data, result = res */
+	                               user_data, oflags = sqe flags, chunks (writes);
+	                               mode = the op's flags (rw_flags, fsync_flags,
+	                               sync_range_flags, fallocate mode, open_flags,
+	                               rename/unlink flags); openat: path, len = file
+	                               mode; renameat: path, path2; unlinkat: path */
+	TORN_EV_URING_CQE    = 71,  /* aux_seq = user_data, result = res, oflags = cqe
+	                               flags.  Fallocate, openat, close, renameat and
+	                               unlinkat that succeed are also recorded right
+	                               after their CQE as TORN_EV_FALLOCATE, OPEN,
+	                               CLOSE, RENAME, UNLINK/RMDIR (injector/shim_uring.c) */
 
 	/* Things seen but not modelled: never silently ignored */
 	TORN_EV_MMAP         = 80,  /* shared writable mapping of a recorded file: handle, off, len */
