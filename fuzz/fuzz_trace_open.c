@@ -2,8 +2,9 @@
  * fuzz/fuzz_trace_open.c - libFuzzer target for the reader: the input is a
  * whole trace file, opened with trace_open() (rules 1-6), then walked the
  * way info, dump and explore walk it: trace_next over every record,
- * trace_content of every event's content, and the crash space of the
- * default options built and counted (the model's view of the trace).
+ * trace_content of every event's content, the strict model over it
+ * (trace_rebuild with no output), and the crash space of the default
+ * options built and counted (the crash model's view of the trace).
  *
  * Input: byte 0 = 0 leaves the checksums as they are, anything else fixes
  * the header's and every record's first (fuzz_fixup.h); the rest is the
@@ -90,6 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	}
 	walk(t);
+	/* the strict model, nothing written: what info, replay and explore
+	 * run before anything else */
+	if (trace_rebuild(t, UINT64_MAX, NULL, &err) < 0 && !err.msg[0])
+		abort();
 	crash_opts_default(&o);
 	if (crash_space_new(t, &o, &s, &err) == 0) {
 		(void)crash_space_count(s);
