@@ -30,6 +30,7 @@
 #include <liburing.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -392,6 +393,11 @@ static void record_sqe(struct uring_st *r, const struct io_uring_sqe *sqe)
 
 	if (op_harmless(op))
 		return;
+	if ((sqe->flags & IOSQE_FIXED_FILE) && fd < 0) {
+		ring_unsupported_op(r, op, "on a registered file the shim does not know "
+				    "(registered before recording, or past 1024)");
+		return;
+	}
 	ev.aux = op;
 	ev.oflags = sqe->flags;
 	ev.aux_seq = sqe->user_data;
@@ -422,6 +428,8 @@ static void record_sqe(struct uring_st *r, const struct io_uring_sqe *sqe)
 		nbytes = sqe->len;
 		break;
 	case IORING_OP_WRITEV:
+		if (sqe->len > UIO_MAXIOV)
+			return;                      /* the kernel refuses it: EINVAL */
 		iov = (struct iovec *)(uintptr_t)sqe->addr;
 		iovcnt = (int)sqe->len;
 		for (int i = 0; i < iovcnt; i++)
@@ -456,8 +464,9 @@ static void record_sqe(struct uring_st *r, const struct io_uring_sqe *sqe)
 		break;
 	}
 	if (op == IORING_OP_WRITE || op == IORING_OP_WRITE_FIXED || op == IORING_OP_WRITEV) {
-		if (sqe->off == (__u64)-1) {
-			ring_unsupported_op(r, op, "at the file position (offset -1)");
+		if (sqe->off == (__u64)-1 || (f->oflags & O_APPEND) || (sqe->rw_flags & RWF_APPEND)) {
+			ring_unsupported_op(r, op, "at the file position or appending (the offset "
+					    "is not known)");
 			return;
 		}
 		if (trace_nchunks(nbytes) > 16) {
