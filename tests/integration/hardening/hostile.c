@@ -15,7 +15,7 @@
 
 #include "../../unit/trace_builder.h"
 
-static char g_dir[PATH_MAX], g_out[PATH_MAX], g_tmp[PATH_MAX];
+static char g_dir[PATH_MAX], g_out[PATH_MAX], g_tmp[PATH_MAX + 64];
 
 static const char *outside(const char *rest)
 {
