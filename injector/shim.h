@@ -124,6 +124,10 @@ int shim_exec_env(char *const envp[], char **out, size_t cap);
 void shim_after_fork_child(void);
 void shim_before_exec(void);
 
+/* The content hash of @len bytes: trace_hash(), computed with AVX2 when
+ * the CPU has it (shim_hash.c). */
+torn_hash shim_hash(const void *data, size_t len);
+
 /* This process's pid without a syscall in the common case (cached; the
  * cache is emptied in any fork child by the kernel, and bypassed inside
  * vfork, see shim_t_vfork). */

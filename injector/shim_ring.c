@@ -404,7 +404,7 @@ void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt,
 			if (!data) {            /* iovecs shorter than nbytes: a caller bug */
 				return;
 			}
-			h = trace_hash(data, n);
+			h = shim_hash(data, n);
 			check(shm_put_blob(g_ctl, h, data, (uint32_t)n, pid, tid));
 			for (int b = 0; b < 8; b++) {
 				hashes[16 * k + b] = (uint8_t)(h.lo >> (8 * b));
@@ -445,7 +445,7 @@ int shim_emit_content(struct torn_event *ev, const void *data, size_t len)
 	ev->tid = tid;
 	for (size_t at = 0; at < len; at += TORN_CHUNK, k++) {
 		size_t n = len - at < TORN_CHUNK ? len - at : TORN_CHUNK;
-		torn_hash h = trace_hash((const uint8_t *)data + at, n);
+		torn_hash h = shim_hash((const uint8_t *)data + at, n);
 
 		check(shm_put_blob(g_ctl, h, (const uint8_t *)data + at, (uint32_t)n, pid, tid));
 		if (g_dead)

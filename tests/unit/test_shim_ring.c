@@ -18,8 +18,9 @@
 
 #include <sys/wait.h>
 
-/* The unit under test, with its statics. */
+/* The unit under test, with its statics (and the hash it calls). */
 #include "injector/shim_ring.c"
+#include "injector/shim_hash.c"
 
 /* ---- a control block and a consumer */
 
@@ -543,10 +544,30 @@ static void test_exec_env(void **state)
 	(void)state;
 }
 
+/* shim_hash (AVX2 when the CPU has it) is trace_hash bit for bit, at
+ * every size class of XXH3 and at unaligned addresses. */
+static void test_shim_hash_is_trace_hash(void **state)
+{
+	static uint8_t buf[65536 + 64];
+	static const size_t lens[] = { 0, 1, 3, 4, 8, 9, 16, 17, 128, 129, 240, 241, 1023,
+				       1024, 4095, 4096, 4097, 65535, 65536 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + (i >> 9));
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+		for (size_t at = 0; at < 3; at++) {
+			torn_hash a = shim_hash(buf + at, lens[k]), b = trace_hash(buf + at, lens[k]);
+
+			assert_true(a.lo == b.lo && a.hi == b.hi);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_emit_fills_seq_pid_tid),
+		cmocka_unit_test(test_shim_hash_is_trace_hash),
 		cmocka_unit_test(test_write_blob_once),
 		cmocka_unit_test(test_write_split_and_iovecs),
 		cmocka_unit_test(test_write_short_and_failed),
