@@ -348,7 +348,12 @@ static void log_tail(const char *work, char *buf, size_t len)
 				lines++;
 		if (*p == '\n')
 			p++;
-		snprintf(buf, len, "%s", p);
+		/* keep what fits: the tail is a hint, cutting it is fine */
+		size_t k = strlen(p);
+		if (k >= len)
+			k = len - 1;
+		memcpy(buf, p, k);
+		buf[k] = '\0';
 	}
 }
 
