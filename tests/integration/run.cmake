@@ -18,14 +18,7 @@ foreach(c ${TORN_RUN_CASES})
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/run/run_test.sh ${c})
   set_tests_properties(run/${c} PROPERTIES TIMEOUT 600 ENVIRONMENT "${TORN_RUN_ENV}")
 endforeach()
-# The bundled suite: run/suite leaves the io_uring scenarios out and
-# run/suite-uring runs them (the shim records io_uring: injector/shim_uring.c).
-if(NOT TORN_SANITIZE)
-  set_property(TEST run/suite APPEND PROPERTY ENVIRONMENT "SUITE_ARGS=--exclude *-uring")
-  add_test(NAME run/suite-uring
-           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/run/run_test.sh suite)
-  set_tests_properties(run/suite-uring PROPERTIES TIMEOUT 600
-    ENVIRONMENT "${TORN_RUN_ENV};SUITE_ARGS=-k *-uring")
-endif()
+# run/suite runs the whole bundled suite, io_uring scenarios included (the
+# shim records io_uring: injector/shim_uring.c).
 add_test(NAME run/ci COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/run/ci.sh)
 set_tests_properties(run/ci PROPERTIES TIMEOUT 600 ENVIRONMENT "${TORN_RUN_ENV}")
