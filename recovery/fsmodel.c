@@ -922,6 +922,9 @@ static struct fsm_inode *data_target(struct fsm *m, const struct torn_event *ev,
 static int apply_uring(struct fsm *m, const struct torn_trace *t, const struct torn_event *ev,
 		       char *why, size_t whylen)
 {
+	/* The map's key 0 means empty, and user_data 0 is common: keys are
+	 * user_data + 1 (2^64-1 is liburing's own, never a write's). */
+	uint64_t key = ev->aux_seq + 1;
 	struct uring_pending *p;
 	struct fsm_inode *ino;
 	int r;
@@ -930,24 +933,27 @@ static int apply_uring(struct fsm *m, const struct torn_trace *t, const struct t
 		/* Only submissions carrying data (writes) change the files. */
 		if (!ev->nchunks)
 			return 0;
-		p = map_get(&m->uring, ev->aux_seq);
+		if (!key)
+			return why_set(why, whylen, -EINVAL,
+				       "uring write with user_data 2^64-1 (liburing's own)");
+		p = map_get(&m->uring, key);
 		if (!p && !(p = malloc(sizeof(*p))))
 			return -ENOMEM;
 		p->handle = ev->handle;
 		p->off = (uint64_t)ev->off;
 		p->chunks = ev->chunks;
 		p->nchunks = ev->nchunks;
-		if ((r = map_put(&m->uring, ev->aux_seq, p)) < 0) {
+		if ((r = map_put(&m->uring, key, p)) < 0) {
 			free(p);
 			return r;
 		}
 		return 0;
 	}
 	/* A completion: the write it completes lands with its result. */
-	p = map_get(&m->uring, ev->aux_seq);
+	p = key ? map_get(&m->uring, key) : NULL;
 	if (!p)
 		return 0;
-	map_del(&m->uring, ev->aux_seq);
+	map_del(&m->uring, key);
 	r = 0;
 	if (ev->result > 0) {
 		ino = fsm_handle(m, p->handle);
