@@ -1116,9 +1116,18 @@ static int reap(struct run *r, int block)
 			if (st != J_RUNNING)
 				continue;
 			if (j->deadline && !j->hung && t >= j->deadline) {
-				/* Over time: the whole group, grandchildren included. */
-				j->hung = 1;
-				kill(-j->pid, SIGKILL);
+				siginfo_t si;
+
+				/* A checker that exited while this thread was busy
+				 * (materialising a large state) is not a hang: only
+				 * one still running past its deadline is. */
+				memset(&si, 0, sizeof(si));
+				if (waitid(P_PID, (id_t)j->pid, &si,
+					   WEXITED | WNOHANG | WNOWAIT) != 0 || !si.si_pid) {
+					/* Over time: the whole group, grandchildren included. */
+					j->hung = 1;
+					kill(-j->pid, SIGKILL);
+				}
 			}
 			if (j->deadline && !j->hung && (!next || j->deadline < next))
 				next = j->deadline;
