@@ -1554,8 +1554,10 @@ static int check_bug(const struct scn *s, const char *bugs)
 	for (p = bugs; p && *p; p = strchr(p, '\n') + 1) {
 		size_t l = strcspn(p, "\n");
 
-		if (!strncmp(p, want, strlen(want)))
+		if (!strncmp(p, want, strlen(want))) {
+			free(names.s);
 			return TORN_EXIT_OK;
+		}
 		if (l > elen && !strncmp(p, s->engine, elen) && p[elen] == ' ')
 			str_printf(&names, "%s%.*s", names.s ? ", " : "", (int)(l - elen - 1),
 				   p + elen + 1);
