@@ -5,7 +5,7 @@ set -eu
 
 pkgs="build-essential cmake pkg-config libfiu-dev fiu-utils liburing-dev libcmocka-dev
       libxxhash-dev libinih-dev libjansson-dev sqlite3 valgrind
-      libxml2-utils parallel
+      libxml2-utils parallel jq python3
       clang libclang-rt-14-dev time
       chromium"
 
