@@ -710,16 +710,23 @@ static void post_ftruncate64(struct shim_call *c, int64_t r, int fd, off64_t len
 	rec_ftruncate(c, r, len);
 }
 
-/* truncate() follows symlinks: the object, not the entry. */
-static int pre_path_obj(struct shim_call *c, const char *path)
+/* @path (relative to @dirfd) into c->p1 and its inode into c->ino, the
+ * symlink followed or not.  Takes the lock when it is under the root. */
+static int pre_resolve(struct shim_call *c, int dirfd, const char *path, int follow)
 {
 	struct stat st;
 
-	if (shim_path_resolve(&c->p1, AT_FDCWD, path, 1) < 0 || !c->p1.in)
+	if (shim_path_resolve(&c->p1, dirfd, path, follow) < 0 || !c->p1.in)
 		return 0;
-	c->ino = stat(c->p1.abs, &st) == 0 ? st.st_ino : 0;
+	c->ino = (follow ? stat(c->p1.abs, &st) : lstat(c->p1.abs, &st)) == 0 ? st.st_ino : 0;
 	shim_lock(&c->lk);
 	return 1;
+}
+
+/* truncate() follows symlinks: the object, not the entry. */
+static int pre_path_obj(struct shim_call *c, const char *path)
+{
+	return pre_resolve(c, AT_FDCWD, path, 1);
 }
 
 static void rec_truncate(struct shim_call *c, int64_t r, int64_t len)
@@ -813,17 +820,10 @@ static void post_posix_fallocate64(struct shim_call *c, int64_t r, int fd, off64
 
 /* --- namespace ------------------------------------------------------------- */
 
-/* An entry @path (relative to @dirfd) into c->p1; its inode (not followed)
- * into c->ino.  Takes the lock when it is under the root. */
+/* An entry @path (relative to @dirfd): its inode not followed. */
 static int pre_entry(struct shim_call *c, int dirfd, const char *path)
 {
-	struct stat st;
-
-	if (shim_path_resolve(&c->p1, dirfd, path, 0) < 0 || !c->p1.in)
-		return 0;
-	c->ino = lstat(c->p1.abs, &st) == 0 ? st.st_ino : 0;
-	shim_lock(&c->lk);
-	return 1;
+	return pre_resolve(c, dirfd, path, 0);
 }
 
 static void rec_entry(struct shim_call *c, int64_t r, uint16_t type)
