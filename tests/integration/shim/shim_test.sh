@@ -221,7 +221,7 @@ SH
 	;;
 
 sqlite)
-	command -v sqlite3 >/dev/null || exit 77
+	command -v sqlite3 >/dev/null || fail "sqlite3 is missing (scripts/deps.sh installs it)"
 	mkdir root
 	cat >work.sql <<'SQL'
 PRAGMA journal_mode=DELETE;
