@@ -151,6 +151,34 @@ void crash_space_free(struct crash_space *s);
  * misaligned direct writes): one line each to @out; returns the count. */
 int crash_space_warnings(const struct crash_space *s, FILE *out);
 
+/* Acknowledged after a failed fsync ("fsyncgate"): a flush of a file
+ * failed (seq fail_seq) and dropped some of its writes for good; a later
+ * flush of the same file succeeded (retry_seq: the program retried, or went
+ * on as if nothing had happened) and the program then made a mark
+ * (mark_seq), while the dropped bytes had not been written again and made
+ * durable.  Every crash state from @point (the first crash point after the
+ * mark) on lacks bytes the program wrote before acknowledging.  One per
+ * failed flush; in trace order. */
+struct crash_ackloss {
+	uint64_t fail_seq, retry_seq, mark_seq;
+	uint64_t point;
+	int      err;                 /* the failed flush's errno */
+	const char *path;             /* the file (its first name), path_len bytes */
+	uint32_t path_len;
+	const char *mark;             /* the mark's text, mark_len bytes */
+	uint32_t mark_len;
+	uint64_t lost_bytes;          /* dropped and not rewritten */
+	uint64_t lost_off;            /* the first such byte's offset */
+	uint64_t first_write;         /* seq of the first write they came from */
+	uint32_t nwrites;             /* how many writes they came from */
+};
+const struct crash_ackloss *crash_space_acklosses(const struct crash_space *s, size_t *n);
+/* "acknowledged after failed fsync: PATH lost N bytes at offset O (writes
+ * from seq W) when fsync at seq F failed (EIO); fsync at seq G succeeded,
+ * then mark 'M' at seq K": the length it would have (snprintf-like). */
+int crash_ackloss_describe(const struct crash_ackloss *a, char *buf, size_t len);
+#define CRASH_ACKLOSS_REASON "acknowledged after failed fsync"
+
 /* Visit every state the strategies produce, streamed, in canonical order
  * (crash point ascending, then id; a state two strategies both produce is
  * visited once).  @fn returns 0 to go on, nonzero to stop (then returned).

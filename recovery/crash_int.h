@@ -143,6 +143,13 @@ struct crash_mark {
 	uint32_t len;
 };
 
+/* A flush of a file (fsync, fdatasync, io_uring fsync), in trace order. */
+struct crash_fsync {
+	uint64_t seq;
+	uint32_t ino;
+	int      err;                    /* 0: it succeeded; else its errno */
+};
+
 struct crash_space {
 	const struct torn_trace *t;
 	struct crash_opts o;
@@ -163,6 +170,11 @@ struct crash_space {
 
 	struct crash_mark *marks;
 	size_t nmarks, mcap;
+
+	struct crash_fsync *fsyncs;      /* file flushes, seq order */
+	size_t nfsyncs, fscap;
+	struct crash_ackloss *acklosses; /* crash_ackloss_find */
+	size_t nacklosses;
 
 	char **warn;
 	size_t nwarn, wcap;
@@ -234,6 +246,10 @@ int crash_state_build(struct crash_state *st);
  * one must be resolved (durable or lost) before the crash points it will
  * serve.  Cutoffs never decrease. */
 int crash_base_advance(struct crash_state *b, uint64_t cutoff);
+
+/* After the walk: find the acknowledgements after a failed fsync
+ * (crash_ackloss.c).  0 or -ENOMEM. */
+int crash_ackloss_find(struct crash_space *s);
 
 /* Add a warning line (printf-like). */
 void crash_warn(struct crash_space *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -168,6 +168,7 @@ struct walk {
 	size_t wcap;
 	uint64_t fault_seq;   /* last TORN_EV_FAULT on a sync call (0: none) */
 	uint64_t fault_handle;
+	int fault_err;        /* its errno (0: unknown) */
 	/* io_uring: every submission in order, and the open link chain */
 	struct usqe *sq;
 	size_t nsq, sqcap;
@@ -336,11 +337,21 @@ static void resolve_unit(struct cu *u, uint8_t fate, uint64_t at)
  * started (comp < start), and those issued in [lo, hi) (an io_uring flush
  * linked or drained after them), become durable at @at, or, when the call
  * failed, data units are lost at @at. */
-static void sync_file(struct walk *k, uint32_t ino, uint64_t start, uint64_t at, int failed,
-		      uint64_t lo, uint64_t hi)
+static int sync_file(struct walk *k, uint32_t ino, uint64_t start, uint64_t at, int failed,
+		     uint64_t lo, uint64_t hi)
 {
+	struct crash_space *s = k->s;
 	struct wino *w = &k->w[ino];
 	size_t i, kept = 0;
+
+	/* Every flush of a file, for the acknowledged-after-failed-fsync
+	 * finding (crash_ackloss.c). */
+	if (GROW(s->fsyncs, s->fscap, s->nfsyncs + 1) < 0)
+		return -ENOMEM;
+	s->fsyncs[s->nfsyncs].seq = at;
+	s->fsyncs[s->nfsyncs].ino = ino;
+	s->fsyncs[s->nfsyncs].err = failed;
+	s->nfsyncs++;
 
 	for (i = 0; i < w->nopen; i++) {
 		struct cu *u = &k->s->units[w->open[i]];
@@ -355,6 +366,7 @@ static void sync_file(struct walk *k, uint32_t ino, uint64_t start, uint64_t at,
 			w->open[kept++] = w->open[i];
 	}
 	w->nopen = kept;
+	return 0;
 }
 
 /* fsync of a directory: its namespace units with seq < start. */
@@ -750,7 +762,8 @@ static int do_uring_cqe(struct walk *k, const struct torn_event *ev)
 			if (ev->result >= 0)
 				sync_dir(k, h->ino, q->seq, ev->seq);
 		} else {
-			sync_file(k, h->ino, q->seq, ev->seq, ev->result < 0, lo, hi);
+			return sync_file(k, h->ino, q->seq, ev->seq,
+					 ev->result < 0 ? (int)-ev->result : 0, lo, hi);
 		}
 	}
 	return 0;
@@ -844,7 +857,7 @@ static int do_fsync(struct walk *k, const struct torn_event *ev)
 {
 	struct handle *h = handle_slot(k, ev->handle, 0);
 	uint64_t start = ev->aux_seq ? ev->aux_seq : ev->seq;
-	int failed = ev->result < 0;
+	int failed = ev->result < 0 ? (int)-ev->result : 0;   /* its errno */
 
 	if (!h) {
 		crash_warn(k->s, "event %llu: fsync of an unknown handle, ignored",
@@ -855,16 +868,15 @@ static int do_fsync(struct walk *k, const struct torn_event *ev)
 	 * error without calling the kernel, but the shim may record the fault
 	 * and the call's own result separately). */
 	if (k->fault_seq && k->fault_seq >= start &&
-	    (!k->fault_handle || k->fault_handle == ev->handle))
-		failed = 1;
+	    (!k->fault_handle || k->fault_handle == ev->handle) && !failed)
+		failed = k->fault_err ? k->fault_err : EIO;
 	k->fault_seq = 0;
 	if (k->s->inos[h->ino].type == CI_DIR) {
 		if (!failed)
 			sync_dir(k, h->ino, start, ev->seq);
-	} else {
-		sync_file(k, h->ino, start, ev->seq, failed, 0, 0);
+		return 0;
 	}
-	return 0;
+	return sync_file(k, h->ino, start, ev->seq, failed, 0, 0);
 }
 
 static int do_ns(struct walk *k, const struct torn_event *ev)
@@ -1101,6 +1113,7 @@ static int do_event(struct walk *k, const struct torn_event *ev, uint64_t *floor
 		if (ev->text_len >= 4 && memmem(ev->text, ev->text_len, "sync", 4)) {
 			k->fault_seq = ev->seq;
 			k->fault_handle = ev->handle;
+			k->fault_err = ev->result < 0 && ev->result > -4096 ? (int)-ev->result : 0;
 		}
 		return 0;
 	case TORN_EV_URING_SUBMIT:
@@ -1205,7 +1218,7 @@ int crash_space_new(const struct torn_trace *t, const struct crash_opts *o,
 		;
 	memmove(s->syncpts, s->syncpts + i, (s->nsync - i) * sizeof(*s->syncpts));
 	s->nsync -= i;
-	r = 0;
+	r = crash_ackloss_find(s);
 out:
 	for (i = 0; i < s->nino && k.w; i++) {
 		free(k.w[i].dir.e);
@@ -1249,6 +1262,8 @@ void crash_space_free(struct crash_space *s)
 	free(s->points);
 	free(s->syncpts);
 	free(s->marks);
+	free(s->fsyncs);
+	free(s->acklosses);
 	free(s);
 }
 

@@ -271,6 +271,98 @@ static void test_fault_event_fails_fsync(void **state)
 	trace_close(t);
 }
 
+/* Acknowledged after a failed fsync: fail, retry, mark -> one finding at
+ * the first crash point after the mark; none without the retry, without a
+ * mark after it, or when the dropped bytes were written again first. */
+static void ackloss_trace(int rewrite, int retry, int mark, uint64_t seqs[4])
+{
+	ct_begin();
+	ct_init_file("f", "ooo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	seqs[0] = ct_write(1, 0, "AB", 0);
+	tb_next_result(-EIO);
+	seqs[1] = tb_fsync(1);
+	if (rewrite)
+		ct_write(1, 0, "AB", 0);
+	ct_write(1, 1024, "C", 0);
+	seqs[2] = retry ? tb_fsync(1) : 0;
+	seqs[3] = mark ? tb_mark("ack 1") : 0;
+	tb_fsync(1);
+	tb_mark("ack 2");
+}
+
+static void test_ackloss(void **state)
+{
+	const struct crash_ackloss *a;
+	struct crash_space *s;
+	struct torn_trace *t;
+	uint64_t q[4];
+	char buf[512];
+	size_t n;
+
+	/* Fail, retry, mark: found. */
+	ackloss_trace(0, 1, 1, q);
+	t = ct_finish();
+	s = sp(t, NULL, NULL, NULL, 0, 0, NULL);
+	a = crash_space_acklosses(s, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(a->fail_seq, q[1]);
+	assert_int_equal(a->retry_seq, q[2]);
+	assert_int_equal(a->mark_seq, q[3]);
+	assert_int_equal(a->point, q[3] + 1);
+	assert_int_equal(a->err, EIO);
+	assert_int_equal(a->lost_bytes, 1024);
+	assert_int_equal(a->lost_off, 0);
+	assert_int_equal(a->first_write, q[0]);
+	assert_int_equal(a->nwrites, 1);
+	assert_int_equal(a->path_len, 1);
+	assert_memory_equal(a->path, "f", 1);
+	assert_int_equal(a->mark_len, 5);
+	assert_true(crash_ackloss_describe(a, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, CRASH_ACKLOSS_REASON ": f lost 1024 bytes at offset 0"));
+	assert_non_null(strstr(buf, "failed (EIO)"));
+	assert_non_null(strstr(buf, "mark 'ack 1'"));
+	crash_space_free(s);
+	trace_close(t);
+
+	/* No retry before the first mark: the retry comes later, then 'ack 2'. */
+	ackloss_trace(0, 0, 1, q);
+	t = ct_finish();
+	s = sp(t, NULL, NULL, NULL, 0, 0, NULL);
+	a = crash_space_acklosses(s, &n);
+	assert_int_equal(n, 1);
+	assert_true(a->mark_seq > q[3]);
+	assert_memory_equal(a->mark, "ack 2", 5);
+	crash_space_free(s);
+	trace_close(t);
+
+	/* The program wrote the dropped bytes again before syncing: nothing lost. */
+	ackloss_trace(1, 1, 1, q);
+	t = ct_finish();
+	s = sp(t, NULL, NULL, NULL, 0, 0, NULL);
+	crash_space_acklosses(s, &n);
+	assert_int_equal(n, 0);
+	crash_space_free(s);
+	trace_close(t);
+
+	/* A failed fsync with no later successful one: no acknowledgement found. */
+	ct_begin();
+	ct_init_file("f", "o");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "A", 0);
+	tb_next_result(-EIO);
+	tb_fsync(1);
+	tb_mark("after");
+	t = ct_finish();
+	s = sp(t, NULL, NULL, NULL, 0, 0, NULL);
+	crash_space_acklosses(s, &n);
+	assert_int_equal(n, 0);
+	crash_space_free(s);
+	trace_close(t);
+}
+
 /* O_DSYNC handles and TORN_F_SYNC writes are never pending. */
 static void test_dsync_never_pending(void **state)
 {
@@ -1437,6 +1529,7 @@ int main(void)
 		cmocka_unit_test(test_failed_fsync_drops),
 		cmocka_unit_test(test_failed_fsync_direct),
 		cmocka_unit_test(test_fault_event_fails_fsync),
+		cmocka_unit_test(test_ackloss),
 		cmocka_unit_test(test_dsync_never_pending),
 		cmocka_unit_test(test_sync_range_and_sync),
 		cmocka_unit_test(test_size_unit_zeros),
