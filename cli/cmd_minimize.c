@@ -402,6 +402,8 @@ int cmd_minimize(int argc, char **argv)
 		printf(", signal %d", resf.sig);
 	printf("\nchecks:   %" PRIu64 " checker runs for %" PRIu64 " candidates\n", m.runs + 2,
 	       m.tried);
+	if (resf.reason)
+		printf("reason:   %s\n", resf.reason);
 	for (size_t k = 0; k < resf.noutput; k++)
 		printf("    | %s\n", resf.output[k]);
 	printf("\n");

@@ -179,6 +179,7 @@ struct run_fail {
 	char   **output;
 	size_t   noutput;
 	char    *replay, *minimize;
+	char    *reason;          /* torn's own finding, or NULL */
 };
 
 struct run_item {
@@ -218,6 +219,7 @@ static void fail_free(struct run_fail *f)
 	free(f->output);
 	free(f->replay);
 	free(f->minimize);
+	free(f->reason);
 }
 
 static void item_free(struct run_item *it)
@@ -623,6 +625,8 @@ static void make_commands(const struct run_ctx *c, struct run_item *it, struct r
 /* The last non-empty output line of a failure (what it said). */
 static const char *fail_said(const struct run_fail *f)
 {
+	if (f->reason)
+		return f->reason;
 	for (size_t i = f->noutput; i > 0; i--)
 		if (f->output[i - 1][0])
 			return f->output[i - 1];
@@ -636,10 +640,13 @@ static int fail_matches(const struct run_item *it, const struct run_fail *f)
 		return 0;
 	if (!it->nreasons)
 		return 1;
-	for (size_t r = 0; r < it->nreasons; r++)
+	for (size_t r = 0; r < it->nreasons; r++) {
+		if (f->reason && strstr(f->reason, it->reasons[r]))
+			return 1;
 		for (size_t i = 0; i < f->noutput; i++)
 			if (strstr(f->output[i], it->reasons[r]))
 				return 1;
+	}
 	return 0;
 }
 
@@ -690,8 +697,10 @@ static int load_explore(const struct run_ctx *c, struct run_item *it, char *err,
 		f->sig = x->res.sig;
 		f->output = x->res.output;
 		f->noutput = x->res.noutput;
+		f->reason = x->res.reason;
 		x->res.output = NULL;
 		x->res.noutput = 0;
+		x->res.reason = NULL;
 		make_commands(c, it, f);
 		it->nfails = i + 1;
 	}
@@ -969,6 +978,8 @@ static json_t *item_json(const struct run_item *it)
 		for (size_t k = 0; k < f->noutput; k++)
 			json_array_append_new(out, jstr(f->output[k]));
 		json_object_set_new(x, "output", out);
+		if (f->reason)
+			json_object_set_new(x, "reason", jstr(f->reason));
 		json_object_set_new(x, "replay", jstr(f->replay));
 		json_object_set_new(x, "minimize", jstr(f->minimize));
 		json_array_append_new(fails, x);
@@ -1147,6 +1158,8 @@ static int read_json(const char *path, struct run_item **items, size_t *n, size_
 			f->sig = (int)json_integer_value(json_object_get(y, "signal"));
 			f->replay = xstrdup(json_string_value(json_object_get(y, "replay")));
 			f->minimize = xstrdup(json_string_value(json_object_get(y, "minimize")));
+			if (json_is_string(json_object_get(y, "reason")))
+				f->reason = xstrdup(json_string_value(json_object_get(y, "reason")));
 			f->output = calloc(json_array_size(out) + 1, sizeof(char *));
 			it->nfails = k + 1;
 			if (!f->state || !f->outcome || !f->output) {

@@ -142,6 +142,8 @@ int crash_opts_parse_model(struct crash_opts *o, const char *spec, char *err, si
 
 struct crash_space;
 struct crash_state;
+/* A visitor of states (crash_space_enumerate): 0 to go on. */
+typedef int (*crash_visit_fn)(void *arg, struct crash_state *st);
 
 int crash_space_new(const struct torn_trace *t, const struct crash_opts *o,
 		    struct crash_space **out, struct trace_error *err);
@@ -178,13 +180,21 @@ const struct crash_ackloss *crash_space_acklosses(const struct crash_space *s, s
  * then mark 'M' at seq K": the length it would have (snprintf-like). */
 int crash_ackloss_describe(const struct crash_ackloss *a, char *buf, size_t len);
 #define CRASH_ACKLOSS_REASON "acknowledged after failed fsync"
+/* The finding that covers state @st: the last one whose point is at or
+ * before the state's crash point (NULL: none); *@reference is set to 1
+ * when @st is the reference state at exactly that point (the state explore
+ * reports as failing whatever its checker says). */
+const struct crash_ackloss *crash_state_ackloss(const struct crash_state *st, int *reference);
+/* Visit the reference state at each finding's point (within --crash-points
+ * A-B when given), so that explore checks it whatever the strategies: as
+ * crash_space_enumerate. */
+int crash_ackloss_visit(struct crash_space *s, crash_visit_fn fn, void *arg);
 
 /* Visit every state the strategies produce, streamed, in canonical order
  * (crash point ascending, then id; a state two strategies both produce is
  * visited once).  @fn returns 0 to go on, nonzero to stop (then returned).
  * The state is valid only during the call.  Returns 0, @fn's value, or
  * -E2BIG when exhaustive exceeds max_states (nothing visited then). */
-typedef int (*crash_visit_fn)(void *arg, struct crash_state *st);
 int crash_space_enumerate(struct crash_space *s, crash_visit_fn fn, void *arg);
 /* Number of states enumerate would visit (same rules, no materialisation):
  * a closed form for one strategy; a union of several is enumerated (without

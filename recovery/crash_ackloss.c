@@ -229,3 +229,46 @@ int crash_ackloss_describe(const struct crash_ackloss *a, char *buf, size_t len)
 			a->nwrites == 1 ? "" : "s", a->first_write, a->fail_seq, e, a->retry_seq,
 			(int)ml, a->mark ? a->mark : "", a->mark_len > ml ? "..." : "", a->mark_seq);
 }
+
+/* ==========================================================================
+ * 4. For explore: which finding covers a state, and the states to check
+ * ========================================================================== */
+
+const struct crash_ackloss *crash_state_ackloss(const struct crash_state *st, int *reference)
+{
+	const struct crash_space *s = st->s;
+	const struct crash_ackloss *best = NULL;
+
+	*reference = 0;
+	for (size_t i = 0; i < s->nacklosses; i++)
+		if (s->acklosses[i].point <= st->point)
+			best = &s->acklosses[i];
+	if (best && best->point == st->point && st->ndevs == 0)
+		*reference = 1;
+	return best;
+}
+
+int crash_ackloss_visit(struct crash_space *s, crash_visit_fn fn, void *arg)
+{
+	uint64_t last = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < s->nacklosses && r == 0; i++) {
+		const struct crash_ackloss *a = &s->acklosses[i];
+		struct crash_state *st = NULL;
+
+		if (a->point == last)
+			continue;
+		last = a->point;
+		if (s->o.points == CRASH_POINTS_RANGE &&
+		    (a->point < s->o.point_lo || a->point > s->o.point_hi))
+			continue;
+		r = crash_state_alloc(s, &st);
+		if (r == 0)
+			r = crash_state_set(st, a->point, NULL, 0);
+		if (r == 0)
+			r = fn(arg, st);
+		crash_state_free(st);
+	}
+	return r;
+}

@@ -207,6 +207,8 @@ void explore_result_free(struct explore_result *r)
 	free(r->output);
 	r->output = NULL;
 	r->noutput = 0;
+	free(r->reason);
+	r->reason = NULL;
 }
 
 /* ==========================================================================
@@ -546,6 +548,8 @@ struct job {
 	double   start, deadline;
 	int      own_marks;          /* marks[] is this state's own file (else shared) */
 	int      own_out;            /* out[] is this state's own file (else the slot's) */
+	const struct crash_ackloss *ack;  /* crash_state_ackloss of its state */
+	int      ack_ref;            /* the reference state at ack's point */
 	char     dir[PATH_MAX + 32]; /* SCRATCH/sN */
 	char     marks[PATH_MAX + 40];
 	char     out[PATH_MAX + 40];
@@ -986,6 +990,28 @@ static int add_failure(struct run *r, struct job *j, struct explore_result *res)
 	return 0;
 }
 
+/* The state of @j comes after the program acknowledged data that a failed
+ * fsync had dropped (crash_ackloss.c): a checker's failure there gets that
+ * reason, and the reference state at the acknowledgement fails with it
+ * whatever the checker said - torn knows those bytes were never durable. */
+static int ackloss_judge(struct run *r, const struct job *j, struct explore_result *res)
+{
+	int n;
+
+	if (res->outcome == EXPLORE_PASS && !j->ack_ref)
+		return 0;
+	if (res->outcome == EXPLORE_PASS)
+		res->outcome = EXPLORE_FAIL;
+	n = crash_ackloss_describe(j->ack, NULL, 0);
+	res->reason = malloc((size_t)n + 1);
+	if (!res->reason) {
+		seterr(r->errbuf, r->errlen, "out of memory");
+		return -ENOMEM;
+	}
+	crash_ackloss_describe(j->ack, res->reason, (size_t)n + 1);
+	return 0;
+}
+
 /* The checker of @j has exited (or was killed): classify and dispose. */
 static int job_finish(struct run *r, struct job *j, int status)
 {
@@ -1020,6 +1046,8 @@ static int job_finish(struct run *r, struct job *j, int status)
 			res.exit_code = code;
 		}
 	}
+	if (rc == 0 && j->ack)
+		rc = ackloss_judge(r, j, &res);
 	snprintf(out, sizeof(out), "%s", j->out);
 	if (rc == 0 && (res.outcome != EXPLORE_PASS || r->single)) {
 		rc = read_tail(out, r->o->output_lines, &res);
@@ -1426,6 +1454,7 @@ static int start_state(struct run *r, struct crash_state *st, uint64_t ord)
 		if (rc < 0)
 			goto fail;
 	}
+	j->ack = crash_state_ackloss(st, &j->ack_ref);
 	snprintf(out, sizeof(out), "%s/o%u", r->scratch, (unsigned)(j - r->jobs));
 	return job_start(r, j, dir, marks, own_marks, out, 0, crash_state_id(st),
 			 crash_state_point(st), ord);
@@ -1571,7 +1600,12 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 
 	signals_catch(&save);
 
-	rc = crash_space_enumerate(space, visit, &r);
+	/* The state right after an acknowledgement that a failed fsync made
+	 * void is checked whatever the strategies, and first: a later state
+	 * with the same files and marks is the same finding (deduplicated). */
+	rc = crash_ackloss_visit(space, visit, &r);
+	if (rc == 0)
+		rc = crash_space_enumerate(space, visit, &r);
 	if (rc == -E2BIG)
 		seterr(err, errlen, "the exhaustive strategy would produce more states than "
 		       "--max-states allows");

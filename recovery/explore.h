@@ -126,6 +126,8 @@ struct explore_result {
 	char   **output;        /* the last lines of output (sanitised UTF-8, no newline) */
 	size_t   noutput;
 	double   secs;          /* wall time of the checker */
+	char    *reason;        /* torn's own finding about the state, whatever the
+	                           checker said (CRASH_ACKLOSS_REASON ...), or NULL */
 };
 void explore_result_free(struct explore_result *r);
 

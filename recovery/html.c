@@ -1091,6 +1091,11 @@ static void state_card(FILE *f, struct crash_space *space, const struct explore_
 			fputs("</pre>\n", f);
 		}
 	}
+	if (x->res.reason) {
+		fputs("<h4>Found by torn</h4>\n<pre>", f);
+		esc(f, x->res.reason);
+		fputs("</pre>\n", f);
+	}
 	fputs("<h4>Checker output</h4>\n<pre>", f);
 	for (i = 0; i < x->res.noutput; i++) {
 		esc(f, x->res.output[i]);
@@ -1179,7 +1184,9 @@ static void failures(FILE *f, struct crash_space *space, const struct explore_re
 		fprintf(f, "%s</td><td><span class=\"pill o-%s\">%s</span></td><td>%" PRIu64
 			"</td><td>", SHOWN(i) ? "</a>" : "", oc ? oc : "fail", oc ? oc : "fail",
 			x->crash_point);
-		if (x->res.noutput)
+		if (x->res.reason)
+			esc(f, x->res.reason);
+		else if (x->res.noutput)
 			esc(f, x->res.output[x->res.noutput - 1]);
 		fputs("</td></tr>\n", f);
 	}

@@ -97,7 +97,10 @@ static void describe(char *buf, size_t len, const struct explore_failure *f)
 		snprintf(buf, len, "over the timeout after %.1f s", f->res.secs);
 		break;
 	default:
-		snprintf(buf, len, "exit %d", f->res.exit_code);
+		if (f->res.reason && f->res.exit_code == 0)
+			snprintf(buf, len, "found by torn; the checker passed");
+		else
+			snprintf(buf, len, "exit %d", f->res.exit_code);
 	}
 }
 
@@ -148,6 +151,8 @@ void report_text(FILE *f, const struct explore_report *r, const struct report_te
 			describe(how, sizeof(how), x);
 			fprintf(f, "  state %s  (crash point %" PRIu64 ", %s)\n", x->state,
 				x->crash_point, how);
+			if (x->res.reason)
+				fprintf(f, "    reason: %s\n", x->res.reason);
 			for (size_t k = 0; k < x->res.noutput; k++)
 				fprintf(f, "    | %s\n", x->res.output[k]);
 			if (x->kept)
@@ -219,6 +224,8 @@ static json_t *failure_json(const struct explore_failure *x)
 					       x->res.exit_code > 0))
 		bad |= set_new(o, "exit", json_integer(x->res.exit_code));
 	bad |= set_new(o, "secs", json_real(x->res.secs));
+	if (x->res.reason)
+		bad |= set_new(o, "reason", jstr(x->res.reason));
 	for (size_t k = 0; out && k < x->res.noutput; k++)
 		bad |= json_array_append_new(out, jstr(x->res.output[k]));
 	bad |= set_new(o, "output", out);
@@ -371,6 +378,13 @@ static int failure_from_json(json_t *o, struct explore_failure *x, const char *p
 		x->res.secs = json_number_value(v);
 	v = json_object_get(o, "kept");
 	if (json_is_string(v) && !(x->kept = strdup(json_string_value(v))))
+		return -ENOMEM;
+	v = json_object_get(o, "reason");
+	if (v && !json_is_string(v)) {
+		seterr(err, errlen, "%s: \"reason\": expected a string", where);
+		return -EINVAL;
+	}
+	if (v && !(x->res.reason = strdup(json_string_value(v))))
 		return -ENOMEM;
 	v = json_object_get(o, "output");
 	if (!json_is_array(v)) {
@@ -558,6 +572,11 @@ int report_junit_write(const struct explore_report *r, const char *path, char *e
 			x->res.secs, explore_outcome_name(x->res.outcome));
 		xml_escape(f, how);
 		fputs("\">", f);
+		if (x->res.reason) {
+			fputs("reason: ", f);
+			xml_escape(f, x->res.reason);
+			fputc('\n', f);
+		}
 		for (size_t k = 0; k < x->res.noutput; k++) {
 			xml_escape(f, x->res.output[k]);
 			fputc('\n', f);
@@ -613,9 +632,11 @@ static int copy_failure(struct explore_failure *d, const struct explore_failure 
 	*d = *s;
 	d->state = strdup(s->state);
 	d->kept = s->kept ? strdup(s->kept) : NULL;
+	d->res.reason = s->res.reason ? strdup(s->res.reason) : NULL;
 	d->res.output = calloc(s->res.noutput + 1, sizeof(char *));
 	d->res.noutput = 0;
-	if (!d->state || (s->kept && !d->kept) || !d->res.output)
+	if (!d->state || (s->kept && !d->kept) || (s->res.reason && !d->res.reason) ||
+	    !d->res.output)
 		return -ENOMEM;
 	for (size_t k = 0; k < s->res.noutput; k++) {
 		d->res.output[k] = strdup(s->res.output[k]);

@@ -348,8 +348,17 @@ static void build_trace(void)
 #define CHECKER "if grep -q 'ack world' \"$TORN_MARKS\"; then " \
 		"test \"$(cat f 2>/dev/null)\" = helloworld || { echo \"lost: $(cat f 2>/dev/null)\"; exit 4; }; fi"
 
+static int run_with(const char *strategy, const char *checker, unsigned jobs, uint32_t si,
+		    uint32_t sn, struct explore_report *rep);
+
 static int run(const char *strategy, unsigned jobs, uint32_t si, uint32_t sn,
 	       struct explore_report *rep)
+{
+	return run_with(strategy, CHECKER, jobs, si, sn, rep);
+}
+
+static int run_with(const char *strategy, const char *checker, unsigned jobs, uint32_t si,
+		    uint32_t sn, struct explore_report *rep)
 {
 	struct torn_trace *t = NULL;
 	struct crash_space *sp = NULL;
@@ -364,7 +373,7 @@ static int run(const char *strategy, unsigned jobs, uint32_t si, uint32_t sn,
 	assert_int_equal(trace_open(tpath, &t, &terr), 0);
 	assert_int_equal(crash_space_new(t, &co, &sp, &terr), 0);
 	explore_opts_default(&o);
-	o.check = CHECKER;
+	o.check = checker;
 	o.trace = tpath;
 	o.jobs = jobs;
 	o.scratch = scratch;
@@ -638,6 +647,66 @@ static void test_opts_from_id(void **state)
 	assert_int_equal(explore_opts_from_id(&co, "x12/p5", 0, 0, 0, err, sizeof(err)), -EINVAL);
 }
 
+/* fsyncgate: "one" is written, its fsync fails (EIO: the page is dropped),
+ * "two" is written and fsynced, and the program acknowledges.  Whatever the
+ * checker says, the reference state right after the mark fails with the
+ * reason; checker failures from there on carry it too, earlier ones not. */
+static void build_ackloss_trace(uint64_t *mark)
+{
+	tb_open(tpath);
+	tb_root();
+	tb_init_file("f", 0644, "", 0);
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	tb_write(1, 0, "one", 3, 0);
+	tb_next_result(-EIO);
+	tb_fsync(1);
+	tb_write(1, 512, "two", 3, 0);
+	tb_fsync(1);
+	*mark = tb_mark("ack one two");
+	tb_close_handle(1);
+	tb_end();
+	tb_close();
+}
+
+static void test_ackloss_finding(void **state)
+{
+	struct explore_report rep;
+	uint64_t mark;
+
+	(void)state;
+	build_ackloss_trace(&mark);
+	/* A checker that passes everything: torn's own finding remains, also
+	 * under "sync", which has no state at the point after the mark. */
+	for (int strat = 0; strat < 2; strat++) {
+		assert_int_equal(run_with(strat ? "prefix" : "sync", "true", 2, 0, 0, &rep), 0);
+		assert_int_equal(rep.nfailures, 1);
+		assert_int_equal(rep.outcomes[EXPLORE_FAIL], 1);
+		assert_int_equal(rep.failures[0].crash_point, mark + 1);
+		assert_int_equal(rep.failures[0].res.outcome, EXPLORE_FAIL);
+		assert_int_equal(rep.failures[0].res.exit_code, 0);
+		assert_non_null(rep.failures[0].res.reason);
+		assert_non_null(strstr(rep.failures[0].res.reason,
+				       "acknowledged after failed fsync: f lost 3 bytes at offset 0"));
+		assert_true(strchr(rep.failures[0].state, ':') == NULL);
+		assert_int_equal(rep.states_checked, rep.outcomes[EXPLORE_PASS] + 1);
+		explore_report_free(&rep);
+	}
+	/* A checker that fails everywhere: the reason only from the mark on. */
+	assert_int_equal(run_with("prefix", "exit 3", 1, 0, 0, &rep), 0);
+	assert_true(rep.nfailures >= 3);
+	for (size_t i = 0; i < rep.nfailures; i++) {
+		const struct explore_failure *f = &rep.failures[i];
+
+		assert_int_equal(f->res.exit_code, 3);
+		if (f->crash_point > mark)
+			assert_non_null(f->res.reason);
+		else
+			assert_null(f->res.reason);
+	}
+	explore_report_free(&rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -653,6 +722,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checker_error_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opts_from_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ackloss_finding, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
