@@ -100,6 +100,8 @@ static void full_report(struct explore_report *r)
 	add_failure(r, "p9", 9, 10, EXPLORE_CRASH, -1, 11);
 	add_failure(r, "p12:d10.sz", 12, 17, EXPLORE_HANG, -1, 0);
 	add_failure(r, "s4096/p20:z18.1", 20, 31, EXPLORE_FAIL, 42, 0);
+	/* torn's own finding on the first one (reason, read back by merge) */
+	r->failures[0].res.reason = strdup("acknowledged after failed fsync: f lost 3 bytes \"x\"");
 }
 
 static void assert_reports_equal(const struct explore_report *a, const struct explore_report *b)
@@ -127,6 +129,11 @@ static void assert_reports_equal(const struct explore_report *a, const struct ex
 		assert_int_equal(x->res.sig, y->res.sig);
 		if (x->res.outcome == EXPLORE_FAIL)
 			assert_int_equal(x->res.exit_code, y->res.exit_code);
+		if (x->res.reason || y->res.reason) {
+			assert_non_null(x->res.reason);
+			assert_non_null(y->res.reason);
+			assert_string_equal(x->res.reason, y->res.reason);
+		}
 		assert_int_equal(x->res.noutput, y->res.noutput);
 		for (size_t k = 0; k < x->res.noutput; k++)
 			assert_string_equal(x->res.output[k], y->res.output[k]);
@@ -289,6 +296,7 @@ static void make_shards(struct explore_report s[3])
 	s[0].outcomes[EXPLORE_HANG] = 1;
 	add_failure(&s[1], "s4096/p20:z18.1", 20, 31, EXPLORE_FAIL, 42, 0);
 	add_failure(&s[1], "p5:d3.0", 5, 3, EXPLORE_FAIL, 1, 0);
+	s[1].failures[1].res.reason = strdup(full.failures[0].res.reason);
 	s[1].outcomes[EXPLORE_FAIL] = 2;
 	add_failure(&s[2], "p9", 9, 10, EXPLORE_CRASH, -1, 11);
 	s[2].outcomes[EXPLORE_CRASH] = 1;
