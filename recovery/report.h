@@ -17,7 +17,9 @@
  *	  "failures": [ { "state": ID, "outcome": "fail", "crash_point": P,
  *	                  "index": I,           canonical index among unique states
  *	                  "exit": CODE | "signal": N,
- *	                  "output": [ last lines ], "kept": DIR (if kept) } ],
+ *	                  "output": [ last lines ], "kept": DIR (if kept),
+ *	                  "reason": torn's own finding (if any, e.g.
+ *	                  "acknowledged after failed fsync: ...") } ],
  *	  "shard": "I/N" | null,
  *	  "merged_shards": N,                   only in a report made by merge
  *	  "elapsed_s": S }                      (merge: the longest shard)
