@@ -1,7 +1,7 @@
 /*
  * engines/eio.c - the common I/O layer (see eio.h for the contract).
  *
- *   1. robust helpers (EINTR, short counts)
+ *   1. robust helpers (EINTR, short counts), the test hook
  *   2. open / close / alignment (statx STATX_DIOALIGN)
  *   3. the uring back end: queued writes, drained fdatasync
  *   4. read, write, sync, truncate
@@ -33,7 +33,24 @@ struct eio_file {
 	unsigned queued;   /* prepared, not yet submitted */
 	unsigned inflight; /* submitted, completion not yet reaped */
 	int err;           /* first failed completion, reported once */
+	int bug_short;     /* EIO_BUG_SHORT: short writes taken as complete */
 };
+
+/* a queued uring write: its copy of the data and the length asked */
+struct eio_req {
+	void *buf;
+	size_t len;
+};
+
+/* the test hook (eio_set_fault_hook): NULL outside unit tests */
+static eio_fault_fn fault_hook;
+static void *fault_arg;
+
+void eio_set_fault_hook(eio_fault_fn fn, void *arg)
+{
+	fault_hook = fn;
+	fault_arg = arg;
+}
 
 /* ---- 1. robust helpers ------------------------------------------------ */
 
@@ -54,38 +71,73 @@ ssize_t eio_robust_pread(int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
-int eio_robust_pwrite(int fd, const void *buf, size_t len, off_t off)
+/* one pwrite call, through the test hook: the count written, or -errno */
+static ssize_t one_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	ssize_t w;
+
+	if (fault_hook) {
+		ssize_t h = fault_hook(fault_arg, EIO_CALL_WRITE, fd, len);
+		if (h < 0)
+			return h;
+		if (h > 0 && (size_t)h < len)
+			len = (size_t)h;
+	}
+	w = pwrite(fd, buf, len, off);
+	return w < 0 ? -errno : w;
+}
+
+/*
+ * Write all of buf (see eio.h, "Faults"): EINTR means nothing was
+ * written, so the same call is repeated (bounded: a signal storm or an
+ * injected `#N+=EINTR` must not spin forever); a short count is continued
+ * with the rest, at a multiple of align only (O_DIRECT); with trust_short
+ * (the seeded bug) the first call's count is believed whatever it was.
+ */
+static int write_all(int fd, const void *buf, size_t len, off_t off, size_t align,
+		     int trust_short)
 {
 	size_t done = 0;
+	unsigned eintr = 0;
 
 	while (done < len) {
-		ssize_t w = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
-		if (w < 0 && errno == EINTR)
+		ssize_t w = one_pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+		if (w == -EINTR && ++eintr < EIO_EINTR_MAX)
 			continue;
 		if (w < 0)
-			return -errno;
+			return (int)w;
+		eintr = 0;
+		if (trust_short)
+			return 0; /* the mistake: the count is never looked at */
 		if (w == 0)
 			return -EIO;
 		done += (size_t)w;
+		if (done < len && align > 1 && done % align)
+			return -EIO; /* O_DIRECT cannot go on at an unaligned offset */
 	}
 	return 0;
 }
 
-static int robust_fdatasync(int fd)
+int eio_robust_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	while (fdatasync(fd) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
+	return write_all(fd, buf, len, off, 1, 0);
 }
 
-static int robust_fsync(int fd)
+/*
+ * fsync or fdatasync, once.  Not retried on any error, EINTR included:
+ * the kernel may have reported (and forgotten) a writeback error and
+ * dropped the dirty pages, so a second call could succeed with the data
+ * lost; the caller treats the failure as fatal.
+ */
+static int sync_call(int fd, enum eio_call call)
 {
-	while (fsync(fd) < 0) {
-		if (errno != EINTR)
-			return -errno;
+	if (fault_hook) {
+		ssize_t h = fault_hook(fault_arg, call, fd, 0);
+		if (h < 0)
+			return (int)h;
 	}
+	if ((call == EIO_CALL_FSYNC ? fsync(fd) : fdatasync(fd)) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -148,6 +200,7 @@ int eio_open(struct eio_file **out, int dirfd, const char *name, int flags,
 	f->mode = mode;
 	f->align = 1;
 	f->mem_align = 1;
+	f->bug_short = !!(flags & EIO_BUG_SHORT);
 	if (flags & EIO_CREATE)
 		oflags |= O_CREAT;
 	if (flags & EIO_TRUNC)
@@ -228,11 +281,19 @@ void *eio_alloc_any(size_t len)
 
 static void uring_reap_one(struct eio_file *f, struct io_uring_cqe *cqe)
 {
-	void *buf = io_uring_cqe_get_data(cqe);
-	/* a short O_DIRECT write is an error here: the layer promised all */
-	if (cqe->res < 0 && !f->err)
-		f->err = cqe->res;
-	free(buf);
+	struct eio_req *req = io_uring_cqe_get_data(cqe);
+	int res = cqe->res;
+
+	/* a short O_DIRECT write is an error here: the layer promised all
+	 * (EIO_BUG_SHORT, the seeded bug, lets it pass) */
+	if (req && res >= 0 && (size_t)res < req->len && !f->bug_short)
+		res = -EIO;
+	if (res < 0 && !f->err)
+		f->err = res;
+	if (req) {
+		free(req->buf);
+		free(req);
+	}
 	io_uring_cqe_seen(&f->ring, cqe);
 	f->inflight--;
 }
@@ -274,36 +335,64 @@ static int uring_wait_all(struct eio_file *f)
 	return rc;
 }
 
-static struct io_uring_sqe *uring_sqe(struct eio_file *f)
+/* a free submission slot, waiting for the queue if it is full: 0, or the
+ * error of a completion reaped on the way */
+static int uring_sqe(struct eio_file *f, struct io_uring_sqe **out)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
+	int rc;
 
-	if (!sqe && uring_wait_all(f) == 0)
-		sqe = io_uring_get_sqe(&f->ring);
-	return sqe;
+	*out = io_uring_get_sqe(&f->ring);
+	if (*out)
+		return 0;
+	rc = uring_wait_all(f);
+	if (rc < 0)
+		return rc;
+	*out = io_uring_get_sqe(&f->ring);
+	return *out ? 0 : -EBUSY;
 }
 
 static int uring_queue_write(struct eio_file *f, const void *buf, size_t len, off_t off)
 {
 	struct io_uring_sqe *sqe;
-	void *copy;
+	struct eio_req *req;
+	size_t sub = len;
+	int rc;
 
+	if (fault_hook) {
+		ssize_t h = fault_hook(fault_arg, EIO_CALL_WRITE, f->fd, len);
+		if (h < 0) {
+			/* not submitted: reported like a failed completion, at
+			 * the next wait */
+			if (!f->err)
+				f->err = (int)h;
+			return 0;
+		}
+		if (h > 0 && (size_t)h < len)
+			sub = (size_t)h; /* completes short */
+	}
 	if (f->inflight + f->queued + 2 > EIO_URING_DEPTH) {
-		int rc = uring_wait_all(f);
+		rc = uring_wait_all(f);
 		if (rc < 0)
 			return rc;
 	}
-	copy = aligned_zalloc(f->mem_align, len);
-	if (!copy)
+	req = calloc(1, sizeof(*req));
+	if (!req)
 		return -ENOMEM;
-	memcpy(copy, buf, len);
-	sqe = uring_sqe(f);
-	if (!sqe) {
-		free(copy);
-		return -EBUSY;
+	req->len = len;
+	req->buf = aligned_zalloc(f->mem_align, len);
+	if (!req->buf) {
+		free(req);
+		return -ENOMEM;
 	}
-	io_uring_prep_write(sqe, f->fd, copy, (unsigned)len, (__u64)off);
-	io_uring_sqe_set_data(sqe, copy);
+	memcpy(req->buf, buf, len);
+	rc = uring_sqe(f, &sqe);
+	if (rc < 0) {
+		free(req->buf);
+		free(req);
+		return rc;
+	}
+	io_uring_prep_write(sqe, f->fd, req->buf, (unsigned)sub, (__u64)off);
+	io_uring_sqe_set_data(sqe, req);
 	f->queued++;
 	if (f->queued >= EIO_URING_BATCH)
 		return uring_submit(f, 0);
@@ -317,11 +406,22 @@ static int uring_queue_write(struct eio_file *f, const void *buf, size_t len, of
  */
 static int uring_sync(struct eio_file *f, int datasync)
 {
-	struct io_uring_sqe *sqe = uring_sqe(f);
+	struct io_uring_sqe *sqe;
 	int rc;
 
-	if (!sqe)
-		return -EBUSY;
+	if (fault_hook) {
+		ssize_t h = fault_hook(fault_arg, datasync ? EIO_CALL_FDATASYNC : EIO_CALL_FSYNC,
+				       f->fd, 0);
+		if (h < 0) {
+			/* the fsync's completion fails: the earlier writes are
+			 * still waited for, the first error wins */
+			rc = uring_wait_all(f);
+			return rc < 0 ? rc : (int)h;
+		}
+	}
+	rc = uring_sqe(f, &sqe);
+	if (rc < 0)
+		return rc;
 	io_uring_prep_fsync(sqe, f->fd, datasync ? IORING_FSYNC_DATASYNC : 0);
 	io_uring_sqe_set_data(sqe, NULL);
 	sqe->flags |= IOSQE_IO_DRAIN;
@@ -350,7 +450,7 @@ int eio_pwrite(struct eio_file *f, const void *buf, size_t len, off_t off)
 		return 0;
 	if (f->mode == EIO_URING)
 		return uring_queue_write(f, buf, len, off);
-	return eio_robust_pwrite(f->fd, buf, len, off);
+	return write_all(f->fd, buf, len, off, f->align, f->bug_short);
 }
 
 ssize_t eio_pread(struct eio_file *f, void *buf, size_t len, off_t off)
@@ -376,14 +476,14 @@ int eio_sync(struct eio_file *f)
 {
 	if (f->mode == EIO_URING)
 		return uring_sync(f, 1);
-	return robust_fdatasync(f->fd);
+	return sync_call(f->fd, EIO_CALL_FDATASYNC);
 }
 
 int eio_fsync(struct eio_file *f)
 {
 	if (f->mode == EIO_URING)
 		return uring_sync(f, 0);
-	return robust_fsync(f->fd);
+	return sync_call(f->fd, EIO_CALL_FSYNC);
 }
 
 int eio_truncate(struct eio_file *f, off_t size)
@@ -463,7 +563,7 @@ int eio_dir_open(const char *path, int create)
 int eio_dir_sync(int dirfd)
 {
 	/* the directory's entries (creates, renames, unlinks) become durable */
-	return robust_fsync(dirfd);
+	return sync_call(dirfd, EIO_CALL_FSYNC);
 }
 
 int eio_commit_rename(struct eio_file *f, int dirfd, const char *tmp,

@@ -29,6 +29,38 @@
  * refuses O_DIRECT returns -EINVAL and eio_strerror-style text is the
  * caller's: "file system refuses O_DIRECT".
  *
+ * Faults (issue 7), what each back end does and why:
+ *   - a write that fails (EIO, ENOSPC, EDQUOT, EFBIG, ...) is returned as
+ *     it is; nothing is retried, the caller decides.
+ *   - EINTR from a write is retried (up to EIO_EINTR_MAX times in a row):
+ *     a write interrupted before it transferred anything wrote nothing, so
+ *     writing the same bytes at the same offset again is idempotent.
+ *   - a short write is continued with the rest of the buffer (POSIX: a
+ *     short count is not an error; when the device is really full the next
+ *     call says ENOSPC, which is returned, the prefix staying on disk for
+ *     the engine's recovery to cut).  O_DIRECT can only continue at an
+ *     aligned count: an unaligned short count is -EIO.  A write returning
+ *     0 is -EIO (no progress).
+ *   - io_uring: a completion with res < 0 is that error; a short write
+ *     completion (0 <= res < len) is -EIO (an O_DIRECT write is not
+ *     resubmitted out of the queue's order).  Completions are seen at the
+ *     next eio_sync/eio_fsync/eio_drain/eio_pread, which return the first
+ *     failed one, so in uring mode a failed write arrives with the sync.
+ *   - fsync/fdatasync failures, EINTR included, are returned and never
+ *     retried here: Linux reports a writeback error once and may already
+ *     have dropped the dirty pages, so a retry that succeeds proves
+ *     nothing (PostgreSQL's "fsyncgate").  What to do is the engine's
+ *     policy: every bundled engine refuses further writes until reopened.
+ *
+ * Test hook: eio_set_fault_hook() installs a function consulted before
+ * every write and every fsync/fdatasync this layer issues (one predictable
+ * branch when none is set): it fails or shortens the call the way torn's
+ * shim would, without the shim, for unit tests.
+ *
+ * Seeded bug support: a file opened with EIO_BUG_SHORT takes a short write
+ * as complete (one call, the count ignored; uring: short completions are
+ * not errors): the `short-write` bug of every engine.
+ *
  * Directory helpers: eio_dir_open(), eio_dir_sync() (fsync of the
  * directory: makes creates, renames and unlinks in it durable) and
  * eio_commit_rename() (the write-then-rename sequence, step by step).
@@ -46,6 +78,10 @@ enum eio_mode { EIO_BUFFERED, EIO_DIRECT, EIO_URING };
 #define EIO_CREATE 0x1 /* create if missing */
 #define EIO_TRUNC  0x2 /* truncate to 0 */
 #define EIO_EXCL   0x4 /* fail with -EEXIST if present */
+#define EIO_BUG_SHORT 0x8 /* seeded bug: a short write is taken as complete */
+
+/* consecutive EINTRs of one write before it gives up with -EINTR */
+#define EIO_EINTR_MAX 64
 
 struct eio_file;
 
@@ -90,6 +126,22 @@ int eio_size(struct eio_file *f, off_t *size);
 
 /* Read a whole small file into a malloc'd buffer (any mode: plain reads). */
 int eio_read_file(int dirfd, const char *name, void **buf, size_t *len);
+
+/*
+ * Test hook (faults without torn's shim).  Consulted before each write
+ * (pwrite, or an io_uring write being queued) and each fsync/fdatasync
+ * (directories included, and the io_uring fsync being queued), with the
+ * call, the descriptor and the byte count (0 for syncs).  It returns
+ *   0            do the call as asked
+ *   -errno       fail it: nothing is written or synced; for io_uring the
+ *                request is not submitted and its completion reports the
+ *                error, as a failed CQE would
+ *   0 < n < len  (writes) write only the first n bytes: a short write
+ * A process-wide setting, for single-threaded tests; NULL removes it.
+ */
+enum eio_call { EIO_CALL_WRITE, EIO_CALL_FSYNC, EIO_CALL_FDATASYNC };
+typedef ssize_t (*eio_fault_fn)(void *arg, enum eio_call call, int fd, size_t len);
+void eio_set_fault_hook(eio_fault_fn fn, void *arg);
 
 /* Directories */
 int eio_dir_open(const char *path, int create);
