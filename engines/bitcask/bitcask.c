@@ -56,6 +56,26 @@
  * immutable id; fsyncs both; renames them over X.data and X.hint; fsyncs
  * the directory; only then unlinks the older files.  Each crash state shows
  * the old X or the merged X, both complete.
+ *
+ * ==== Faults (failed writes and syncs while running) ======================
+ * An operation is acknowledged only by a sync() that returned 0; a sync()
+ * that fails acknowledges nothing it covered.
+ *   - The commit's write fails (ENOSPC, EDQUOT, EIO; a short write the
+ *     layer could not finish; EINTR is retried by eio, see eio.h): sync()
+ *     returns the error and changes nothing in memory: the pending records,
+ *     the append position and the key directory entries pointing into the
+ *     pending bytes stay, so get() still answers and a later sync() writes
+ *     the same records at the same offset.  A prefix left on disk by a
+ *     short write lies behind the last valid record: recovery cuts it.
+ *   - The fdatasync fails (or, in uring mode, any completion: a failed
+ *     write is only seen with the sync): fatal for the handle.  Linux may
+ *     have dropped the dirty pages and will not say so again, so no later
+ *     sync could prove those records durable.  Every later apply() and
+ *     sync() returns -EIO; get() still answers (acknowledged values
+ *     included: values are read back from the page cache, or from the
+ *     pending bytes in memory); reopening runs recovery from what is durable.
+ *   - Anything failing after the commit point (rotation, merge): fatal too.
+ * Seeded bugs fsync-retry and short-write break exactly these rules.
  */
 #include "engines/bitcask/bitcask.h"
 
@@ -73,7 +93,14 @@
 
 /* ==== 2. seeded bugs ===================================================== */
 
-enum { BUG_NO_DIRSYNC_CREATE, BUG_CRC_HEADER_ONLY, BUG_HINT_UNCHECKED, BUG_MERGE_NO_DIRSYNC };
+enum {
+	BUG_NO_DIRSYNC_CREATE,
+	BUG_CRC_HEADER_ONLY,
+	BUG_HINT_UNCHECKED,
+	BUG_MERGE_NO_DIRSYNC,
+	BUG_FSYNC_RETRY,
+	BUG_SHORT_WRITE,
+};
 
 static const struct eng_bug bc_bugs[] = {
 	{ "no-dirsync-create",
@@ -88,6 +115,12 @@ static const struct eng_bug bc_bugs[] = {
 	{ "merge-no-dirsync",
 	  "merge unlinks the old data files without fsyncing the directory after its "
 	  "renames: a crash can keep the unlinks and lose the merged file" },
+	{ "fsync-retry",
+	  "a commit whose fdatasync fails with EIO retries it and acknowledges when the "
+	  "retry succeeds: the records the failed one dropped are lost (fsyncgate)" },
+	{ "short-write",
+	  "a short write of a commit is taken as complete: the record is cut short on disk "
+	  "and the file's records end there, losing it and every later acknowledged one" },
 	{ NULL, NULL },
 };
 
@@ -109,7 +142,22 @@ struct bc {
 	off_t pos; /* where the next commit goes in the active file */
 	uint8_t *pend;
 	size_t plen, pcap;
+	/* a sync failed: writes refused until reopened (see "Faults") */
+	int failed;
 };
+
+/* eio_open flags for files the engine writes (the short-write bug) */
+static int wflags(const struct bc *b)
+{
+	return b->bug == BUG_SHORT_WRITE ? EIO_BUG_SHORT : 0;
+}
+
+/* the handle can no longer vouch for what is durable: refuse writes */
+static int bc_fail(struct bc *b, int rc)
+{
+	b->failed = 1;
+	return rc;
+}
 
 /* ==== 3. codec =========================================================== */
 
@@ -522,7 +570,7 @@ static int recover(struct bc *b)
 		free(buf);
 		if (rc < 0)
 			goto out;
-		rc = eio_open(&f, b->dirfd, name, 0, b->mode);
+		rc = eio_open(&f, b->dirfd, name, wflags(b), b->mode);
 		if (rc < 0)
 			goto out;
 		rc = add_file(b, ids[i], f, (int)h.merged);
@@ -565,7 +613,7 @@ static int create_active(struct bc *b, uint64_t id)
 	int rc;
 
 	eng_name(name, sizeof(name), "", id, ".data");
-	rc = eio_open(&f, b->dirfd, name, EIO_CREATE | EIO_TRUNC, b->mode);
+	rc = eio_open(&f, b->dirfd, name, EIO_CREATE | EIO_TRUNC | wflags(b), b->mode);
 	if (rc < 0)
 		return rc;
 	h.block = (uint32_t)eio_align(f);
@@ -661,7 +709,7 @@ static int merge(struct bc *b)
 		}
 	}
 	qsort(lv, nl, sizeof(*lv), live_cmp);
-	rc = eio_open(&df, b->dirfd, dtmp, EIO_CREATE | EIO_TRUNC, b->mode);
+	rc = eio_open(&df, b->dirfd, dtmp, EIO_CREATE | EIO_TRUNC | wflags(b), b->mode);
 	if (rc < 0)
 		goto out;
 	h.block = (uint32_t)eio_align(df);
@@ -706,7 +754,7 @@ static int merge(struct bc *b)
 	rc = bc_hint_encode(he, nl, h.nonce, &hint, &hlen);
 	if (rc < 0)
 		goto out;
-	rc = eio_open(&hf, b->dirfd, htmp, EIO_CREATE | EIO_TRUNC, b->mode);
+	rc = eio_open(&hf, b->dirfd, htmp, EIO_CREATE | EIO_TRUNC | wflags(b), b->mode);
 	if (rc == 0)
 		rc = eio_pwrite(hf, hint, eio_round_up(hlen, eio_align(hf)), 0);
 	/* the hint is durable before its name appears */
@@ -765,31 +813,36 @@ out:
 	return rc;
 }
 
+/* the commit; its failures follow "Faults" in the contract above */
 static int bc_commit(struct bc *b)
 {
 	struct bc_file *act = active(b);
 	int rc;
 
+	if (b->failed)
+		return -EIO;
 	if (b->plen) {
 		/* direct: whole blocks; the commit began on a boundary */
 		size_t len = eio_round_up(b->plen, b->block);
 		memset(b->pend + b->plen, 0, len - b->plen);
 		rc = eio_pwrite(act->f, b->pend, len, b->pos);
-		if (rc < 0)
-			return rc;
+		if (rc < 0) /* pending records and pos kept: retried by the next sync */
+			return b->mode == EIO_URING ? bc_fail(b, rc) : rc;
 		b->pos += (off_t)len;
 		b->plen = 0;
 	}
 	/* the commit point */
 	rc = eio_sync(act->f);
-	if (rc < 0 || b->pos < BC_FILE_MAX)
-		return rc;
-	rc = create_active(b, act->id + 1);
+	if (rc == -EIO && b->bug == BUG_FSYNC_RETRY)
+		rc = eio_sync(act->f); /* the mistake: "succeeds", data gone */
 	if (rc < 0)
-		return rc;
-	if (b->nfiles - 1 >= BC_MERGE_FILES)
+		return bc_fail(b, rc);
+	if (b->pos < BC_FILE_MAX)
+		return 0;
+	rc = create_active(b, act->id + 1);
+	if (rc == 0 && b->nfiles - 1 >= BC_MERGE_FILES)
 		rc = merge(b);
-	return rc;
+	return rc < 0 ? bc_fail(b, rc) : 0;
 }
 
 /* ==== 7. engine interface ================================================ */
@@ -846,6 +899,8 @@ static int bc_apply(void *e, const struct eng_op *ops, int n)
 	uint8_t *tmp;
 	int rc;
 
+	if (b->failed)
+		return -EIO; /* a sync failed: nothing more goes in until reopened */
 	rc = eng_ops_check(ops, n);
 	if (rc < 0)
 		return rc;

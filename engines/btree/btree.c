@@ -62,6 +62,23 @@
  * then just "pick the newer valid meta": no redo pass, no second copy of
  * every page in a log, at the price of rewriting the path to the root on
  * each commit.
+ *
+ * ==== Faults (failed writes and syncs while running) ======================
+ * An operation is acknowledged only by a sync() that returned 0; a sync()
+ * that fails acknowledges nothing it covered.  Any failure inside a commit
+ * (a page or meta write: ENOSPC, EDQUOT, EIO, a short write the layer could
+ * not finish; either fdatasync; a completion in uring mode) is fatal for
+ * the handle: every later apply() and sync() returns -EIO, get() still
+ * serves the tree in memory, and reopening runs recovery (the newer valid
+ * meta), which rebuilds the free list from what is durable.  Why fatal even
+ * for ENOSPC: a failed commit has already taken pages off the free list
+ * and marked written nodes clean, and undoing that in memory is exactly
+ * what reopening does from the durable meta, which never reaches a page of
+ * the failed transaction (copy-on-write), so its partial pages, torn or
+ * short, are free space to recovery.  Why fatal for a failed fdatasync:
+ * Linux may have dropped the dirty pages and will not report it again, so
+ * no later commit could prove them durable.  EINTR is retried by eio
+ * (eio.h).  Seeded bugs fsync-retry and short-write break these rules.
  */
 #include "engines/btree/btree.h"
 
@@ -76,7 +93,14 @@
 
 /* ==== 2. seeded bugs ===================================================== */
 
-enum { BUG_IN_PLACE, BUG_META_BEFORE_PAGES, BUG_REUSE_EARLY, BUG_NO_DIRSYNC_CREATE };
+enum {
+	BUG_IN_PLACE,
+	BUG_META_BEFORE_PAGES,
+	BUG_REUSE_EARLY,
+	BUG_NO_DIRSYNC_CREATE,
+	BUG_FSYNC_RETRY,
+	BUG_SHORT_WRITE,
+};
 
 static const struct eng_bug bt_bugs[] = {
 	{ "in-place-update",
@@ -91,6 +115,12 @@ static const struct eng_bug bt_bugs[] = {
 	{ "no-dirsync-create",
 	  "the database file is created without fsyncing the directory: after a crash the "
 	  "whole file and every acknowledged commit are gone" },
+	{ "fsync-retry",
+	  "a commit whose fdatasync fails with EIO retries it and acknowledges when the "
+	  "retry succeeds: the pages or the meta the failed one dropped are lost (fsyncgate)" },
+	{ "short-write",
+	  "a short page write is taken as complete: the durable meta reaches a page cut "
+	  "short, and the database fails its checksums" },
 	{ NULL, NULL },
 };
 
@@ -123,6 +153,7 @@ struct bt {
 	size_t npfree, cpfree;
 	uint32_t npages;  /* high-water mark of the open transaction */
 	size_t fcap;
+	int failed;       /* a commit failed: writes refused until reopened */
 };
 
 /* ==== 3. codec =========================================================== */
@@ -645,12 +676,25 @@ static uint32_t depth_of(const struct bt_node *nd)
 	return d;
 }
 
+/* fdatasync of the database (the fsync-retry bug retries a failed one) */
+static int bt_datasync(struct bt *t)
+{
+	int rc = eio_sync(t->f);
+
+	if (rc == -EIO && t->bug == BUG_FSYNC_RETRY)
+		rc = eio_sync(t->f); /* the mistake: "succeeds", data gone */
+	return rc;
+}
+
 static int bt_commit(struct bt *t)
 {
 	struct bt_meta m;
-	uint8_t *page = eio_alloc_any(BT_PAGE);
+	uint8_t *page;
 	int rc = 0;
 
+	if (t->failed)
+		return -EIO;
+	page = eio_alloc_any(BT_PAGE);
 	if (!page)
 		return -ENOMEM;
 	if (!t->root ? t->meta.root == 0 : !t->root->dirty)
@@ -662,7 +706,7 @@ static int bt_commit(struct bt *t)
 	}
 	/* the new pages are durable before the meta points at them */
 	if (t->bug != BUG_META_BEFORE_PAGES) {
-		rc = eio_sync(t->f);
+		rc = bt_datasync(t);
 		if (rc < 0)
 			goto out;
 	}
@@ -675,7 +719,7 @@ static int bt_commit(struct bt *t)
 	if (rc < 0)
 		goto out;
 	/* the commit point: the meta is durable */
-	rc = eio_sync(t->f);
+	rc = bt_datasync(t);
 	if (rc < 0)
 		goto out;
 	t->meta = m;
@@ -685,6 +729,8 @@ static int bt_commit(struct bt *t)
 	t->npfree = 0;
 out:
 	free(page);
+	if (rc < 0)
+		t->failed = 1; /* see "Faults": reopen to go on */
 	return rc;
 }
 
@@ -801,7 +847,8 @@ static int recover(struct bt *t)
 	int ok[2], rc;
 	ssize_t n;
 
-	rc = eio_open(&t->f, t->dirfd, "btree.db", EIO_CREATE, t->mode);
+	rc = eio_open(&t->f, t->dirfd, "btree.db",
+		      EIO_CREATE | (t->bug == BUG_SHORT_WRITE ? EIO_BUG_SHORT : 0), t->mode);
 	if (rc < 0)
 		return rc;
 	pages = eio_alloc(t->f, 2 * BT_PAGE);
@@ -974,6 +1021,8 @@ static int bt_apply(void *e, const struct eng_op *ops, int n)
 	struct bt *t = e;
 	int rc = eng_ops_check(ops, n);
 
+	if (t->failed)
+		return -EIO; /* a commit failed: nothing more goes in until reopened */
 	if (rc < 0)
 		return rc;
 	for (int i = 0; i < n; i++)

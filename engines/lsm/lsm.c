@@ -62,6 +62,27 @@
  * unlink the inputs.  After any crash the state is the one of the durable
  * manifest plus the replayed logs: a prefix of the operations that holds
  * every one whose sync() returned.
+ *
+ * ==== Faults (failed writes and syncs while running) ======================
+ * An operation is acknowledged only by a sync() that returned 0; a sync()
+ * that fails acknowledges nothing it covered.
+ *   - The log write of a commit fails (ENOSPC, EDQUOT, EIO; a short write
+ *     the layer could not finish; EINTR is retried by eio, see eio.h):
+ *     sync() returns the error and changes nothing in memory: the pending
+ *     records, the append position and the memtable stay, so a later sync()
+ *     writes the same records at the same offset.  A prefix left on disk by
+ *     a short write lies behind the last valid record: recovery cuts it.
+ *   - The log's fdatasync fails (or, in uring mode, any completion: a
+ *     failed write is only seen with the sync): fatal for the handle.
+ *     Linux may have dropped the dirty pages and will not say so again, so
+ *     no later sync could prove those records durable.  Every later apply()
+ *     and sync() returns -EIO; get() still serves the memtable and tables
+ *     in memory; reopening runs recovery from what is durable.
+ *   - Anything failing in a flush or compaction (a table, the manifest, a
+ *     directory fsync): fatal too.  The durable manifest still names the
+ *     old tables and log, so recovery ignores (and deletes) the partial
+ *     files of the failed step.
+ * Seeded bugs fsync-retry and short-write break exactly these rules.
  */
 #include "engines/lsm/lsm.h"
 
@@ -81,7 +102,14 @@
 
 /* ==== 2. seeded bugs ===================================================== */
 
-enum { BUG_TABLE_NO_FSYNC, BUG_MANIFEST_NO_FSYNC, BUG_WAL_DELETE_EARLY, BUG_NO_DIRSYNC_WAL };
+enum {
+	BUG_TABLE_NO_FSYNC,
+	BUG_MANIFEST_NO_FSYNC,
+	BUG_WAL_DELETE_EARLY,
+	BUG_NO_DIRSYNC_WAL,
+	BUG_FSYNC_RETRY,
+	BUG_SHORT_WRITE,
+};
 
 static const struct eng_bug lsm_bugs[] = {
 	{ "manifest-before-table",
@@ -96,6 +124,12 @@ static const struct eng_bug lsm_bugs[] = {
 	{ "no-dirsync-wal",
 	  "a new log is not made durable in its directory: after a crash the log and its "
 	  "acknowledged records are gone" },
+	{ "fsync-retry",
+	  "a commit whose log fdatasync fails with EIO retries it and acknowledges when the "
+	  "retry succeeds: the records the failed one dropped are lost (fsyncgate)" },
+	{ "short-write",
+	  "a short write of the log or of a table is taken as complete: a record cut short "
+	  "ends the log there, a table cut short fails its checksums" },
 	{ NULL, NULL },
 };
 
@@ -516,7 +550,22 @@ struct lsm {
 	off_t pos;
 	uint8_t *pend;
 	size_t plen, pcap;
+	/* a sync failed: writes refused until reopened (see "Faults") */
+	int failed;
 };
+
+/* eio_open flags for files the engine writes (the short-write bug) */
+static int wflags(const struct lsm *l)
+{
+	return l->bug == BUG_SHORT_WRITE ? EIO_BUG_SHORT : 0;
+}
+
+/* the handle can no longer vouch for what is durable: refuse writes */
+static int lsm_fail(struct lsm *l, int rc)
+{
+	l->failed = 1;
+	return rc;
+}
 
 static void tab_name(char *b, size_t cap, uint64_t n) { eng_name(b, cap, "t-", n, ".sst"); }
 static void log_name(char *b, size_t cap, uint64_t n) { eng_name(b, cap, "wal-", n, ".log"); }
@@ -548,7 +597,7 @@ static int log_create(struct lsm *l, uint64_t num, struct eio_file **out, size_t
 	int rc;
 
 	log_name(name, sizeof(name), num);
-	rc = eio_open(&f, l->dirfd, name, EIO_CREATE | EIO_TRUNC, l->mode);
+	rc = eio_open(&f, l->dirfd, name, EIO_CREATE | EIO_TRUNC | wflags(l), l->mode);
 	if (rc < 0)
 		return rc;
 	*block = eio_align(f);
@@ -607,7 +656,7 @@ static int write_table(struct lsm *l, const struct lsm_kv *kv, size_t n, uint32_
 	int rc;
 
 	tab_name(name, sizeof(name), num);
-	rc = eio_open(&f, l->dirfd, name, EIO_CREATE | EIO_TRUNC, l->mode);
+	rc = eio_open(&f, l->dirfd, name, EIO_CREATE | EIO_TRUNC | wflags(l), l->mode);
 	if (rc < 0)
 		return rc;
 	rc = lsm_table_build(kv, n, num, eio_align(f), &img, &len);
@@ -665,7 +714,7 @@ static int switch_manifest(struct lsm *l, struct lsm_live *tabs, size_t n, uint6
 		m.t[i].num = tabs[i].num;
 		m.t[i].level = tabs[i].level;
 	}
-	rc = eio_open(&f, l->dirfd, "MANIFEST.tmp", EIO_CREATE | EIO_TRUNC, l->mode);
+	rc = eio_open(&f, l->dirfd, "MANIFEST.tmp", EIO_CREATE | EIO_TRUNC | wflags(l), l->mode);
 	if (rc < 0)
 		goto out;
 	rc = lsm_manifest_encode(&m, eio_align(f), &img, &len);
@@ -880,27 +929,35 @@ out:
 	return rc;
 }
 
+/* the commit; its failures follow "Faults" in the contract above */
 static int lsm_commit(struct lsm *l)
 {
 	int rc;
 
+	if (l->failed)
+		return -EIO;
 	if (l->plen) {
 		/* direct: whole blocks; the commit began on a boundary */
 		size_t len = eio_round_up(l->plen, l->block);
 		memset(l->pend + l->plen, 0, len - l->plen);
 		rc = eio_pwrite(l->log, l->pend, len, l->pos);
-		if (rc < 0)
-			return rc;
+		if (rc < 0) /* pending records and pos kept: retried by the next sync */
+			return l->mode == EIO_URING ? lsm_fail(l, rc) : rc;
 		l->pos += (off_t)len;
 		l->plen = 0;
 	}
 	/* the commit point */
 	rc = eio_sync(l->log);
+	if (rc == -EIO && l->bug == BUG_FSYNC_RETRY)
+		rc = eio_sync(l->log); /* the mistake: "succeeds", data gone */
 	if (rc < 0)
-		return rc;
-	if (l->mem.bytes > LSM_MEM_MAX)
+		return lsm_fail(l, rc);
+	if (l->mem.bytes > LSM_MEM_MAX) {
 		rc = flush(l);
-	return rc;
+		if (rc < 0)
+			return lsm_fail(l, rc);
+	}
+	return 0;
 }
 
 /* ==== 7. recovery ======================================================== */
@@ -982,7 +1039,7 @@ static int replay_logs(struct lsm *l, uint64_t log_number)
 		free(buf);
 		if (rc < 0)
 			goto out;
-		rc = eio_open(&l->log, l->dirfd, name, 0, l->mode);
+		rc = eio_open(&l->log, l->dirfd, name, wflags(l), l->mode);
 		if (rc < 0)
 			goto out;
 		if (end < len) {
@@ -1152,6 +1209,8 @@ static int lsm_apply(void *e, const struct eng_op *ops, int n)
 	uint8_t *tmp;
 	int rc = eng_ops_check(ops, n);
 
+	if (l->failed)
+		return -EIO; /* a sync failed: nothing more goes in until reopened */
 	if (rc < 0)
 		return rc;
 	pl = eng_ops_size(ops, n);

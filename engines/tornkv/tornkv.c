@@ -9,7 +9,10 @@
  * it is durable; `check` (in a crash state: $TORN_STATE, $TORN_MARKS) runs
  * recovery and the oracle (kvwork.c) with the same workload flags.
  * Exit: 0 pass, 1 a promise broken (one line on stdout says which), 2 bad
- * usage or input, 3 the engine failed during the workload.
+ * usage or input, 3 the engine failed during the workload.  An I/O error
+ * the engine handled (a fault injected by torn record --fault: EIO,
+ * ENOSPC, a failed fsync, ...) stops the workload at that operation,
+ * unacknowledged, with "stopped: OP s=N failed: REASON" on stderr: exit 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +44,9 @@ static void usage(FILE *f)
 		"\n"
 		"workload starts from an empty DIR: check regenerates the workload from its\n"
 		"first operation, given the same flags.  check exits 0 when every promise\n"
-		"holds, 1 with one line naming the broken one, 2 for bad usage or marks\n");
+		"holds, 1 with one line naming the broken one, 2 for bad usage or marks.\n"
+		"An I/O error during workload (EIO, ENOSPC, a failed fsync, ...) stops it\n"
+		"there, unacknowledged: one line 'stopped: OP s=N failed: REASON', exit 0\n");
 }
 
 static void list_bugs(void)

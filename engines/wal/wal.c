@@ -64,6 +64,27 @@
  * Recovery replays exactly the records C+1, C+2, ... without a hole:
  * after any crash the state is that of a prefix of the operations, and
  * the prefix includes every operation whose sync() returned.
+ *
+ * ==== Faults (failed writes and syncs while running) ======================
+ * An operation is acknowledged only by a sync() that returned 0; a sync()
+ * that fails acknowledges nothing it covered.
+ *   - The commit's write fails (ENOSPC, EDQUOT, EIO; a short write the
+ *     layer could not finish; EINTR is retried by eio, see eio.h): sync()
+ *     returns the error and changes nothing in memory: the pending records
+ *     and the append position stay, so a later sync() writes the same
+ *     records at the same offset (space may have been freed).  A prefix
+ *     left on disk by a short write is behind the last valid record:
+ *     recovery cuts it (R1/R3 fail there) like any torn tail.
+ *   - The fdatasync fails (or, in uring mode, any completion: a failed
+ *     write is only seen with the sync): fatal for the handle.  Linux may
+ *     have dropped the dirty pages and will not report it again, so no
+ *     later sync can prove those records durable.  Every later apply() and
+ *     sync() returns -EIO; get() still serves the table in memory
+ *     (acknowledged operations included); reopening runs recovery, which
+ *     rebuilds the table from what is durable.
+ *   - Anything failing after the commit point (rotation, the checkpoint):
+ *     fatal too, the handle being half-way between two states.
+ * Seeded bugs fsync-retry and short-write break exactly these rules.
  */
 #include "engines/wal/wal.h"
 
@@ -87,6 +108,8 @@ enum {
 	BUG_CHECKSUM_HEADER_ONLY,
 	BUG_SYNC_FILE_RANGE,
 	BUG_CKPT_NO_FSYNC,
+	BUG_FSYNC_RETRY,
+	BUG_SHORT_WRITE,
 };
 
 static const struct eng_bug wal_bugs[] = {
@@ -105,6 +128,12 @@ static const struct eng_bug wal_bugs[] = {
 	{ "ckpt-no-fsync",
 	  "the checkpoint is renamed into place before its contents are fsynced: after a "
 	  "crash it is empty or torn while the segments it replaced are deleted" },
+	{ "fsync-retry",
+	  "a commit whose fdatasync fails with EIO retries it and acknowledges when the "
+	  "retry succeeds: the records the failed one dropped are lost (fsyncgate)" },
+	{ "short-write",
+	  "a short write of a commit is taken as complete: the record is cut short on disk "
+	  "and recovery ends the log there, losing it and every later acknowledged one" },
 	{ NULL, NULL },
 };
 
@@ -125,7 +154,22 @@ struct wal {
 	size_t plen, pcap;
 	/* closed segments not yet covered by a checkpoint */
 	unsigned closed;
+	/* a sync failed: writes refused until reopened (see "Faults") */
+	int failed;
 };
+
+/* eio_open flags for files the engine writes (the short-write bug) */
+static int wflags(const struct wal *w)
+{
+	return w->bug == BUG_SHORT_WRITE ? EIO_BUG_SHORT : 0;
+}
+
+/* the handle can no longer vouch for what is durable: refuse writes */
+static int wal_fail(struct wal *w, int rc)
+{
+	w->failed = 1;
+	return rc;
+}
 
 /* ==== 3. codec =========================================================== */
 
@@ -426,7 +470,7 @@ static int recover(struct wal *w)
 	}
 	/* append to the last segment */
 	eng_name(name, sizeof(name), "wal-", w->segno, ".log");
-	rc = eio_open(&w->seg, w->dirfd, name, 0, w->mode);
+	rc = eio_open(&w->seg, w->dirfd, name, wflags(w), w->mode);
 	if (rc < 0)
 		goto out;
 	if (eio_align(w->seg) > 1 && w->block != eio_align(w->seg)) {
@@ -454,7 +498,7 @@ static int create_segment(struct wal *w, uint64_t segno)
 	int rc;
 
 	eng_name(name, sizeof(name), "wal-", segno, ".log");
-	rc = eio_open(&w->seg, w->dirfd, name, EIO_CREATE | EIO_TRUNC, w->mode);
+	rc = eio_open(&w->seg, w->dirfd, name, EIO_CREATE | EIO_TRUNC | wflags(w), w->mode);
 	if (rc < 0)
 		return rc;
 	w->segno = segno;
@@ -515,7 +559,8 @@ static int write_checkpoint(struct wal *w)
 	for (size_t i = 0; i < n; i++)
 		if (!ents[i]->tomb)
 			blen += 8 + ents[i]->klen + ents[i]->vlen;
-	rc = eio_open(&f, w->dirfd, "checkpoint.tmp", EIO_CREATE | EIO_TRUNC, w->mode);
+	rc = eio_open(&f, w->dirfd, "checkpoint.tmp", EIO_CREATE | EIO_TRUNC | wflags(w),
+		      w->mode);
 	if (rc < 0)
 		goto out;
 	buf = eio_alloc(f, 40 + blen);
@@ -572,35 +617,40 @@ out:
 	return rc;
 }
 
+/* the commit; its failures follow "Faults" in the contract above */
 static int wal_commit(struct wal *w)
 {
 	size_t len;
 	int rc;
 
+	if (w->failed)
+		return -EIO;
 	if (w->plen) {
 		/* direct: pad the commit to whole blocks; it began on a boundary */
 		len = eio_round_up(w->plen, w->block);
 		memset(w->pend + w->plen, 0, len - w->plen);
 		rc = eio_pwrite(w->seg, w->pend, len, w->pos);
-		if (rc < 0)
-			return rc;
+		if (rc < 0) /* pending records and pos kept: retried by the next sync */
+			return w->mode == EIO_URING ? wal_fail(w, rc) : rc;
 		w->pos += (off_t)len;
 		w->plen = 0;
 	}
 	if (w->bug == BUG_SYNC_FILE_RANGE) {
 		rc = eio_drain(w->seg);
 		if (rc < 0)
-			return rc;
+			return wal_fail(w, rc);
 		/* the mistake: starts writeback, makes nothing durable */
 		if (sync_file_range(eio_fd(w->seg), 0, 0,
 				    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 					    SYNC_FILE_RANGE_WAIT_AFTER) < 0)
-			return -errno;
+			return wal_fail(w, -errno);
 	} else {
 		/* the commit point: every record written so far is durable */
 		rc = eio_sync(w->seg);
+		if (rc == -EIO && w->bug == BUG_FSYNC_RETRY)
+			rc = eio_sync(w->seg); /* the mistake: "succeeds", data gone */
 		if (rc < 0)
-			return rc;
+			return wal_fail(w, rc);
 	}
 	if (w->pos < WAL_SEG_MAX)
 		return 0;
@@ -608,11 +658,9 @@ static int wal_commit(struct wal *w)
 	w->seg = NULL;
 	w->closed++;
 	rc = create_segment(w, w->segno + 1);
-	if (rc < 0)
-		return rc;
-	if (w->closed >= WAL_CKPT_SEGS)
+	if (rc == 0 && w->closed >= WAL_CKPT_SEGS)
 		rc = write_checkpoint(w);
-	return rc;
+	return rc < 0 ? wal_fail(w, rc) : 0;
 }
 
 /* ==== 6. engine interface ================================================ */
@@ -667,6 +715,8 @@ static int wal_apply(void *e, const struct eng_op *ops, int n)
 	uint8_t *tmp;
 	int rc, scope;
 
+	if (w->failed)
+		return -EIO; /* a sync failed: nothing more goes in until reopened */
 	rc = eng_ops_check(ops, n);
 	if (rc < 0)
 		return rc;
