@@ -296,6 +296,27 @@ static int emit_marks(const struct kvw_opts *o, const struct wop *w, uint64_t fr
 	return 0;
 }
 
+/*
+ * An operation failed with an I/O error (issue 7: EIO, ENOSPC, EDQUOT, a
+ * failed fsync, ...): the engine handled it (nothing acknowledged, see each
+ * engine's "Faults"), so the workload stops there, unmarked, with one line,
+ * and the run is not a failure.  Errors that say the program or its usage
+ * is wrong (and engine codes: corruption) are not faults: still failures.
+ */
+static int stopped(uint64_t s, const char *op, int rc)
+{
+	if (rc <= -ENG_E_CORRUPT || rc == -ENOMEM || rc == -EINVAL || rc == -E2BIG ||
+	    rc == -EBADF || rc == -EFAULT)
+		return 0;
+	fprintf(stderr, "stopped: %s s=%" PRIu64 " failed: %s\n", op, s, eng_strerror(rc));
+	return 1;
+}
+
+static const char *op_name(const struct wop *op)
+{
+	return op->n ? "batch" : op->type[0] == ENG_PUT ? "put" : "delete";
+}
+
 int kvw_run(const struct kvw_opts *o)
 {
 	struct wop *w = generate(o);
@@ -331,6 +352,10 @@ int kvw_run(const struct kvw_opts *o)
 				kvw_value(o, s, (unsigned)j, op->key[j], vals[j], ENG_MAX_VAL) : 0;
 		}
 		rc = o->engine->apply(e, ops, op->count);
+		if (rc < 0 && stopped(s, op_name(op), rc)) {
+			rc = 0;
+			goto out;
+		}
 		if (rc < 0) {
 			fprintf(stderr, "tornkv: %s: operation s=%" PRIu64 ": %s\n", o->eng.dir, s,
 				eng_strerror(rc));
@@ -339,6 +364,10 @@ int kvw_run(const struct kvw_opts *o)
 		if (o->sync == KVW_SYNC_NONE || (o->sync == KVW_SYNC_BATCH && (s - acked) < o->sync_n))
 			continue;
 		rc = o->engine->sync(e);
+		if (rc < 0 && stopped(s, "sync", rc)) {
+			rc = 0;
+			goto out;
+		}
 		if (rc < 0) {
 			fprintf(stderr, "tornkv: %s: sync: %s\n", o->eng.dir, eng_strerror(rc));
 			goto out;
@@ -349,6 +378,10 @@ int kvw_run(const struct kvw_opts *o)
 	}
 	if (acked < o->ops) {
 		rc = o->engine->sync(e);
+		if (rc < 0 && stopped(o->ops, "sync", rc)) {
+			rc = 0;
+			goto out;
+		}
 		if (rc < 0) {
 			fprintf(stderr, "tornkv: %s: sync: %s\n", o->eng.dir, eng_strerror(rc));
 			goto out;

@@ -46,7 +46,10 @@ int kvw_parse_mix(struct kvw_opts *o, const char *s, char *msg, size_t cap);
 /* "every", "batch:N", "none" */
 int kvw_parse_sync(struct kvw_opts *o, const char *s);
 
-/* run the workload: 0, or -errno with a message on stderr */
+/* run the workload: 0, or -errno with a message on stderr.  An operation
+ * or sync failing with an I/O error (a handled fault, issue 7) stops the
+ * workload, unacknowledged, with "stopped: OP s=N failed: REASON" on
+ * stderr, and returns 0 */
 int kvw_run(const struct kvw_opts *o);
 
 /*
