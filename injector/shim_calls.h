@@ -20,10 +20,13 @@
  * picks one of them, as libfiu's preload does.
  *
  * The failure point is the name libfiu's POSIX preload gives the call
- * (posix/io/rw/write, posix/io/sync/fsync, ...); calls libfiu does not
- * cover get a name in the same scheme (marked "torn:" in the comment).
- * Faults are injected by a later issue; the names are kept here so that
- * `torn record --fault 'enable name=...'` speaks libfiu's language.
+ * (posix/io/rw/write, posix/io/sync/fsync, linux/io/sync_file_range, ...,
+ * checked against libfiu 1.1's preload/posix modules); calls libfiu does
+ * not cover get a name in the same scheme (marked "torn:" in the comment).
+ * Faults are injected (injector/shim_fault.c) by every P line's generated
+ * wrapper and by the H wrappers named in SHIM_FAULT_HAND below; the points
+ * `torn faults --list` shows are built from this table (fault_spec.c), so
+ * the list and the wrappers come from one source.
  *
  * Sections: 1. descriptors, 2. data, 3. durability, 4. sizes,
  * 5. namespace, 6. processes, 7. mappings, 8. stdio, 9. io_uring (liburing).
@@ -177,7 +180,7 @@ struct __kernel_timespec;
 	  "posix/io/sync/fdatasync")                                                      \
 	P(int, sync_file_range, (int fd, off64_t off, off64_t n, unsigned int flags),     \
 	  (fd, off, n, flags), -1, (EBADF, EINVAL, EIO, ENOMEM, ENOSPC, ESPIPE),          \
-	  "posix/io/sync/sync_file_range" /* torn: */)                                    \
+	  "linux/io/sync_file_range")                                    \
 	H(void, sync, (void), 0, (0), "posix/io/sync/sync" /* torn: */)                   \
 	P(int, syncfs, (int fd), (fd), -1, (EBADF, EDQUOT, EIO, ENOSPC),                  \
 	  "posix/io/sync/syncfs" /* torn: */)                                             \
@@ -410,5 +413,22 @@ struct __kernel_timespec;
 	  "linux/io_uring/register")                                                       \
 	H(int, io_uring_unregister_buffers, (struct io_uring *r), -EINVAL, (0),           \
 	  "linux/io_uring/register")
+
+/* Fault injection (injector/shim_fault.c, injector/fault_spec.c):
+ *   SHIM_FAULT_HAND   the H lines whose hand-written wrapper injects at its
+ *                     point (every P line's generated wrapper does);
+ *   SHIM_FAULT_SHORT  the write calls: a short write applies to them, and
+ *                     their point has a POINT/reduce twin (libfiu's name
+ *                     for a short count);
+ *   SHIM_URING_POINTS the io_uring completions torn fails: (point, the
+ *                     opcodes it covers, its errnos). */
+#define SHIM_FAULT_HAND " open open64 openat openat64 __open_2 __open64_2 __openat_2 " \
+	"__openat64_2 creat creat64 close "
+#define SHIM_FAULT_SHORT " write pwrite pwrite64 writev pwritev pwritev64 pwritev2 " \
+	"pwritev64v2 "
+#define SHIM_URING_POINTS(X)                                                              \
+	X("torn/uring/write", "IORING_OP_WRITE IORING_OP_WRITEV IORING_OP_WRITE_FIXED",   \
+	  (EAGAIN, EDQUOT, EFBIG, EINTR, EIO, ENOSPC))                                    \
+	X("torn/uring/fsync", "IORING_OP_FSYNC", (EDQUOT, EINTR, EIO, ENOSPC))
 
 #endif /* TORN_INJECTOR_SHIM_CALLS_H */

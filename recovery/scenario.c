@@ -20,6 +20,7 @@
 
 #include <ini.h>
 
+#include "../injector/fault_spec.h"
 #include "crash.h"
 #include "explore.h"
 #include "scenario.h"
@@ -253,103 +254,15 @@ static int parse_bool(const char *s, int *out)
 	return 0;
 }
 
-/* ---- libfiu fault commands ----
- * libfiu's remote control (fiu-ctrl, fiu_rc): a command, a space, then
- * comma-separated key=value parameters. */
+/* ---- Fault specs ----
+ * Either form of `torn record --fault` (injector/fault_spec.h): a libfiu
+ * remote-control command or torn's CALL@PATH#N=WHAT. */
 
 int scn_fault_check(const char *spec, char *err, size_t errlen)
 {
-	static const char *const cmds[] = { "enable", "enable_random", "enable_stack_by_name",
-					    "disable", NULL };
-	static const char *const params[] = { "name", "failnum", "failinfo", "probability",
-					      "func_name", "pos_in_stack", "onetime", NULL };
-	char buf[512], *sp, *tok, *save = NULL;
-	int have_name = 0, have_prob = 0, have_func = 0, rc = -EINVAL;
+	struct fault_spec f;
 
-	if (strlen(spec) >= sizeof(buf)) {
-		snprintf(err, errlen, "expected a libfiu command of at most %zu characters",
-			 sizeof(buf) - 1);
-		return -EINVAL;
-	}
-	strcpy(buf, spec);
-	sp = strchr(buf, ' ');
-	if (sp)
-		*sp = '\0';
-	if (!in_list(buf, cmds)) {
-		snprintf(err, errlen, "expected a libfiu command (enable, enable_random, "
-			 "enable_stack_by_name or disable) then name=FAILURE_POINT, got '%s'", spec);
-		return -EINVAL;
-	}
-	if (!sp || !sp[1]) {
-		snprintf(err, errlen, "expected '%s name=FAILURE_POINT[,key=value...]', got '%s'",
-			 buf, spec);
-		return -EINVAL;
-	}
-	for (tok = strtok_r(sp + 1, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-		uint64_t n;
-
-		if (!eq || eq == tok || !eq[1]) {
-			snprintf(err, errlen, "expected key=value parameters, got '%s' in '%s'", tok,
-				 spec);
-			goto out;
-		}
-		*eq = '\0';
-		if (!in_list(tok, params)) {
-			snprintf(err, errlen, "unknown libfiu parameter '%s' (expected name, failnum, "
-				 "failinfo, probability, func_name, pos_in_stack or onetime)", tok);
-			goto out;
-		}
-		if (!strcmp(tok, "name")) {
-			have_name = 1;
-		} else if (!strcmp(tok, "probability")) {
-			char *end;
-			double p;
-
-			errno = 0;
-			p = strtod(eq + 1, &end);
-			if (errno || *end || !(p >= 0 && p <= 1)) {
-				snprintf(err, errlen, "probability: expected a number from 0 to 1, "
-					 "got '%s'", eq + 1);
-				goto out;
-			}
-			have_prob = 1;
-		} else if (!strcmp(tok, "func_name")) {
-			have_func = 1;
-		} else if (!strcmp(tok, "failinfo")) {
-			/* failinfo is passed to the failure point: the errno to fail with
-			 * for the POSIX points, so any integer */
-			char *end;
-
-			errno = 0;
-			(void)strtoll(eq + 1, &end, 0);
-			if (errno || *end) {
-				snprintf(err, errlen, "failinfo: expected an integer, got '%s'", eq + 1);
-				goto out;
-			}
-		} else if (parse_u64(eq + 1, &n) < 0) {
-			snprintf(err, errlen, "%s: expected a non-negative integer, got '%s'", tok,
-				 eq + 1);
-			goto out;
-		}
-	}
-	if (!have_name) {
-		snprintf(err, errlen, "expected name=FAILURE_POINT (e.g. posix/io/sync/fsync) in '%s'",
-			 spec);
-		goto out;
-	}
-	if (!strcmp(buf, "enable_random") && !have_prob) {
-		snprintf(err, errlen, "enable_random: expected probability=P in '%s'", spec);
-		goto out;
-	}
-	if (!strcmp(buf, "enable_stack_by_name") && !have_func) {
-		snprintf(err, errlen, "enable_stack_by_name: expected func_name=FUNCTION in '%s'",
-			 spec);
-		goto out;
-	}
-	rc = 0;
-out:
-	return rc;
+	return fault_spec_parse(spec, &f, err, errlen);
 }
 
 /* ---- Commands and paths ---- */
