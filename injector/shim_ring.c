@@ -406,10 +406,7 @@ void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt,
 			}
 			h = shim_hash(data, n);
 			check(shm_put_blob(g_ctl, h, data, (uint32_t)n, pid, tid));
-			for (int b = 0; b < 8; b++) {
-				hashes[16 * k + b] = (uint8_t)(h.lo >> (8 * b));
-				hashes[16 * k + 8 + b] = (uint8_t)(h.hi >> (8 * b));
-			}
+			shm_hash_bytes(hashes + 16 * k, h);
 		}
 		if (g_dead)
 			return;
@@ -450,10 +447,7 @@ int shim_emit_content(struct torn_event *ev, const void *data, size_t len)
 		check(shm_put_blob(g_ctl, h, (const uint8_t *)data + at, (uint32_t)n, pid, tid));
 		if (g_dead)
 			return -EPIPE;
-		for (int b = 0; b < 8; b++) {
-			hashes[16 * k + b] = (uint8_t)(h.lo >> (8 * b));
-			hashes[16 * k + 8 + b] = (uint8_t)(h.hi >> (8 * b));
-		}
+		shm_hash_bytes(hashes + 16 * k, h);
 	}
 	ev->chunks = hashes;
 	ev->nchunks = k;

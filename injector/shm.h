@@ -330,6 +330,21 @@ static inline void shm_dedup_add(struct shm_ctl *c, torn_hash h)
 	}
 }
 
+/* The 16 bytes of @h as the trace stores it: low 64 bits first, each
+ * little-endian (one copy per half on a little-endian host). */
+static inline void shm_hash_bytes(uint8_t *out, torn_hash h)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(out, &h.lo, 8);
+	memcpy(out + 8, &h.hi, 8);
+#else
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t)(h.lo >> (8 * i));
+		out[8 + i] = (uint8_t)(h.hi >> (8 * i));
+	}
+#endif
+}
+
 /* Put a blob for the chunk @data (@len <= TORN_CHUNK) of hash @h unless the
  * trace already carries it.  Returns 0 or what shm_put returns. */
 static inline int shm_put_blob(struct shm_ctl *c, torn_hash h, const void *data, uint32_t len,
@@ -341,10 +356,7 @@ static inline int shm_put_blob(struct shm_ctl *c, torn_hash h, const void *data,
 
 	if (shm_dedup_has(c, h))
 		return 0;
-	for (int i = 0; i < 8; i++) {
-		hb[i] = (uint8_t)(h.lo >> (8 * i));
-		hb[8 + i] = (uint8_t)(h.hi >> (8 * i));
-	}
+	shm_hash_bytes(hb, h);
 	b.chunks = hb;
 	b.nchunks = 1;
 	b.data = data;
