@@ -642,18 +642,30 @@ out:
 int crash_state_write_marks(const struct crash_state *st, const char *file)
 {
 	const struct crash_space *s = st->s;
-	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644), r = 0;
-	size_t i;
+	uint8_t *buf = NULL;
+	size_t i, n = 0, cap = 0;
+	int fd = -1, r = 0;
 
-	if (fd < 0)
-		return -errno;
-	for (i = 0; i < s->nmarks && s->marks[i].seq < st->point && !r; i++) {
-		r = write_all(fd, (const uint8_t *)s->marks[i].text, s->marks[i].len);
-		if (!r)
-			r = write_all(fd, (const uint8_t *)"\n", 1);
+	/* One buffer, one write: a trace with a mark per operation has
+	 * thousands of them, and a write each (twice, with the newline) was
+	 * most of what materialising a state cost. */
+	for (i = 0; i < s->nmarks && s->marks[i].seq < st->point; i++)
+		cap += s->marks[i].len + 1;
+	if (cap && !(buf = malloc(cap)))
+		return -ENOMEM;
+	for (i = 0; i < s->nmarks && s->marks[i].seq < st->point; i++) {
+		memcpy(buf + n, s->marks[i].text, s->marks[i].len);
+		n += s->marks[i].len;
+		buf[n++] = '\n';
 	}
-	if (close(fd) < 0 && !r)
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
 		r = -errno;
+	if (!r)
+		r = write_all(fd, buf, n);
+	if (fd >= 0 && close(fd) < 0 && !r)
+		r = -errno;
+	free(buf);
 	return r;
 }
 
