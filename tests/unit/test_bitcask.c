@@ -20,6 +20,8 @@
 #include "engines/bitcask/bitcask.h"
 #include "engines/engine.h"
 
+#include "fault_util.h"
+
 static int count_fn(void *arg, uint64_t seq, size_t off, const uint8_t *p, size_t len)
 {
 	(*(int *)arg)++;
@@ -272,6 +274,69 @@ static void test_merge_and_damaged_hint(void **state)
 	bc_engine.close(e);
 }
 
+/* ---- faults (issue 7), through eio's test hook: fault_util.h ------------- */
+
+static struct fu_engine fault_engine(enum eio_mode mode)
+{
+	/* uring: a failed write completes with the sync, fatal like it */
+	return (struct fu_engine){ &bc_engine, dir, mode, ".data",
+				   0 || mode == EIO_URING, 1 };
+}
+
+static void test_fault_fsync(void **state)
+{
+	struct fu_engine fe = fault_engine(EIO_BUFFERED);
+	fu_case_fsync_fails(&fe);
+}
+
+static void test_fault_fsync_uring(void **state)
+{
+	struct fu_engine fe = fault_engine(EIO_URING);
+	fu_case_fsync_fails(&fe);
+}
+
+static void test_fault_write(void **state)
+{
+	struct fu_engine fe = fault_engine(EIO_BUFFERED);
+	fu_case_write_fails(&fe);
+}
+
+static void test_fault_write_uring(void **state)
+{
+	struct fu_engine fe = fault_engine(EIO_URING);
+	fu_case_write_fails(&fe);
+}
+
+static void test_fault_short_tail(void **state)
+{
+	struct fu_engine fe = fault_engine(EIO_BUFFERED);
+	fu_case_short_tail(&fe);
+}
+
+static void test_fault_eintr(void **state)
+{
+	struct fu_engine fe = fault_engine(EIO_BUFFERED);
+	fu_case_eintr(&fe);
+}
+
+static void test_bug_fsync_retry(void **state)
+{
+	struct fu_engine fe = fault_engine(EIO_BUFFERED);
+	fu_case_bug_fsync_retry(&fe);
+}
+
+static void test_bug_short_write(void **state)
+{
+	struct fu_engine fe = fault_engine(EIO_BUFFERED);
+	fu_case_bug_short_write(&fe);
+}
+
+static int fault_teardown(void **state)
+{
+	fu_reset(); /* a failed assertion leaves rules armed */
+	return teardown(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +346,14 @@ int main(void)
 		cmocka_unit_test(test_hint_codec),
 		cmocka_unit_test_setup_teardown(test_recover_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_and_damaged_hint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_fsync, setup, fault_teardown),
+		cmocka_unit_test_setup_teardown(test_fault_fsync_uring, setup, fault_teardown),
+		cmocka_unit_test_setup_teardown(test_fault_write, setup, fault_teardown),
+		cmocka_unit_test_setup_teardown(test_fault_write_uring, setup, fault_teardown),
+		cmocka_unit_test_setup_teardown(test_fault_short_tail, setup, fault_teardown),
+		cmocka_unit_test_setup_teardown(test_fault_eintr, setup, fault_teardown),
+		cmocka_unit_test_setup_teardown(test_bug_fsync_retry, setup, fault_teardown),
+		cmocka_unit_test_setup_teardown(test_bug_short_write, setup, fault_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

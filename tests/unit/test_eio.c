@@ -1,7 +1,9 @@
 /*
  * tests/unit/test_eio.c - the engines' I/O layer: alignment rules of the
  * direct back end, round trips through each back end, the uring queue,
- * the commit-by-rename helper and the robust helpers.
+ * the commit-by-rename helper and the robust helpers; faults through the
+ * test hook (fault_util.h): what each back end does with a failed, short
+ * or interrupted write and a failed fsync (eio.h, "Faults").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,8 @@
 #include <cmocka.h>
 
 #include "engines/eio.h"
+
+#include "fault_util.h"
 
 static char tmpdir[256];
 static int dirfd_ = -1;
@@ -205,6 +209,201 @@ static void test_robust(void **state)
 	close(fd);
 }
 
+/* ---- faults (eio.h "Faults"), through the test hook ----------------------- */
+
+/* a failed assertion leaves rules armed */
+static int fault_reset(void **state)
+{
+	fu_reset();
+	return 0;
+}
+
+static off_t fsize(struct eio_file *f)
+{
+	off_t size;
+
+	assert_int_equal(eio_size(f, &size), 0);
+	return size;
+}
+
+/* a failed write is returned as it is, not retried; nothing is written */
+static void test_fault_write_errno(void **state)
+{
+	struct eio_file *f = open_or_skip("w", EIO_BUFFERED);
+	struct fu_rule *r;
+
+	r = fu_arm(EIO_CALL_WRITE, "/w", 1, 0, -ENOSPC);
+	assert_int_equal(eio_pwrite(f, "abcdefgh", 8, 0), -ENOSPC);
+	assert_int_equal(r->fired, 1);
+	assert_int_equal(r->seen, 1);
+	assert_int_equal(fsize(f), 0);
+	fu_reset();
+	fu_arm(EIO_CALL_WRITE, "/w", 1, 0, -EDQUOT);
+	assert_int_equal(eio_pwrite(f, "abcdefgh", 8, 0), -EDQUOT);
+	fu_reset();
+	/* the file is fine: the next write goes through */
+	assert_int_equal(eio_pwrite(f, "abcdefgh", 8, 0), 0);
+	assert_int_equal(fsize(f), 8);
+	assert_int_equal(eio_close(f), 0);
+}
+
+/* EINTR: the same write again (nothing was written), but not forever */
+static void test_fault_write_eintr(void **state)
+{
+	struct eio_file *f = open_or_skip("i", EIO_BUFFERED);
+	char back[8];
+	struct fu_rule *r;
+
+	r = fu_arm(EIO_CALL_WRITE, "/i", 1, 0, -EINTR);
+	fu_arm(EIO_CALL_WRITE, "/i", 2, 0, -EINTR);
+	fu_arm(EIO_CALL_WRITE, "/i", 3, 0, -EINTR);
+	assert_int_equal(eio_pwrite(f, "abcdefgh", 8, 0), 0);
+	assert_int_equal(r->seen, 4);
+	assert_int_equal(eio_pread(f, back, 8, 0), 8);
+	assert_memory_equal(back, "abcdefgh", 8);
+	fu_reset();
+	/* every call interrupted: gives up with EINTR after EIO_EINTR_MAX */
+	r = fu_arm(EIO_CALL_WRITE, "/i", 1, 1, -EINTR);
+	assert_int_equal(eio_pwrite(f, "zz", 2, 0), -EINTR);
+	assert_int_equal(r->seen, EIO_EINTR_MAX);
+	fu_reset();
+	assert_int_equal(eio_close(f), 0);
+}
+
+/* a short write is continued; if the rest fails, the prefix stays */
+static void test_fault_write_short(void **state)
+{
+	struct eio_file *f = open_or_skip("s", EIO_BUFFERED);
+	char back[8];
+	struct fu_rule *r;
+
+	r = fu_arm(EIO_CALL_WRITE, "/s", 1, 0, 3);
+	assert_int_equal(eio_pwrite(f, "abcdefgh", 8, 0), 0);
+	assert_int_equal(r->seen, 2); /* the prefix, then the rest */
+	assert_int_equal(eio_pread(f, back, 8, 0), 8);
+	assert_memory_equal(back, "abcdefgh", 8);
+	fu_reset();
+	fu_arm(EIO_CALL_WRITE, "/s", 1, 0, 3);
+	fu_arm(EIO_CALL_WRITE, "/s", 2, 0, -ENOSPC);
+	assert_int_equal(eio_pwrite(f, "ABCDEFGH", 8, 8), -ENOSPC);
+	assert_int_equal(fsize(f), 11);
+	assert_int_equal(eio_pread(f, back, 3, 8), 3);
+	assert_memory_equal(back, "ABC", 3);
+	fu_reset();
+	assert_int_equal(eio_close(f), 0);
+}
+
+/* EIO_BUG_SHORT (the seeded bug): one call, its count believed */
+static void test_fault_write_short_bug(void **state)
+{
+	struct eio_file *f = NULL;
+	struct fu_rule *r;
+
+	assert_int_equal(eio_open(&f, dirfd_, "b", EIO_CREATE | EIO_TRUNC | EIO_BUG_SHORT,
+				  EIO_BUFFERED), 0);
+	r = fu_arm(EIO_CALL_WRITE, "/b", 1, 0, 3);
+	assert_int_equal(eio_pwrite(f, "abcdefgh", 8, 0), 0);
+	assert_int_equal(r->seen, 1);
+	assert_int_equal(fsize(f), 3);
+	fu_reset();
+	assert_int_equal(eio_close(f), 0);
+}
+
+/* a failed fsync / fdatasync is returned after one call, EINTR too; the
+ * layer keeps no state (the policy is the engine's) */
+static void test_fault_sync_not_retried(void **state)
+{
+	struct eio_file *f = open_or_skip("y", EIO_BUFFERED);
+	struct fu_rule *r;
+
+	assert_int_equal(eio_pwrite(f, "abcdefgh", 8, 0), 0);
+	r = fu_arm(EIO_CALL_FDATASYNC, "/y", 1, 0, -EIO);
+	assert_int_equal(eio_sync(f), -EIO);
+	assert_int_equal(r->seen, 1);
+	fu_reset();
+	r = fu_arm(EIO_CALL_FSYNC, "/y", 1, 0, -EINTR);
+	assert_int_equal(eio_fsync(f), -EINTR);
+	assert_int_equal(r->seen, 1);
+	fu_reset();
+	r = fu_arm(EIO_CALL_FSYNC, tmpdir, 1, 0, -EIO);
+	assert_int_equal(eio_dir_sync(dirfd_), -EIO);
+	assert_int_equal(r->fired, 1);
+	fu_reset();
+	assert_int_equal(eio_sync(f), 0);
+	assert_int_equal(eio_close(f), 0);
+}
+
+/* O_DIRECT: a short count is continued only when it is aligned */
+static void test_fault_direct_short(void **state)
+{
+	struct eio_file *f = open_or_skip("ds", EIO_DIRECT);
+	size_t a = eio_align(f);
+	uint8_t *buf = eio_alloc(f, 2 * a), *back = eio_alloc(f, 2 * a);
+	struct fu_rule *r;
+	int rc;
+
+	memset(buf, 'd', 2 * a);
+	r = fu_arm(EIO_CALL_WRITE, "/ds", 1, 0, (ssize_t)a);
+	assert_int_equal(eio_pwrite(f, buf, 2 * a, 0), 0);
+	assert_int_equal(r->seen, 2);
+	assert_int_equal(eio_pread(f, back, 2 * a, 0), (ssize_t)(2 * a));
+	assert_memory_equal(buf, back, 2 * a);
+	fu_reset();
+	/* an unaligned prefix: the kernel refuses the 100-byte O_DIRECT write
+	 * itself (EINVAL); had it written it, the layer would say EIO rather
+	 * than go on at offset 100; either way one call and an error */
+	r = fu_arm(EIO_CALL_WRITE, "/ds", 1, 0, 100);
+	rc = eio_pwrite(f, buf, 2 * a, (off_t)(2 * a));
+	assert_true(rc == -EINVAL || rc == -EIO);
+	assert_int_equal(r->seen, 1);
+	fu_reset();
+	free(buf);
+	free(back);
+	assert_int_equal(eio_close(f), 0);
+}
+
+/* io_uring: failed and short completions come back with the sync */
+static void test_fault_uring(void **state)
+{
+	struct eio_file *f = open_or_skip("u", EIO_URING), *g = NULL;
+	size_t a = eio_align(f);
+	uint8_t *buf = eio_alloc(f, 2 * a);
+
+	memset(buf, 'u', 2 * a);
+	/* a write that fails: queued fine, its error with the sync */
+	fu_arm(EIO_CALL_WRITE, "/u", 1, 0, -EIO);
+	assert_int_equal(eio_pwrite(f, buf, a, 0), 0);
+	assert_int_equal(eio_sync(f), -EIO);
+	fu_reset();
+	/* reported once: the next sync is clean */
+	assert_int_equal(eio_pwrite(f, buf, a, 0), 0);
+	assert_int_equal(eio_sync(f), 0);
+	/* a write that completes short (a of 2a bytes): EIO */
+	fu_arm(EIO_CALL_WRITE, "/u", 1, 0, (ssize_t)a);
+	assert_int_equal(eio_pwrite(f, buf, 2 * a, 0), 0);
+	assert_int_equal(eio_sync(f), -EIO);
+	fu_reset();
+	/* the fsync's completion fails */
+	fu_arm(EIO_CALL_FDATASYNC, "/u", 1, 0, -EIO);
+	assert_int_equal(eio_pwrite(f, buf, a, 0), 0);
+	assert_int_equal(eio_sync(f), -EIO);
+	fu_reset();
+	fu_arm(EIO_CALL_FSYNC, "/u", 1, 0, -EIO);
+	assert_int_equal(eio_fsync(f), -EIO);
+	fu_reset();
+	assert_int_equal(eio_close(f), 0);
+	/* EIO_BUG_SHORT: the short completion passes */
+	assert_int_equal(eio_open(&g, dirfd_, "ub", EIO_CREATE | EIO_TRUNC | EIO_BUG_SHORT,
+				  EIO_URING), 0);
+	fu_arm(EIO_CALL_WRITE, "/ub", 1, 0, (ssize_t)a);
+	assert_int_equal(eio_pwrite(g, buf, 2 * a, 0), 0);
+	assert_int_equal(eio_sync(g), 0);
+	assert_int_equal(fsize(g), (off_t)a);
+	fu_reset();
+	free(buf);
+	assert_int_equal(eio_close(g), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +416,13 @@ int main(void)
 		cmocka_unit_test(test_uring_many),
 		cmocka_unit_test(test_commit_rename),
 		cmocka_unit_test(test_robust),
+		cmocka_unit_test_teardown(test_fault_write_errno, fault_reset),
+		cmocka_unit_test_teardown(test_fault_write_eintr, fault_reset),
+		cmocka_unit_test_teardown(test_fault_write_short, fault_reset),
+		cmocka_unit_test_teardown(test_fault_write_short_bug, fault_reset),
+		cmocka_unit_test_teardown(test_fault_sync_not_retried, fault_reset),
+		cmocka_unit_test_teardown(test_fault_direct_short, fault_reset),
+		cmocka_unit_test_teardown(test_fault_uring, fault_reset),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
