@@ -12,6 +12,10 @@
 #                        and torn minimize shrinks it to <= 4 deviations
 #   engines/inproc/E     torn explore --engine (in-process checker) gives the
 #                        same report as the exec checker on the same trace
+#   engines/faults/E     without torn: a failed fdatasync / pwrite stops the
+#                        workload ("stopped: ...", exit 0, nothing more
+#                        acknowledged); short writes and EINTR are handled;
+#                        the fsync-retry and short-write bugs misbehave
 foreach(t test_eio test_wal test_bitcask test_btree test_lsm)
   if(TARGET ${t})
     target_link_libraries(${t} PRIVATE torn-engines)
@@ -117,6 +121,18 @@ foreach(spec ${TORNKV_BUGS})
            COMMAND sh ${TORNKV_SCRIPTS}/explore.sh ${TORN_BIN} ${TORNKV_BIN} fail ${strategies}
                    --engine ${engine} --mode ${mode} ${flags} --bug ${bug})
   set_tests_properties(${name} PROPERTIES TIMEOUT 300)
+endforeach()
+
+# faults without torn (issue 7): failcall.c fails one fdatasync or pwrite
+add_library(tornkv-failcall MODULE ${CMAKE_CURRENT_SOURCE_DIR}/integration/engines/failcall.c)
+set_target_properties(tornkv-failcall PROPERTIES PREFIX "" OUTPUT_NAME tornkv-failcall
+                      LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+target_link_libraries(tornkv-failcall PRIVATE ${CMAKE_DL_LIBS})
+foreach(engine wal bitcask btree lsm)
+  add_test(NAME engines/faults/${engine}
+           COMMAND sh ${TORNKV_SCRIPTS}/faults.sh ${TORNKV_BIN} ${TORNKV_MARKFILE}
+                   ${CMAKE_BINARY_DIR}/tests/tornkv-failcall.so ${engine})
+  set_tests_properties(engines/faults/${engine} PROPERTIES TIMEOUT 120)
 endforeach()
 
 add_test(NAME engines/list-bugs COMMAND ${TORNKV_BIN} --list-bugs)
