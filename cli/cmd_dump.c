@@ -290,6 +290,7 @@ static void event_fields(struct out *o, const struct torn_event *ev)
 		return;
 	case TORN_EV_FAULT:
 		f_str(o, "point", ev->text, ev->text_len);
+		f_flags(o, ev);         /* short: result is the bytes kept */
 		f_result(o, ev->result);
 		return;
 	case TORN_EV_URING_SUBMIT:

@@ -303,9 +303,20 @@ static void report(const struct torn_trace *t, const struct info *in, uint64_t f
 	printf("faults: %llu\n", (unsigned long long)in->nlisted[0]);
 	for (uint64_t i = 0; i < in->nlisted[0] && i < INFO_LIST_MAX; i++) {
 		const struct torn_event *ev = &in->listed[0][i];
+		const char *ename = ev->result < 0 ? strerrorname_np((int)-ev->result) : NULL;
+
 		printf("  seq %-10llu ", (unsigned long long)ev->seq);
 		tcli_put_text(stdout, ev->text, ev->text_len);
-		printf(": %s\n", ev->result < 0 ? strerror((int)-ev->result) : "injected");
+		if (ev->path_len || ev->handle) {
+			fputs(" on ", stdout);
+			put_subject(in, ev);
+		}
+		if (ev->flags & TORN_F_SHORT)
+			printf(": short write of %lld bytes\n", (long long)ev->result);
+		else if (ev->result < 0)
+			printf(": %s (%s)\n", ename ? ename : "?", strerror((int)-ev->result));
+		else
+			printf(": injected\n");
 	}
 	if (in->nlisted[0] > INFO_LIST_MAX)
 		printf("  ... and %llu more\n", (unsigned long long)(in->nlisted[0] - INFO_LIST_MAX));

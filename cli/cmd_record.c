@@ -2,6 +2,7 @@
  * cli/cmd_record.c - torn record: run a program under the shim, write its
  * trace.  A thin front over injector/record.h.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "cli.h"
+#include "../injector/fault_spec.h"
 #include "../injector/record.h"
 
 static void usage(FILE *f)
@@ -25,6 +27,13 @@ static void usage(FILE *f)
 		"      --shim PATH         the shim library (default: $TORN_SHIM, else\n"
 		"                          <torn's directory>/../lib/libtorn-shim.so)\n"
 		"      --ring-mib N        size of the shared ring in MiB (default 16)\n"
+		"      --fault SPEC        inject a fault (repeatable): a libfiu command such as\n"
+		"                          'enable name=posix/io/sync/fsync,failinfo=EIO', or\n"
+		"                          CALL@PATH[#N[+]]=WHAT such as 'fsync@wal.log#3=EIO',\n"
+		"                          'write@kv.log#2=short:100' (docs/faults.md; the\n"
+		"                          points: torn faults --list)\n"
+		"      --fault-seed S      seed of libfiu's enable_random and of the errnos drawn\n"
+		"                          for a point without failinfo (default 0)\n"
 		"  -q, --quiet             no summary line on stderr\n"
 		"  -h, --help              this help\n\n"
 		"CMD can write mark lines to the descriptor named in $TORN_MARK_FD, or call\n"
@@ -35,13 +44,15 @@ static void usage(FILE *f)
 
 int cmd_record(int argc, char **argv)
 {
-	enum { OPT_MARKS = 256, OPT_SHIM, OPT_RING };
+	enum { OPT_MARKS = 256, OPT_SHIM, OPT_RING, OPT_FAULT, OPT_FAULT_SEED };
 	static const struct option opts[] = {
 		{ "output",            required_argument, NULL, 'o' },
 		{ "root",              required_argument, NULL, 'r' },
 		{ "marks-from-stdout", no_argument,       NULL, OPT_MARKS },
 		{ "shim",              required_argument, NULL, OPT_SHIM },
 		{ "ring-mib",          required_argument, NULL, OPT_RING },
+		{ "fault",             required_argument, NULL, OPT_FAULT },
+		{ "fault-seed",        required_argument, NULL, OPT_FAULT_SEED },
 		{ "quiet",             no_argument,       NULL, 'q' },
 		{ "help",              no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -50,6 +61,8 @@ int cmd_record(int argc, char **argv)
 	struct record_result res;
 	struct record_error err;
 	char shim[PATH_MAX];
+	const char **faults = NULL;
+	size_t nfaults = 0;
 	int quiet = 0, c, rc;
 	long long v;
 
@@ -71,14 +84,47 @@ int cmd_record(int argc, char **argv)
 			}
 			o.ring_size = (size_t)v << 20;
 			break;
-		case 'h': usage(stdout); return TORN_EXIT_OK;
-		default: usage(stderr); return TORN_EXIT_USAGE;
+		case OPT_FAULT: {
+			struct fault_spec f;
+			char why[512];
+
+			/* Checked here too, so that a bad spec is refused before
+			 * anything runs, naming the bad part. */
+			if (fault_spec_parse(optarg, &f, why, sizeof(why)) < 0) {
+				cli_err("--fault: %s", why);
+				free(faults);
+				return TORN_EXIT_USAGE;
+			}
+			if (!faults && !(faults = calloc((size_t)argc, sizeof(*faults)))) {
+				cli_err("out of memory");
+				return TORN_EXIT_INTERNAL;
+			}
+			faults[nfaults++] = optarg;
+			break;
+		}
+		case OPT_FAULT_SEED: {
+			char *end;
+
+			errno = 0;
+			o.fault_seed = strtoull(optarg, &end, 10);
+			if (errno || *end || !*optarg || optarg[0] == '-') {
+				cli_err("--fault-seed: expected a non-negative integer, got '%s'", optarg);
+				free(faults);
+				return TORN_EXIT_USAGE;
+			}
+			break;
+		}
+		case 'h': usage(stdout); free(faults); return TORN_EXIT_OK;
+		default: usage(stderr); free(faults); return TORN_EXIT_USAGE;
 		}
 	}
+	o.faults = faults;
+	o.nfaults = nfaults;
 	if (!o.trace || !o.root || optind >= argc) {
 		cli_err("record: %s", !o.trace ? "missing -o TRACE" : !o.root ? "missing --root DIR" :
 			"missing the command to record (after --)");
 		usage(stderr);
+		free(faults);
 		return TORN_EXIT_USAGE;
 	}
 	o.argv = argv + optind;
@@ -90,6 +136,7 @@ int cmd_record(int argc, char **argv)
 	}
 
 	rc = record_run(&o, &res, &err);
+	free(faults);
 	if (rc < 0) {
 		cli_err("%s", err.msg);
 		return err.bad_input ? TORN_EXIT_USAGE : TORN_EXIT_INTERNAL;

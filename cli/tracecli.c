@@ -240,6 +240,7 @@ const char *tcli_rec_flags(unsigned flags, char *buf, size_t len)
 		{ TORN_F_CREATED, "created" }, { TORN_F_TRUNCATED, "truncated" },
 		{ TORN_F_DIR, "dir" }, { TORN_F_DIRECT, "direct" }, { TORN_F_SYNC, "sync" },
 		{ TORN_F_MISALIGNED, "misaligned" }, { TORN_F_SPLIT, "split" },
+		{ TORN_F_SHORT, "short" },
 	};
 	return join(t, N(t), flags, buf, len);
 }

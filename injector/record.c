@@ -902,6 +902,8 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 	err->msg[0] = '\0';
 	if (!o->argv || !o->argv[0])
 		return fail(err, 1, -EINVAL, "no command to record");
+	if ((rc = record_fault_setup(o, err)) < 0)
+		return rc;
 	if (!realpath(o->root, root) || stat(root, &st) != 0)
 		return fail(err, 1, -errno, "%s: cannot use as the root: %s", o->root, strerror(errno));
 	if (!S_ISDIR(st.st_mode))

@@ -13,7 +13,8 @@
  *		...
  *	// res.wait_status is the program's, as waitpid() gave it
  *
- * What record_run does, in order: resolves the root, refuses a trace inside
+ * What record_run does, in order: checks the fault specs, resolves the
+ * root, refuses a trace inside
  * it, creates the shared control file (injector/shm.h), writes the trace
  * header, a TORN_EV_ROOT event and the starting snapshot of the root, starts
  * the program with the shim preloaded and drains the ring into the trace
@@ -34,6 +35,13 @@ struct record_opts {
 	const char *shim;           /* path of libtorn-shim.so */
 	int marks_from_stdout;      /* each line the program prints is a mark */
 	size_t ring_size;           /* bytes of the shared ring; 0: the default (16 MiB) */
+	/* Faults to inject (docs/faults.md): specs in either form of
+	 * injector/fault_spec.h, checked by record_run (a bad one is bad input,
+	 * its message naming the bad part), and the seed of libfiu's generator
+	 * and of errnos drawn without failinfo. */
+	const char *const *faults;
+	size_t nfaults;
+	uint64_t fault_seed;
 };
 
 struct record_result {
@@ -50,7 +58,13 @@ struct record_error {
 	char msg[768];              /* "FILE: what is wrong", no trailing newline */
 };
 
-/* Returns 0, or -errno / -TORN_E_* with @err filled. */
+/* Check @o's fault specs and put them in the environment the program will
+ * inherit (record_fault.c).  0, or -EINVAL / -ENOMEM with @err filled. */
+int record_fault_setup(const struct record_opts *o, struct record_error *err);
+
+/* Returns 0, or -errno / -TORN_E_* with @err filled.  The program gets
+ * the faults through $TORN_FAULTS and $TORN_FAULT_SEED, set (or, without
+ * faults, removed) in this process's environment by record_run. */
 int record_run(const struct record_opts *o, struct record_result *res, struct record_error *err);
 
 #endif /* TORN_INJECTOR_RECORD_H */

@@ -363,7 +363,8 @@ void shim_fd_copy(int fd, int fd2)
  *	{
  *		if (!shim_begin(&c))                  return real(args);
  *		if (!pre_NAME(&c, args))              return real(args);
- *		r = real(args); c.err = errno;
+ *		r = fault injected ? shim_fault_apply() : real(args);
+ *		c.err = errno;
  *		post_NAME(&c, r, args);               // emit, under the lock
  *		unlock; errno = c.err; return r;
  *	}
@@ -396,7 +397,11 @@ SHIM_CALLS(SHIM_DECL_HOOKS, SHIM_NOTHING)
 			return SHIM_REAL(name) args;                  \
 		}                                                     \
 		errno = c.errno0;                                     \
-		r = SHIM_REAL(name) args;                             \
+		if (__builtin_expect(shim_faults_on, 0) &&            \
+		    shim_fault_check(&c, fiu, #name))                 \
+			r = (ret)shim_fault_apply(&c, (int64_t)(errv)); \
+		else                                                  \
+			r = SHIM_REAL(name) args;                     \
 		c.err = errno;                                        \
 		post_##name SHIM_POST_ARGS args;                      \
 		shim_finish(&c);                                      \
@@ -415,6 +420,7 @@ SHIM_CALLS(SHIM_GEN_PLAIN, SHIM_NOTHING)
  * (@off, or the file position when @off < 0). */
 static int pre_data(struct shim_call *c, int fd, int64_t off)
 {
+	c->fd = fd;
 	c->f = shim_fd_rec(fd);
 	if (!c->f)
 		return 0;
@@ -488,8 +494,21 @@ static void rec_write(struct shim_call *c, int fd, int64_t r, const struct iovec
 	shim_emit_write(&ev, iov, cnt, r > 0 ? (size_t)r : 0);
 }
 
+/* While faults are on, a write call notes what it asks for (a short write
+ * replays it with fewer bytes). */
+#define SHIM_WREQ_ONE(src, off)                                               \
+	if (__builtin_expect(shim_faults_on, 0)) {                            \
+		c->w.one.iov_base = (void *)buf;                              \
+		c->w.one.iov_len = n;                                         \
+		shim_fault_wreq(c, src, fd, &c->w.one, 1, off, 0);            \
+	}
+#define SHIM_WREQ_VEC(src, off, flags)                                        \
+	if (__builtin_expect(shim_faults_on, 0))                              \
+		shim_fault_wreq(c, src, fd, iov, cnt, off, flags);
+
 static int pre_write(struct shim_call *c, int fd, const void *buf, size_t n)
 {
+	SHIM_WREQ_ONE(TORN_SRC_WRITE, -1)
 	return pre_data(c, fd, -1);
 }
 
@@ -502,6 +521,7 @@ static void post_write(struct shim_call *c, int64_t r, int fd, const void *buf, 
 
 static int pre_pwrite(struct shim_call *c, int fd, const void *buf, size_t n, off_t off)
 {
+	SHIM_WREQ_ONE(TORN_SRC_PWRITE, off)
 	return off >= 0 && pre_data(c, fd, off);
 }
 
@@ -514,6 +534,7 @@ static void post_pwrite(struct shim_call *c, int64_t r, int fd, const void *buf,
 
 static int pre_pwrite64(struct shim_call *c, int fd, const void *buf, size_t n, off64_t off)
 {
+	SHIM_WREQ_ONE(TORN_SRC_PWRITE, off)
 	return off >= 0 && pre_data(c, fd, off);
 }
 
@@ -527,6 +548,7 @@ static void post_pwrite64(struct shim_call *c, int64_t r, int fd, const void *bu
 
 static int pre_writev(struct shim_call *c, int fd, const struct iovec *iov, int cnt)
 {
+	SHIM_WREQ_VEC(TORN_SRC_WRITEV, -1, 0)
 	return cnt >= 0 && pre_data(c, fd, -1);
 }
 
@@ -537,6 +559,7 @@ static void post_writev(struct shim_call *c, int64_t r, int fd, const struct iov
 
 static int pre_pwritev(struct shim_call *c, int fd, const struct iovec *iov, int cnt, off_t off)
 {
+	SHIM_WREQ_VEC(TORN_SRC_PWRITEV, off, 0)
 	return cnt >= 0 && off >= 0 && pre_data(c, fd, off);
 }
 
@@ -549,6 +572,7 @@ static void post_pwritev(struct shim_call *c, int64_t r, int fd, const struct io
 static int pre_pwritev64(struct shim_call *c, int fd, const struct iovec *iov, int cnt,
 			 off64_t off)
 {
+	SHIM_WREQ_VEC(TORN_SRC_PWRITEV, off, 0)
 	return cnt >= 0 && off >= 0 && pre_data(c, fd, off);
 }
 
@@ -562,6 +586,7 @@ static void post_pwritev64(struct shim_call *c, int64_t r, int fd, const struct 
 static int pre_pwritev2(struct shim_call *c, int fd, const struct iovec *iov, int cnt, off_t off,
 			int flags)
 {
+	SHIM_WREQ_VEC(TORN_SRC_PWRITEV2, off, flags)
 	return cnt >= 0 && off >= -1 && pre_data(c, fd, off);
 }
 
@@ -574,6 +599,7 @@ static void post_pwritev2(struct shim_call *c, int64_t r, int fd, const struct i
 static int pre_pwritev64v2(struct shim_call *c, int fd, const struct iovec *iov, int cnt,
 			   off64_t off, int flags)
 {
+	SHIM_WREQ_VEC(TORN_SRC_PWRITEV2, off, flags)
 	return cnt >= 0 && off >= -1 && pre_data(c, fd, off);
 }
 
@@ -588,6 +614,7 @@ static void post_pwritev64v2(struct shim_call *c, int64_t r, int fd, const struc
 /* Without the lock: note where the trace stands as the flush starts. */
 static int pre_flush(struct shim_call *c, int fd)
 {
+	c->fd = fd;
 	c->f = shim_fd_rec(fd);
 	if (!c->f)
 		return 0;
@@ -601,7 +628,8 @@ static void rec_fsync(struct shim_call *c, int64_t r, uint32_t kind)
 {
 	struct torn_event ev = { .type = TORN_EV_FSYNC };
 
-	shim_lock(&c->lk);
+	if (!c->lk.held)        /* held already when a fault was injected */
+		shim_lock(&c->lk);
 	if (c->f->state != SHIM_FD_RECORDED)
 		return;         /* closed by another thread while it ran */
 	ev.handle = c->f->handle;
@@ -659,6 +687,7 @@ static void post_sync_file_range(struct shim_call *c, int64_t r, int fd, off64_t
  * descriptor itself is not under the root. */
 static int pre_syncfs(struct shim_call *c, int fd)
 {
+	c->fd = fd;
 	c->f = shim_fd_rec(fd);
 	if (!c->f && !shim_same_fs_as_root(fd))
 		return 0;
@@ -670,7 +699,8 @@ static void post_syncfs(struct shim_call *c, int64_t r, int fd)
 {
 	struct torn_event ev = { .type = TORN_EV_SYNCFS };
 
-	shim_lock(&c->lk);
+	if (!c->lk.held)        /* held already when a fault was injected */
+		shim_lock(&c->lk);
 	ev.handle = c->f && c->f->state == SHIM_FD_RECORDED ? c->f->handle : 0;
 	ev.aux_seq = c->aux_seq;
 	ev.result = r < 0 ? -(int64_t)c->err : r;
@@ -1131,6 +1161,18 @@ static int open_impl(int dirfd, const char *path, int flags, mode_t mode)
 		existed = 1;
 		nonempty = S_ISREG(st.st_mode) && st.st_size > 0;
 	}
+	if (__builtin_expect(shim_faults_on, 0)) {
+		c.ino = 0;
+		/* An injected failure: no descriptor, nothing to record but the
+		 * FAULT event. */
+		if (shim_fault_check(&c, "posix/io/oc/open", "open")) {
+			fd = (int)shim_fault_apply(&c, -1);
+			c.err = errno;
+			shim_finish(&c);
+			errno = c.err;
+			return fd;
+		}
+	}
 	errno = c.errno0;
 	fd = SHIM_REAL(openat)(dirfd, path, flags, mode);
 	c.err = errno;
@@ -1256,6 +1298,20 @@ SHIM_EXPORT int close(int fd)
 		return SHIM_REAL(close)(fd);
 	}
 	shim_lock(&c.lk);
+	if (__builtin_expect(shim_faults_on, 0)) {
+		c.fd = fd;
+		c.f = &shim_fds[fd];
+		/* An injected failure does not reach the kernel (as libfiu's
+		 * preload): the descriptor stays open, and only the FAULT event
+		 * is recorded (a CLOSE would end the handle in the trace). */
+		if (shim_fault_check(&c, "posix/io/oc/close", "close")) {
+			r = (int)shim_fault_apply(&c, -1);
+			c.err = errno;
+			shim_finish(&c);
+			errno = c.err;
+			return r;
+		}
+	}
 	errno = c.errno0;
 	r = SHIM_REAL(close)(fd);
 	c.err = errno;

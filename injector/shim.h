@@ -47,6 +47,8 @@
 #define SHIM_ENV_CTL        "TORN_SHM"          /* path of the shared control file */
 #define SHIM_ENV_MARK_FD    "TORN_MARK_FD"      /* fd the program writes mark lines to */
 #define SHIM_ENV_PRELOAD    "LD_PRELOAD"
+#define SHIM_ENV_FAULTS     "TORN_FAULTS"       /* fault specs, one per line (fault_spec.h) */
+#define SHIM_ENV_FAULT_SEED "TORN_FAULT_SEED"   /* --fault-seed, derived per process */
 
 /* Descriptors the shim keeps for itself are moved to SHIM_FD_BASE and up;
  * the wrappers of close, close_range, closefrom, dup2 and dup3 keep the
@@ -114,10 +116,19 @@ void shim_emit_mark(const char *text, size_t len);
 
 /* For the exec wrappers: fill @out (capacity @cap entries, NULL-terminated)
  * with @envp plus the variables recording needs (LD_PRELOAD with the shim,
- * TORN_SHM, TORN_MARK_FD) as they were at start-up, replacing any the program
+ * TORN_SHM, TORN_MARK_FD, and TORN_FAULTS with its TORN_FAULT_SEED when set)
+ * as they were at start-up, replacing any the program
  * changed or removed.  Strings point into @envp or into the shim's static
  * storage; nothing is allocated.  Returns the number of entries, or -E2BIG. */
 int shim_exec_env(char *const envp[], char **out, size_t cap);
+
+/* Faults (shim_fault.c): the per-rule call counters in the control block
+ * (under the lock; NULL when not recording), and for shim_exec_env the
+ * "TORN_FAULTS=..." and "TORN_FAULT_SEED=N" of the next image ("" when no
+ * faults are set). */
+uint64_t *shim_fault_counts(void);
+const char *shim_fault_env_specs(void);
+const char *shim_fault_env_seed(void);
 
 /* Process life: call from the fork wrapper in the child (after fork
  * returned 0) and before exec.  They keep the ring usable across both. */

@@ -5,7 +5,7 @@
  * per-call context of a wrapper.
  *
  * Sections: 1. real functions, 2. the descriptor table, 3. paths,
- * 4. the call context, 5. recording helpers.
+ * 4. the call context, 5. recording helpers, 6. faults.
  *
  * Nothing here allocates.  Symbols are hidden (the library is built with
  * -fvisibility=hidden and shim.map exports only the wrappers).
@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "shim.h"
 #include "shim_calls.h"
@@ -174,6 +175,19 @@ struct shim_call {
 	uint64_t  ino;          /* namespace: ino of the source, before the call */
 	int       what;         /* rename: the source is a directory */
 	struct shim_path p1, p2;
+	/* Faults (shim_fault.c): filled only while shim_faults_on. */
+	int       fd;           /* fd calls: the descriptor */
+	struct shim_write {     /* write calls: what was asked, for a short write */
+		int      fd, cnt, flags;
+		uint32_t src;           /* TORN_SRC_* */
+		int64_t  off;           /* the offset argument (-1: the file position) */
+		const struct iovec *iov;
+		struct iovec one;       /* write, pwrite: their buffer as a vector */
+	} w;
+	int       fault_err;    /* the errno injected */
+	uint64_t  fault_keep;   /* > 0: a short write of that many bytes */
+	const char *fault_point;
+	int       fault_where;  /* where the call's path comes from */
 };
 
 /* Start a wrapper: 0 means pass straight through (not recording, or
@@ -231,5 +245,47 @@ void shim_stdio_exit_flush(void);
  * what the stream wrote to the file without the shim seeing it (see
  * shim_stdio.c, "catch-up"), so that the flush is recorded after it. */
 void shim_stdio_before_sync(int fd, struct shim_fd *e);
+
+/* ==========================================================================
+ * 6. FAULTS (shim_fault.c, docs/faults.md)
+ * ==========================================================================
+ *
+ * In a wrapper, once it knows the call concerns the root and before the
+ * real call:
+ *
+ *	if (__builtin_expect(shim_faults_on, 0) && shim_fault_check(&c, POINT, "call"))
+ *		r = shim_fault_apply(&c, error_value);   // instead of the real call
+ *	else
+ *		r = real call;
+ *
+ * shim_fault_check decides under the global lock (taking it if the wrapper
+ * does not hold it yet, and keeping it when the call is to fail) and
+ * returns 1 when the call fails or is shortened.  shim_fault_apply emits
+ * the TORN_EV_FAULT event and returns what the program sees: @errv with
+ * errno set (@errv 0: the error number itself, errno untouched, as
+ * posix_fallocate), or the result of writing the prefix for a short write.
+ * Write calls fill c->w in their pre_ hook while shim_faults_on. */
+extern int shim_faults_on;
+int shim_fault_check(struct shim_call *c, const char *point, const char *call);
+int64_t shim_fault_apply(struct shim_call *c, int64_t errv);
+
+/* Fill c->w for a write call (while shim_faults_on). */
+static inline void shim_fault_wreq(struct shim_call *c, uint32_t src, int fd,
+				   const struct iovec *iov, int cnt, int64_t off, int flags)
+{
+	c->w.src = src;
+	c->w.fd = fd;
+	c->w.iov = iov;
+	c->w.cnt = cnt;
+	c->w.off = off;
+	c->w.flags = flags;
+}
+
+/* io_uring (shim_uring.c, under the lock): decide at submission whether the
+ * entry's completion fails; at the completion, emit the FAULT event and
+ * replace its res. */
+struct io_uring_cqe;
+void shim_fault_uring_arm(const void *ring, uint64_t ud, unsigned op, int fd, struct shim_fd *f);
+void shim_fault_uring_cqe(const void *ring, struct io_uring_cqe *cqe);
 
 #endif /* TORN_INJECTOR_SHIM_INT_H */

@@ -517,7 +517,8 @@ int shim_exec_env(char *const envp[], char **out, size_t cap)
 	for (size_t i = 0; envp && envp[i]; i++) {
 		const char *e = envp[i];
 
-		if (env_is(e, SHIM_ENV_CTL "=") || env_is(e, SHIM_ENV_MARK_FD "="))
+		if (env_is(e, SHIM_ENV_CTL "=") || env_is(e, SHIM_ENV_MARK_FD "=") ||
+		    env_is(e, SHIM_ENV_FAULTS "=") || env_is(e, SHIM_ENV_FAULT_SEED "="))
 			continue;
 		if (env_is(e, SHIM_ENV_PRELOAD "=")) {
 			/* The program's own LD_PRELOAD is kept if it still loads the
@@ -533,8 +534,10 @@ int shim_exec_env(char *const envp[], char **out, size_t cap)
 			return -E2BIG;
 		out[n++] = (char *)e;
 	}
-	const char *add[3] = { keep_preload ? keep_preload : g_env_preload, g_env_shm, g_env_markfd };
-	for (size_t i = 0; i < 3; i++) {
+	/* The faults follow into the new image (shim_fault.c), with its seed. */
+	const char *add[5] = { keep_preload ? keep_preload : g_env_preload, g_env_shm, g_env_markfd,
+			       shim_fault_env_specs(), shim_fault_env_seed() };
+	for (size_t i = 0; i < 5; i++) {
 		if (!add[i][0])
 			continue;
 		if (n + 1 >= cap)
@@ -543,6 +546,11 @@ int shim_exec_env(char *const envp[], char **out, size_t cap)
 	}
 	out[n] = NULL;
 	return (int)n;
+}
+
+uint64_t *shim_fault_counts(void)
+{
+	return g_ctl ? g_ctl->fault_count : NULL;
 }
 
 void shim_after_fork_child(void)

@@ -24,7 +24,8 @@
  *     network and timer operations pass unseen; any other operation, and a
  *     ring polled by a kernel thread (IORING_SETUP_SQPOLL), is recorded as
  *     TORN_EV_UNSUPPORTED.
- * Faults are not injected into these calls.
+ * Faults: the completions of recorded writes and fsyncs can be failed
+ * (torn/uring/write, torn/uring/fsync; shim_fault.c section 5).
  */
 #include <fcntl.h>
 #include <liburing.h>
@@ -252,6 +253,10 @@ static void ring_poll(struct uring_st *r)
 
 		if (!pend_take(r, cqe->user_data))
 			continue;
+		/* An injected fault replaces res in the ring, before the program
+		 * reads it (shim_fault.c). */
+		if (__builtin_expect(shim_faults_on, 0))
+			shim_fault_uring_cqe(r->ring, (struct io_uring_cqe *)cqe);
 		ev.aux_seq = cqe->user_data;
 		ev.result = cqe->res;
 		ev.oflags = cqe->flags;
@@ -480,6 +485,8 @@ static void record_sqe(struct uring_st *r, const struct io_uring_sqe *sqe)
 	}
 	if (n)
 		n->ring = r->ring;               /* taken: completed in ns_complete */
+	if (__builtin_expect(shim_faults_on, 0))
+		shim_fault_uring_arm(r->ring, sqe->user_data, op, fd, f);
 	if (r->npend < URING_PEND)
 		r->pend[r->npend++] = sqe->user_data;
 	else

@@ -67,7 +67,7 @@
 #include "torn/trace.h"
 
 #define SHM_MAGIC           0x314d48534e524f54ull   /* "TORNSHM1" little-endian */
-#define SHM_VERSION         2u                      /* bump on any change of struct shm_ctl */
+#define SHM_VERSION         3u                      /* bump on any change of struct shm_ctl */
 #define SHM_CTL_SIZE        65536u                  /* room for the header below */
 /* 16 MiB: large enough that the consumer (a write to the page cache, GB/s)
  * seldom lets it fill, small enough that it is reused soon: a page of
@@ -123,6 +123,8 @@ struct shm_ctl {
 	uint32_t attached;              /* processes whose shim mapped this block (atomic) */
 	struct shm_line mark_line;      /* partial line of the $TORN_MARK_FD pipe */
 	struct shm_line out_line;       /* partial line of the stdout pipe */
+	uint64_t fault_count[32];       /* calls counted per fault rule (shim_fault.c;
+	                                   FAULT_SPECS_MAX rules) */
 
 	/* Producer -> consumer (head) and back (tail), each on its own line. */
 	__attribute__((aligned(64))) uint64_t head;

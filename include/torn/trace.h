@@ -168,7 +168,11 @@ enum torn_rec_type {
 
 	/* Program promises and faults */
 	TORN_EV_MARK         = 60,  /* text = mark (one line, no newline) */
-	TORN_EV_FAULT        = 61,  /* text = failure point name, result = injected -errno */
+	TORN_EV_FAULT        = 61,  /* an injected fault, right before the event of the call it
+	                               changed (docs/faults.md): text = failure point name,
+	                               result = injected -errno (flag TORN_F_SHORT: the bytes
+	                               a short write kept), handle, ino and path of the call;
+	                               io_uring: aux_seq = user_data, before its CQE event */
 
 	/* io_uring (issue 6) */
 	TORN_EV_URING_SUBMIT = 70,  /* one SQE: aux = opcode, handle, off, len, aux_seq =
@@ -197,6 +201,7 @@ enum torn_rec_type {
 #define TORN_F_SYNC        0x0010u  /* WRITE: durable on return (O_SYNC/O_DSYNC/RWF_[D]SYNC) */
 #define TORN_F_MISALIGNED  0x0020u  /* WRITE: O_DIRECT write not aligned to dio_offset_align */
 #define TORN_F_SPLIT       0x0040u  /* WRITE: continues the previous write event of one call */
+#define TORN_F_SHORT       0x0080u  /* FAULT: a short write; result = bytes written */
 
 /* Where a write came from (aux of TORN_EV_WRITE). */
 enum torn_write_src {
