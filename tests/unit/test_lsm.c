@@ -304,6 +304,18 @@ static void test_fault_fsync_uring(void **state)
 	fu_case_fsync_fails(&fe);
 }
 
+static void test_fault_fsync_direct(void **state)
+{
+	struct fu_engine fe = fault_engine(EIO_DIRECT);
+	fu_case_fsync_fails(&fe);
+}
+
+static void test_fault_write_direct(void **state)
+{
+	struct fu_engine fe = fault_engine(EIO_DIRECT);
+	fu_case_write_fails(&fe);
+}
+
 static void test_fault_write(void **state)
 {
 	struct fu_engine fe = fault_engine(EIO_BUFFERED);
@@ -357,7 +369,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_fsync, setup, fault_teardown),
 		cmocka_unit_test_setup_teardown(test_fault_fsync_uring, setup, fault_teardown),
+		cmocka_unit_test_setup_teardown(test_fault_fsync_direct, setup, fault_teardown),
 		cmocka_unit_test_setup_teardown(test_fault_write, setup, fault_teardown),
+		cmocka_unit_test_setup_teardown(test_fault_write_direct, setup, fault_teardown),
 		cmocka_unit_test_setup_teardown(test_fault_write_uring, setup, fault_teardown),
 		cmocka_unit_test_setup_teardown(test_fault_short_tail, setup, fault_teardown),
 		cmocka_unit_test_setup_teardown(test_fault_eintr, setup, fault_teardown),
