@@ -270,6 +270,11 @@ int cmd_explore(int argc, char **argv)
 		}
 		eo.check_fn = kvw_inproc_check;
 		eo.check_arg = inproc;
+		/* Now, while torn is small and has one thread: the children
+		 * are cloned from this copy (explore.h); without one (no
+		 * socket, no fork) torn forks them itself. */
+		if (explore_forkserver_start(kvw_inproc_check, inproc, &eo.forkserver) < 0)
+			eo.forkserver = NULL;
 	}
 	ret = crashcli_open(&cc, argv[optind], NULL);
 	if (ret)
@@ -337,6 +342,7 @@ int cmd_explore(int argc, char **argv)
 	}
 	ret = rep.nfailures ? TORN_EXIT_FINDINGS : TORN_EXIT_OK;
 out:
+	explore_forkserver_stop(eo.forkserver);
 	kvw_inproc_free(inproc);
 	explore_report_free(&rep);
 	crashcli_close(&cc);

@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -491,35 +494,218 @@ static int checker_spawn(const struct checker *c, char **env, const char *dir, i
 	return cerr ? -cerr : 0;
 }
 
-/* The in-process checker (opts.check_fn): a forked child of torn runs it
- * in @dir, in a process group of its own, stdout+stderr to @outfd, and
- * exits with its result.  Same contract as checker_spawn. */
+/* The child of the in-process checker: in @dir, in a process group of its
+ * own, stdout+stderr to @outfd, default signal dispositions; exits with
+ * @fn's result (126 when it cannot even be set up). */
+static void __attribute__((noreturn))
+inproc_child(int (*fn)(void *, const char *, const char *), void *arg, const char *dir,
+	     const char *marks, int outfd)
+{
+	int nullfd = open("/dev/null", O_RDONLY);
+	sigset_t none;
+
+	setpgid(0, 0);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (nullfd < 0 || dup2(nullfd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0 ||
+	    chdir(dir) < 0)
+		_exit(126);
+	closefrom(3);
+	_exit(fn(arg, dir, marks));
+}
+
+/* The in-process checker (opts.check_fn) without a fork server: a forked
+ * child of torn runs it.  Same contract as checker_spawn. */
 static int checker_fork(const struct explore_opts *o, const char *dir, const char *marks,
 			int outfd, pid_t *pid)
 {
-	sigset_t none;
 	pid_t p = fork();
 
 	if (p < 0)
 		return -errno;
-	if (p == 0) {
-		int nullfd = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (nullfd < 0 || dup2(nullfd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0 ||
-		    chdir(dir) < 0)
-			_exit(126);
-		closefrom(3);
-		_exit(o->check_fn(o->check_arg, dir, marks));
-	}
+	if (p == 0)
+		inproc_child(o->check_fn, o->check_arg, dir, marks, outfd);
 	setpgid(p, p); /* the child does it too: whichever runs first */
 	*pid = p;
+	return 0;
+}
+
+/* ---- The fork server (explore.h) ----
+ * Requests on a SOCK_SEQPACKET pair: torn sends a struct fs_req with the
+ * output descriptor attached (SCM_RIGHTS); the server clones a child with
+ * CLONE_PARENT (torn's child, not the server's) and answers with its pid
+ * or -errno as a long.  One request at a time (fs->mu). */
+struct explore_forkserver {
+	int sock;                    /* torn's end */
+	pid_t pid;
+	int broken;                  /* the server cannot clone: fork from torn */
+	pthread_mutex_t mu;
+};
+
+struct fs_req {
+	char dir[PATH_MAX + 32];
+	char marks[PATH_MAX + 40];
+};
+
+static void __attribute__((noreturn))
+fs_serve(int sock, pid_t torn, int (*fn)(void *, const char *, const char *), void *arg)
+{
+	static struct fs_req rq;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+
+	/* Gone with torn: the parent-death signal, or EOF on the socket. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != torn)
+		_exit(0);
+	/* ^C reaches torn's process group: torn handles it and closes the
+	 * socket; the children reset these (inproc_child). */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	for (;;) {
+		struct iovec iov = { &rq, sizeof(rq) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		long reply;
+		int outfd = -1;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(0);
+		c = CMSG_FIRSTHDR(&mh);
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&outfd, CMSG_DATA(c), sizeof(int));
+		if (outfd < 0 || (size_t)n != sizeof(rq)) {
+			reply = -EBADMSG;
+		} else {
+			rq.dir[sizeof(rq.dir) - 1] = 0;
+			rq.marks[sizeof(rq.marks) - 1] = 0;
+			/* A fork whose child is torn's (exit signal: the
+			 * server's own, SIGCHLD). */
+			reply = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL,
+					NULL, NULL);
+			if (reply == 0)
+				inproc_child(fn, arg, rq.dir, rq.marks, outfd);
+			if (reply < 0)
+				reply = -errno;
+		}
+		if (outfd >= 0)
+			close(outfd);
+		if (write(sock, &reply, sizeof(reply)) != (ssize_t)sizeof(reply))
+			_exit(1);
+	}
+}
+
+int explore_forkserver_start(int (*fn)(void *arg, const char *dir, const char *marks),
+			     void *arg, struct explore_forkserver **out)
+{
+	struct explore_forkserver *fs = calloc(1, sizeof(*fs));
+	pid_t torn = getpid(), p;
+	int sv[2] = { -1, -1 }, rc;
+
+	*out = NULL;
+	if (!fs)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	fflush(NULL);   /* nothing buffered twice */
+	p = fork();
+	if (p < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (p == 0) {
+		close(sv[0]);
+		fs_serve(sv[1], torn, fn, arg);
+	}
+	close(sv[1]);
+	fs->sock = sv[0];
+	fs->pid = p;
+	pthread_mutex_init(&fs->mu, NULL);
+	*out = fs;
+	return 0;
+fail:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	free(fs);
+	return rc;
+}
+
+void explore_forkserver_stop(struct explore_forkserver *fs)
+{
+	if (!fs)
+		return;
+	close(fs->sock);
+	while (waitpid(fs->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	pthread_mutex_destroy(&fs->mu);
+	free(fs);
+}
+
+/* Start the in-process checker's child through the server: 0 with *@pid,
+ * or -errno (the server is gone or cannot clone: the caller forks). */
+static int forkserver_spawn(struct explore_forkserver *fs, const char *dir, const char *marks,
+			    int outfd, pid_t *pid)
+{
+	static struct fs_req rq;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { &rq, sizeof(rq) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *c;
+	long reply = -EPIPE;
+	ssize_t n;
+
+	pthread_mutex_lock(&fs->mu);
+	if (fs->broken)
+		goto out;
+	if (snprintf(rq.dir, sizeof(rq.dir), "%s", dir) >= (int)sizeof(rq.dir) ||
+	    snprintf(rq.marks, sizeof(rq.marks), "%s", marks) >= (int)sizeof(rq.marks)) {
+		reply = -ENAMETOOLONG;
+		goto out;
+	}
+	memset(cm.buf, 0, sizeof(cm.buf));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &outfd, sizeof(int));
+	do
+		n = sendmsg(fs->sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(rq))
+		goto out;
+	do
+		n = read(fs->sock, &reply, sizeof(reply));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(reply))
+		reply = -EPIPE;
+out:
+	/* A server that cannot clone (valgrind refuses CLONE_PARENT) or is
+	 * gone: torn forks from now on, same children. */
+	if (reply < 0)
+		fs->broken = 1;
+	pthread_mutex_unlock(&fs->mu);
+	if (reply < 0)
+		return (int)reply;
+	*pid = (pid_t)reply;
+	setpgid(*pid, *pid); /* the child does it too: whichever runs first */
 	return 0;
 }
 
@@ -790,7 +976,10 @@ static void job_spawn(const struct run *r, struct job *j)
 	pid_t pid = 0;
 	int rc, pidfd = -1;
 
-	if (r->o->check_fn)
+	if (r->o->check_fn && r->o->forkserver &&
+	    forkserver_spawn(r->o->forkserver, j->dir, j->marks, j->outfd, &pid) == 0)
+		rc = 0;
+	else if (r->o->check_fn)
 		rc = checker_fork(r->o, j->dir, j->marks, j->outfd, &pid);
 	else
 		rc = checker_spawn(&r->chk, j->env, j->dir, j->outfd, &pid);

@@ -112,6 +112,9 @@ struct explore_opts {
 	 * the equivalent command in reports. */
 	int       (*check_fn)(void *arg, const char *dir, const char *marks);
 	void       *check_arg;
+	/* With check_fn: the fork server (explore_forkserver_start) that
+	 * forks the children instead of torn itself; NULL: torn forks. */
+	struct explore_forkserver *forkserver;
 };
 
 void explore_opts_default(struct explore_opts *o);
@@ -210,6 +213,23 @@ int explore_check_dir(const struct explore_opts *o, const char *dir, const char 
  * Options given explicitly (*_set nonzero) win over the id.  0 or -EINVAL. */
 int explore_opts_from_id(struct crash_opts *co, const char *id, int sector_set, int atomic_set,
 			 int model_set, char *err, size_t errlen);
+
+/* ---- The fork server of the in-process checker ----
+ *
+ * Forking torn for every state costs what torn's size costs: page tables
+ * to copy, its pages made copy-on-write (faults on both sides), and, torn
+ * having two threads, TLB shootdowns.  explore_forkserver_start, called
+ * early (before the trace is opened: the process is small then, and has
+ * one thread), forks a server that holds only what @fn needs; each state's
+ * child is then cloned from the server with CLONE_PARENT, so that it is
+ * torn's child all the same (torn waits for it, polls its pidfd, kills its
+ * process group) and runs @fn(@arg, dir, marks) as checker_fork's child
+ * would.  The server exits when torn closes its end (or dies).
+ * 0 or -errno. */
+struct explore_forkserver;
+int explore_forkserver_start(int (*fn)(void *arg, const char *dir, const char *marks),
+			     void *arg, struct explore_forkserver **out);
+void explore_forkserver_stop(struct explore_forkserver *fs);
 
 /* Remove a directory tree (no symlink following).  0 or -errno. */
 int explore_rmtree(const char *path);
