@@ -24,12 +24,14 @@
 #include "engines/tornkv/kvwork.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "torn/mark.h"
@@ -629,7 +631,7 @@ out:
 }
 
 static int check_plan(const struct kvw_opts *o, const struct kvw_plan *p,
-		      const char *marks_path, char *msg, size_t cap)
+		      const char *marks_path, const uint64_t *known_acked, char *msg, size_t cap)
 {
 	struct chk c = { .o = o, .w = p->w, .lastdel = p->lastdel, .msg = msg, .cap = cap };
 	char vmsg[256] = "";
@@ -641,8 +643,10 @@ static int check_plan(const struct kvw_opts *o, const struct kvw_plan *p,
 	c.rec = calloc(o->keys, sizeof(*c.rec));
 	if (!c.rec)
 		return -ENOMEM;
-	rc = read_marks(o, p, marks_path, &acked, msg, cap);
-	if (rc)
+	/* known_acked: the in-process checker matched the marks file already */
+	if (known_acked)
+		acked = *known_acked;
+	else if ((rc = read_marks(o, p, marks_path, &acked, msg, cap)))
 		goto out;
 	eng_seterr("%s", "");
 	rc = o->engine->open(&e, &o->eng);
@@ -706,7 +710,7 @@ int kvw_check(const struct kvw_opts *o, const char *marks_path, char *msg, size_
 
 	if (!p)
 		return -ENOMEM;
-	rc = check_plan(o, p, marks_path, msg, cap);
+	rc = check_plan(o, p, marks_path, NULL, msg, cap);
 	plan_free(p);
 	return rc;
 }
@@ -829,10 +833,12 @@ int kvw_parse_args(int argc, char **argv, struct kvw_opts *o, const char **cmd,
 	return 0;
 }
 
-static int report_plan(const struct kvw_opts *o, const struct kvw_plan *p, const char *marks)
+static int report_plan(const struct kvw_opts *o, const struct kvw_plan *p, const char *marks,
+		       const uint64_t *known_acked)
 {
 	char msg[1024];
-	int rc = p ? check_plan(o, p, marks, msg, sizeof(msg)) : kvw_check(o, marks, msg, sizeof(msg));
+	int rc = p ? check_plan(o, p, marks, known_acked, msg, sizeof(msg)) :
+		 kvw_check(o, marks, msg, sizeof(msg));
 
 	if (rc < 0) {
 		dprintf(2, "tornkv: check: %s\n", eng_strerror(rc));
@@ -854,7 +860,7 @@ static int report_plan(const struct kvw_opts *o, const struct kvw_plan *p, const
 
 int kvw_check_report(const struct kvw_opts *o, const char *marks)
 {
-	return report_plan(o, NULL, marks);
+	return report_plan(o, NULL, marks, NULL);
 }
 
 struct inproc {
@@ -862,7 +868,56 @@ struct inproc {
 	struct kvw_plan *plan; /* built here, shared with every forked child */
 	char *words;  /* the split command line */
 	char **argv;
+	/* Every mark's line, "mark 1\nmark 2\n...", and the end of the first
+	 * s lines (end[0] = 0): torn's marks file for a state holding the
+	 * marks of operations 1..s is exactly all[0, end[s]), which one read
+	 * and a memcmp recognise; anything else goes through read_marks. */
+	char *all;
+	size_t *end;
 };
+
+/* The number s of leading marks the file at @path holds, when it is
+ * exactly their lines: 1, else 0 (not open, another content, an error:
+ * read_marks decides).  Compared a chunk at a time through the stack: a
+ * buffer of the inproc would be copied on write in every forked child. */
+static int marks_prefix(const struct inproc *ip, const char *path, uint64_t *acked)
+{
+	size_t n = 0, lo = 0, hi = ip->plan->nops, total = ip->end[ip->plan->nops];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), same = 1;
+	char chunk[8192];
+
+	if (fd < 0)
+		return 0;
+	while (same) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			same = 0;
+		if (r <= 0)
+			break;
+		if ((size_t)r > total - n || memcmp(chunk, ip->all + n, (size_t)r))
+			same = 0;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (!same)
+		return 0;
+	/* the s with end[s] == n, if any (end is increasing) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
+
+		if (ip->end[mid] <= n)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	if (ip->end[lo] != n)
+		return 0;
+	*acked = lo;
+	return 1;
+}
 
 void kvw_inproc_free(void *arg)
 {
@@ -871,6 +926,8 @@ void kvw_inproc_free(void *arg)
 	if (!ip)
 		return;
 	plan_free(ip->plan);
+	free(ip->all);
+	free(ip->end);
 	free(ip->words);
 	free(ip->argv);
 	free(ip);
@@ -944,9 +1001,20 @@ int kvw_inproc_new(const char *check_cmd, const char *engine, void **out, char *
 		goto fail;
 	}
 	ip->plan = plan_new(&ip->o, 1);
-	if (!ip->plan) {
+	if (!ip->plan || !(ip->end = calloc(ip->plan->nops + 1, sizeof(*ip->end)))) {
 		snprintf(msg, cap, "out of memory");
 		goto fail;
+	}
+	for (size_t s = 1; s <= ip->plan->nops; s++)
+		ip->end[s] = ip->end[s - 1] + strlen(ip->plan->mark[s]) + 1;
+	ip->all = malloc(ip->end[ip->plan->nops] + 1);
+	if (!ip->all) {
+		snprintf(msg, cap, "out of memory");
+		goto fail;
+	}
+	for (size_t s = 1; s <= ip->plan->nops; s++) {
+		memcpy(ip->all + ip->end[s - 1], ip->plan->mark[s], ip->end[s] - ip->end[s - 1] - 1);
+		ip->all[ip->end[s] - 1] = '\n';
 	}
 	*out = ip;
 	return 0;
@@ -959,8 +1027,11 @@ int kvw_inproc_check(void *arg, const char *dir, const char *marks)
 {
 	struct inproc *ip = arg;
 	struct kvw_opts o = ip->o;
+	uint64_t acked;
 
 	if (!o.eng.dir)
 		o.eng.dir = dir;
-	return report_plan(&o, ip->plan, marks);
+	if (marks && marks_prefix(ip, marks, &acked))
+		return report_plan(&o, ip->plan, marks, &acked);
+	return report_plan(&o, ip->plan, marks, NULL);
 }
