@@ -80,6 +80,18 @@ void shim_lock(struct shim_lock *lk);
 void shim_unlock(struct shim_lock *lk);
 int  shim_in_lock(void);
 
+/* Around a change of signal @sig's disposition (shim_signal.c's wrappers
+ * of sigaction, signal, ...): @user_handler says the new disposition is a
+ * function of the program (not SIG_DFL, SIG_IGN, SIG_HOLD).  begin blocks
+ * signals in this thread and, for a handler, waits until no lock without
+ * blocked signals is held; end says whether the change was made. */
+struct shim_sig_change {
+	sigset_t saved;
+	int      sig, user, prev, locked;
+};
+void shim_sig_change_begin(struct shim_sig_change *ch, int sig, int user_handler);
+void shim_sig_change_end(struct shim_sig_change *ch, int ok);
+
 /* Under the lock: a fresh open-file-description handle (never 0). */
 uint64_t shim_new_handle(void);
 

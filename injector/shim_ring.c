@@ -58,11 +58,19 @@ static __thread pid_t t_tid __attribute__((tls_model("initial-exec")));
  * cached pid is the parent's, so it asks the kernel each time. */
 __thread int shim_t_vfork __attribute__((tls_model("initial-exec")));
 
-/* The pid of this process, cached in a page the kernel empties in the child
- * of any fork (MADV_WIPEONFORK, Linux 4.14): the wrapper's fork, libc's
- * internal ones, _Fork and raw fork/clone syscalls alike.  NULL when the
- * kernel lacks it: then every call asks (the cost of one getpid). */
-static pid_t *g_pid_page;
+/* Per-process state in a page the kernel empties in the child of any fork
+ * (MADV_WIPEONFORK, Linux 4.14): the wrapper's fork, libc's internal ones,
+ * _Fork and raw fork/clone syscalls alike.  NULL when the kernel lacks it:
+ * then every call asks for the pid (the cost of one getpid), and the lock
+ * always blocks signals (section 2). */
+struct fork_page {
+	pid_t    pid;           /* this process's pid (0: not asked yet) */
+	uint32_t unblocked;     /* threads inside shim_lock with signals left
+	                           unblocked (section 2) */
+	uint32_t sig_lock;      /* serializes the signal wrappers (a spin lock:
+	                           a fork child must not inherit it held) */
+};
+static struct fork_page *g_pid_page;
 
 /* A buffer to make a chunk contiguous when it spans iovecs (under the lock:
  * one thread of this process at a time). */
@@ -118,11 +126,11 @@ pid_t shim_pid(void)
 
 	if (!g_pid_page || __builtin_expect(shim_t_vfork > 0, 0))
 		return (pid_t)syscall(SYS_getpid);
-	p = __atomic_load_n(g_pid_page, __ATOMIC_RELAXED);
+	p = __atomic_load_n(&g_pid_page->pid, __ATOMIC_RELAXED);
 	if (__builtin_expect(p == 0, 0)) {
 		/* First use in this process (threads racing store the same value). */
 		p = (pid_t)syscall(SYS_getpid);
-		__atomic_store_n(g_pid_page, p, __ATOMIC_RELAXED);
+		__atomic_store_n(&g_pid_page->pid, p, __ATOMIC_RELAXED);
 	}
 	return p;
 }
@@ -216,18 +224,121 @@ int shim_own_fd(int fd)
  * 2. LOCK
  * ========================================================================== */
 
-/* lk->held: 0 nothing, 1 signals blocked, 2 signals blocked and mutex held. */
-void shim_lock(struct shim_lock *lk)
+/* Signals and the lock.  A signal handler that runs while its thread holds
+ * the lock and calls a wrapper would either deadlock on the mutex or (past
+ * the re-entry check) not be recorded.  Blocking every signal around the
+ * lock prevents both, but costs two system calls per event (~230 ns, an
+ * eighth of a native 4 KiB write).  Most programs install no handler at
+ * all, and without one no code of the program can run inside the lock (a
+ * signal's default action stops, ends or ignores, like SIGKILL can).  So:
+ *
+ *   - g_sig_user has a bit per signal whose handler may be the program's
+ *     (set by the wrappers of sigaction, signal, ... in shim_signal.c
+ *     before the handler is installed, cleared after SIG_DFL or SIG_IGN is);
+ *   - shim_lock counts itself in fork_page.unblocked, then reads g_sig_user:
+ *     when it is 0 signals stay unblocked, otherwise it uncounts itself and
+ *     blocks them as before;
+ *   - a wrapper installing a handler sets its bit, then waits until
+ *     unblocked (less its own thread's count) is 0 before installing it.
+ *
+ * Both sides write, then read the other's word, all sequentially
+ * consistent: either shim_lock sees the bit, or the installer sees the
+ * count and waits for that lock to be released.  So no handler can be
+ * installed while any thread is inside an unblocked lock.  Handlers
+ * installed without the exported functions (raw rt_sigaction system calls,
+ * a sanitizer's own) are not seen: a wrapper they call inside the lock
+ * passes through (t_in_lock), which is what happened before the lock was
+ * taken too.  A fork child starts with unblocked = 0 (the page is wiped);
+ * a vfork child, on its parent's memory, always blocks. */
+static uint64_t g_sig_user;
+/* This thread's share of fork_page.unblocked (nested locks count twice). */
+static __thread int t_unblocked __attribute__((tls_model("initial-exec")));
+
+/* Count this thread into the unblocked locks if no handler is installed.
+ * Returns 1 when counted (signals may stay unblocked). */
+static int sig_enter(struct shim_lock *lk)
 {
+	struct fork_page *fp = g_pid_page;
+
+	if (!fp || __builtin_expect(shim_t_vfork > 0, 0))
+		return 0;
+	lk->count_pid = shim_pid();
+	t_unblocked++;          /* first: an installer in this thread's handler skips it */
+	__atomic_add_fetch(&fp->unblocked, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&g_sig_user, __ATOMIC_SEQ_CST) == 0)
+		return 1;
+	__atomic_sub_fetch(&fp->unblocked, 1, __ATOMIC_SEQ_CST);
+	t_unblocked--;
+	return 0;
+}
+
+static void sig_leave(struct shim_lock *lk)
+{
+	/* A fork child's copy of a counted lock: its page was wiped. */
+	if (shim_pid() != lk->count_pid)
+		return;
+	__atomic_sub_fetch(&g_pid_page->unblocked, 1, __ATOMIC_SEQ_CST);
+	t_unblocked--;
+}
+
+void shim_sig_change_begin(struct shim_sig_change *ch, int sig, int user_handler)
+{
+	struct fork_page *fp = g_pid_page;
 	sigset_t all;
 
+	ch->sig = sig;
+	ch->user = user_handler;
+	ch->locked = 0;
+	if (!fp || sig < 1 || sig > 64)
+		return;         /* the lock always blocks, or the call fails (EINVAL) */
+	/* Signals blocked while sig_lock is held: a handler of this thread
+	 * calling sigaction must not spin on it. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &ch->saved);
+	while (__atomic_exchange_n(&fp->sig_lock, 1, __ATOMIC_ACQUIRE))
+		syscall(SYS_sched_yield);
+	ch->locked = 1;
+	if (!user_handler)
+		return;
+	ch->prev = (__atomic_fetch_or(&g_sig_user, 1ull << (sig - 1), __ATOMIC_SEQ_CST) >>
+		    (sig - 1)) & 1;
+	/* Wait for the locks that did not see the bit (short: one event). */
+	while ((int)__atomic_load_n(&fp->unblocked, __ATOMIC_SEQ_CST) - t_unblocked > 0)
+		syscall(SYS_sched_yield);
+}
+
+void shim_sig_change_end(struct shim_sig_change *ch, int ok)
+{
+	struct fork_page *fp = g_pid_page;
+
+	if (!ch->locked)
+		return;
+	/* Back to SIG_DFL or SIG_IGN: no handler of the program left for this
+	 * signal (not in a vfork child: the bits are its parent's, whose
+	 * handlers it does not share).  A handler that could not be
+	 * installed (SIGKILL, a bad number) leaves the bit as it was. */
+	if (shim_t_vfork == 0 && (ok ? !ch->user : ch->user && !ch->prev))
+		__atomic_and_fetch(&g_sig_user, ~(1ull << (ch->sig - 1)), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fp->sig_lock, 0, __ATOMIC_RELEASE);
+	pthread_sigmask(SIG_SETMASK, &ch->saved, NULL);
+}
+
+/* lk->held: 0 nothing, 1 outside the mutex, 2 mutex held.  lk->counted:
+ * signals were left unblocked (see above), else they are blocked. */
+void shim_lock(struct shim_lock *lk)
+{
 	/* A thread cancelled at a cancellation point inside a wrapper (the
 	 * real write, open, close ... runs under the lock) would unwind with
 	 * the lock held and hang every process of the program: cancellation
 	 * waits until the lock is released (the next cancellation point). */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &lk->cancel);
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &lk->saved);
+	lk->counted = sig_enter(lk);
+	if (!lk->counted) {
+		sigset_t all;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &lk->saved);
+	}
 	lk->held = 1;
 	/* Re-entered in this thread: never take the (non-recursive) mutex twice. */
 	if (t_in_lock || !g_ctl || g_dead)
@@ -251,7 +362,10 @@ void shim_unlock(struct shim_lock *lk)
 		shm_unlock(g_ctl);
 	}
 	lk->held = 0;
-	pthread_sigmask(SIG_SETMASK, &lk->saved, NULL);
+	if (lk->counted)
+		sig_leave(lk);
+	else
+		pthread_sigmask(SIG_SETMASK, &lk->saved, NULL);
 	pthread_setcancelstate(lk->cancel, NULL);
 }
 
