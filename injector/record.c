@@ -520,12 +520,36 @@ static void child_free(struct child *ch)
 		free(ch->env_strs[i]);
 }
 
+/* The sanitized build (TORN_SANITIZE) compiles the shim with ASan+UBSan:
+ * it loads only into a process whose first preloaded library is the ASan
+ * runtime, so torn record puts TORN_ASAN_RUNTIME (gcc's libasan.so, named
+ * at build time) in front of LD_PRELOAD unless it is already first.  The
+ * shim's exec wrappers carry that LD_PRELOAD on to every image the program
+ * runs (docs/record.md, "The sanitized build"). */
+#ifdef TORN_ASAN_RUNTIME
+static const char *asan_first(const char *old)
+{
+	size_t n = strlen(TORN_ASAN_RUNTIME);
+
+	if (old && !strncmp(old, TORN_ASAN_RUNTIME, n) && (old[n] == ':' || old[n] == ' ' ||
+							    !old[n]))
+		return "";
+	return TORN_ASAN_RUNTIME ":";
+}
+#else
+static const char *asan_first(const char *old)
+{
+	return "";
+}
+#endif
+
 /* The program's environment: ours, with LD_PRELOAD (the shim after any
  * library already preloaded, such as a sanitizer runtime that must come
  * first), TORN_SHM and TORN_MARK_FD set. */
 static int child_env(struct child *ch, const char *shim)
 {
 	const char *old = getenv(SHIM_ENV_PRELOAD);
+	const char *first = asan_first(old);
 	size_t n = 0, cap = 4;
 	int r0, r1, r2;
 
@@ -533,9 +557,9 @@ static int child_env(struct child *ch, const char *shim)
 		cap++;
 	ch->envp = calloc(cap, sizeof(char *));
 	if (old && *old)
-		r0 = asprintf(&ch->env_strs[0], "%s=%s:%s", SHIM_ENV_PRELOAD, old, shim);
+		r0 = asprintf(&ch->env_strs[0], "%s=%s%s:%s", SHIM_ENV_PRELOAD, first, old, shim);
 	else
-		r0 = asprintf(&ch->env_strs[0], "%s=%s", SHIM_ENV_PRELOAD, shim);
+		r0 = asprintf(&ch->env_strs[0], "%s=%s%s", SHIM_ENV_PRELOAD, first, shim);
 	r1 = asprintf(&ch->env_strs[1], "%s=fd:%d", SHIM_ENV_CTL, SHM_FD_CTL);
 	r2 = asprintf(&ch->env_strs[2], "%s=%d", SHIM_ENV_MARK_FD, SHM_MARK_FD);
 	/* asprintf leaves the pointer undefined on failure */

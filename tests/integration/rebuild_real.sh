@@ -78,7 +78,11 @@ shell)
 		# Plain cp would use copy_file_range(2) (or FICLONE), which the shim
 		# does not record yet: the copy would be missing from the trace.
 		cp --reflink=never a/f a/copy
-		dd if=/dev/zero of=a/copy bs=1 count=3 seek=2 conv=notrunc 2>/dev/null
+		# 3 bytes at offset 2 through a 4 KiB buffer: with bs=1, dd asks
+		# aligned_alloc for 1 byte at 4096, which the ASan runtime (preloaded
+		# into every recorded program in the sanitized build) refuses.
+		dd if=/dev/zero of=a/copy bs=4096 count=3 seek=2 iflag=count_bytes \
+			oflag=seek_bytes conv=notrunc 2>/dev/null
 		truncate -s 100 a/f
 		truncate -s 3 a/copy
 		rm removed

@@ -10,13 +10,7 @@ add_executable(uring_ops ${URING_T_DIR}/uring_ops.c)
 target_link_libraries(uring_ops PRIVATE torn-recovery torn-trace PkgConfig::URING dl)
 set_target_properties(uring_ops PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 set(URING_T_ENV "TORN=${TORN_BIN};OPS=${CMAKE_BINARY_DIR}/tests/uring_ops")
-if(TORN_SANITIZE)
-  # The recorded program is sanitized: its runtime loads before the shim
-  # (as in shim.cmake).
-  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libasan.so
-                  OUTPUT_VARIABLE URING_T_ASAN OUTPUT_STRIP_TRAILING_WHITESPACE)
-  list(APPEND URING_T_ENV "LD_PRELOAD=${URING_T_ASAN}" "ASAN_OPTIONS=detect_leaks=0")
-endif()
+# (Sanitized build: torn record preloads the ASan runtime, docs/record.md.)
 foreach(c ops bad good)
   add_test(NAME uring/${c} COMMAND sh ${URING_T_DIR}/uring_test.sh ${c})
   set_tests_properties(uring/${c} PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77

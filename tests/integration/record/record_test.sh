@@ -8,6 +8,8 @@
 #   REC_MARKS  the test program (rec_marks.c)
 #   REC_STATIC a statically linked program (never loads the shim)
 #   WORK       a scratch directory for this test run
+#   REC_PRELOAD_FIRST  sanitized build: the ASan runtime, preloaded before
+#              the shim where a case preloads it without torn record
 #
 # Cases: snapshot usage marks sh-marks threads kill-program kill-recorder
 #        recorder-gone no-shim order sqlite-marks
@@ -346,7 +348,7 @@ out 0
 out 1
 EOF
 	# With the shim preloaded but no recorder (no TORN_SHM): the same.
-	expect_rc 0 env -u TORN_SHM LD_PRELOAD="${LD_PRELOAD:+$LD_PRELOAD:}$TORN_SHIM" "$REC_MARKS" mix 2
+	expect_rc 0 env -u TORN_SHM LD_PRELOAD="${REC_PRELOAD_FIRST:+$REC_PRELOAD_FIRST:}$TORN_SHIM" "$REC_MARKS" mix 2
 	diff out - <<EOF >&2 || fail "the program's output differs with an idle shim"
 out 0
 out 1

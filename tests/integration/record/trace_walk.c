@@ -108,6 +108,8 @@ int main(int argc, char **argv)
 					const struct blob *b = seen(blobs, nblobs, trace_chunk(&ev, i));
 					fwrite(b->data, 1, b->len, stdout);
 				}
+				free(blobs);
+				free(buf);
 				return 0;
 			}
 			continue;
