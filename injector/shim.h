@@ -70,12 +70,17 @@ struct shim_lock {
 	sigset_t saved;     /* the thread's signal mask before the lock */
 	int      held;
 	int      cancel;    /* the thread's cancel state before the lock */
+	int      counted;   /* signals left unblocked (no handler: shim_ring.c) */
+	pid_t    count_pid; /* the process that counted it */
 };
 
-/* Take / release the global (cross-process) lock.  All signals are blocked
- * while it is held, so a signal handler that does I/O cannot deadlock on it;
- * a wrapper re-entered in the same thread (a recursion through libc) must
- * check shim_in_lock() and pass through. */
+/* Take / release the global (cross-process) lock.  No handler of the
+ * program runs while it is held, so a signal handler that does I/O cannot
+ * deadlock on it: signals are blocked while it is held when the program
+ * has installed a handler, and handlers are not installed while a lock
+ * without blocked signals is held (shim_ring.c, section 2).  A wrapper
+ * re-entered in the same thread (a recursion through libc) must check
+ * shim_in_lock() and pass through. */
 void shim_lock(struct shim_lock *lk);
 void shim_unlock(struct shim_lock *lk);
 int  shim_in_lock(void);

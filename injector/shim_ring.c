@@ -673,6 +673,7 @@ void shim_after_fork_child(void)
 	 * release (it is shared): the child only forgets it held it. */
 	t_in_lock = 0;
 	t_pid = 0;
+	t_unblocked = 0;        /* the page's count was wiped with it */
 }
 
 void shim_before_exec(void)
