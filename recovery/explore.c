@@ -655,10 +655,8 @@ void explore_forkserver_stop(struct explore_forkserver *fs)
 	free(fs);
 }
 
-/* Start the in-process checker's child through the server: 0 with *@pid,
- * or -errno (the server is gone or cannot clone: the caller forks). */
-static int forkserver_spawn(struct explore_forkserver *fs, const char *dir, const char *marks,
-			    int outfd, pid_t *pid)
+/* Send a request for a child in @dir (caller holds fs->mu): 0 or -errno. */
+static int fs_send(struct explore_forkserver *fs, const char *dir, const char *marks, int outfd)
 {
 	static struct fs_req rq;
 	union {
@@ -669,17 +667,13 @@ static int forkserver_spawn(struct explore_forkserver *fs, const char *dir, cons
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
 	struct cmsghdr *c;
-	long reply = -EPIPE;
 	ssize_t n;
 
-	pthread_mutex_lock(&fs->mu);
 	if (fs->broken)
-		goto out;
+		return -EPIPE;
 	if (snprintf(rq.dir, sizeof(rq.dir), "%s", dir) >= (int)sizeof(rq.dir) ||
-	    snprintf(rq.marks, sizeof(rq.marks), "%s", marks) >= (int)sizeof(rq.marks)) {
-		reply = -ENAMETOOLONG;
-		goto out;
-	}
+	    snprintf(rq.marks, sizeof(rq.marks), "%s", marks) >= (int)sizeof(rq.marks))
+		return -ENAMETOOLONG;
 	memset(cm.buf, 0, sizeof(cm.buf));
 	c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = SOL_SOCKET;
@@ -689,24 +683,49 @@ static int forkserver_spawn(struct explore_forkserver *fs, const char *dir, cons
 	do
 		n = sendmsg(fs->sock, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(rq))
-		goto out;
+	if (n != (ssize_t)sizeof(rq)) {
+		fs->broken = 1;
+		return n < 0 ? -errno : -EPIPE;
+	}
+	return 0;
+}
+
+/* The answer to the oldest request: 0 with *@pid (now in a process group
+ * of its own), or -errno: the server cannot clone (valgrind refuses
+ * CLONE_PARENT) or is gone, and torn forks from now on, same children. */
+static int fs_recv(struct explore_forkserver *fs, pid_t *pid, int nonblock)
+{
+	long reply = -EPIPE;
+	ssize_t n;
+
 	do
-		n = read(fs->sock, &reply, sizeof(reply));
+		n = recv(fs->sock, &reply, sizeof(reply), nonblock ? MSG_DONTWAIT : 0);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && nonblock && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -EAGAIN;   /* not answered yet */
 	if (n != (ssize_t)sizeof(reply))
 		reply = -EPIPE;
-out:
-	/* A server that cannot clone (valgrind refuses CLONE_PARENT) or is
-	 * gone: torn forks from now on, same children. */
-	if (reply < 0)
+	if (reply < 0) {
 		fs->broken = 1;
-	pthread_mutex_unlock(&fs->mu);
-	if (reply < 0)
 		return (int)reply;
+	}
 	*pid = (pid_t)reply;
 	setpgid(*pid, *pid); /* the child does it too: whichever runs first */
 	return 0;
+}
+
+/* Both, synchronously (the runner, one state at a time). */
+static int forkserver_spawn(struct explore_forkserver *fs, const char *dir, const char *marks,
+			    int outfd, pid_t *pid)
+{
+	int rc;
+
+	pthread_mutex_lock(&fs->mu);
+	rc = fs_send(fs, dir, marks, outfd);
+	if (rc == 0)
+		rc = fs_recv(fs, pid, 0);
+	pthread_mutex_unlock(&fs->mu);
+	return rc;
 }
 
 /* ==========================================================================
@@ -717,8 +736,10 @@ out:
  * BROKEN (the spawn failed) -> (job_finish / kill_all) FREE.  With the
  * spawner thread, SPAWNING jobs belong to it: the main thread touches
  * neither the job's inputs nor its outputs until it sees RUNNING or
- * BROKEN under the lock. */
-enum job_state { J_FREE = 0, J_SPAWNING, J_TAKEN, J_RUNNING, J_BROKEN };
+ * BROKEN under the lock.  With a fork server (explore_run) there is no
+ * spawner: a request is sent to the server (FORKING, in the queue fsq)
+ * and reap() turns the server's answers into RUNNING jobs. */
+enum job_state { J_FREE = 0, J_SPAWNING, J_TAKEN, J_RUNNING, J_BROKEN, J_FORKING };
 
 struct job {
 	enum job_state state;
@@ -758,6 +779,10 @@ struct run {
 	pthread_cond_t cv;
 	int stop;
 	int efd;
+	/* The fork server, asynchronously (explore_run with one): the
+	 * FORKING jobs in the order of their requests. */
+	int fs_async;
+	unsigned *fsq, fsq_head, fsq_n;
 	int keep_any;
 	int keep_dirs;               /* never remove a state dir (explore_check_dir) */
 	/* explore_run */
@@ -970,11 +995,13 @@ static void job_clear(struct job *j)
 	j->env = env;
 }
 
+static void job_spawned(const struct run *r, struct job *j, int rc, pid_t pid);
+
 /* Spawn the prepared job @j (either thread): RUNNING or BROKEN. */
 static void job_spawn(const struct run *r, struct job *j)
 {
 	pid_t pid = 0;
-	int rc, pidfd = -1;
+	int rc;
 
 	if (r->o->check_fn && r->o->forkserver &&
 	    forkserver_spawn(r->o->forkserver, j->dir, j->marks, j->outfd, &pid) == 0)
@@ -983,6 +1010,14 @@ static void job_spawn(const struct run *r, struct job *j)
 		rc = checker_fork(r->o, j->dir, j->marks, j->outfd, &pid);
 	else
 		rc = checker_spawn(&r->chk, j->env, j->dir, j->outfd, &pid);
+	job_spawned(r, j, rc, pid);
+}
+
+/* The tail of a spawn (@rc, and @pid when 0): the pidfd, the clock. */
+static void job_spawned(const struct run *r, struct job *j, int rc, pid_t pid)
+{
+	int pidfd = -1;
+
 	if (rc == 0) {
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		/* No pidfd_open (kernels before 5.3, valgrind): reap() polls
@@ -1111,6 +1146,13 @@ static int job_start(struct run *r, struct job *j, const char *dir, const char *
 		j->state = J_SPAWNING;
 		pthread_cond_signal(&r->cv);
 		pthread_mutex_unlock(&r->mu);
+		return 0;
+	}
+	if (r->fs_async && fs_send(r->o->forkserver, dir, j->marks, j->outfd) == 0) {
+		/* j->outfd stays open until the answer: a server gone meanwhile
+		 * means a fork from torn (reap_forkserver). */
+		j->state = J_FORKING;
+		r->fsq[(r->fsq_head + r->fsq_n++) % r->o->jobs] = (unsigned)(j - r->jobs);
 		return 0;
 	}
 	job_spawn(r, j);
@@ -1303,14 +1345,35 @@ static void progress(struct run *r, int done)
 	o->progress(o->progress_arg, &p);
 }
 
+/* The fork server's answers, in the order of the requests: the FORKING
+ * jobs become RUNNING (or, the server gone, are forked from torn).
+ * @nonblock: only the answers already there. */
+static void reap_forkserver(struct run *r, int nonblock)
+{
+	while (r->fsq_n) {
+		struct job *j = &r->jobs[r->fsq[r->fsq_head]];
+		pid_t pid = 0;
+		int rc = fs_recv(r->o->forkserver, &pid, nonblock);
+
+		if (rc == -EAGAIN)
+			break;
+		r->fsq_head = (r->fsq_head + 1) % r->o->jobs;
+		r->fsq_n--;
+		if (rc < 0)
+			rc = checker_fork(r->o, j->dir, j->marks, j->outfd, &pid);
+		job_spawned(r, j, rc, pid);
+		j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
+	}
+}
+
 /* Wait until at least one job finished (block) or poll once (!block);
  * kills the checkers over their deadline.  Returns the number of jobs
  * finished, or < 0 (the first error). */
 static int reap(struct run *r, int block)
 {
 	unsigned cap = r->o->jobs;
-	struct pollfd pf[cap + 1];
-	unsigned map[cap + 1];
+	struct pollfd pf[cap + 2];
+	unsigned map[cap + 2];
 	int finished = 0;
 
 	while (r->njobs) {
@@ -1362,6 +1425,13 @@ static int reap(struct run *r, int block)
 			pf[n].revents = 0;
 			map[n++] = cap;
 		}
+		if (r->fsq_n) {
+			/* The fork server answered: a new pidfd to watch. */
+			pf[n].fd = r->o->forkserver->sock;
+			pf[n].events = POLLIN;
+			pf[n].revents = 0;
+			map[n++] = cap + 1;
+		}
 		if (!block || finished)
 			timeout = 0;
 		else if (next)
@@ -1384,7 +1454,7 @@ static int reap(struct run *r, int block)
 		for (unsigned k = 0; nopidfd && k < n; k++) {
 			siginfo_t si;
 
-			if (pf[k].fd >= 0 || map[k] == cap)
+			if (pf[k].fd >= 0 || map[k] >= cap)
 				continue;
 			/* WNOWAIT: the leader stays a zombie, as with a pidfd */
 			memset(&si, 0, sizeof(si));
@@ -1400,6 +1470,10 @@ static int reap(struct run *r, int block)
 
 			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			if (map[k] == cap + 1) {
+				reap_forkserver(r, 1);
+				continue;
+			}
 			if (map[k] == cap) {
 				uint64_t v;
 
@@ -1429,8 +1503,11 @@ static int reap(struct run *r, int block)
 /* Kill and reap every running checker (error or interruption). */
 static void kill_all(struct run *r)
 {
-	/* First the spawner: afterwards no job changes state behind our back. */
+	/* First the spawner: afterwards no job changes state behind our back;
+	 * and the fork server's answers, for the pids to kill. */
 	spawner_stop(r);
+	if (r->fsq)
+		reap_forkserver(r, 0);
 	for (unsigned i = 0; r->jobs && i < r->o->jobs; i++) {
 		struct job *j = &r->jobs[i];
 
@@ -1564,6 +1641,7 @@ static void run_fini(struct run *r)
 		checker_env_free(&r->chk, r->jobs[i].env);
 	free(r->jobs);
 	checker_free(&r->chk);
+	free(r->fsq);
 	hset_free(&r->seen);
 	hset_free(&r->seen_applied);
 	crash_applied_free(r->applied);
@@ -1777,7 +1855,14 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 		run_fini(&r);
 		return -ENOMEM;
 	}
-	rc = spawner_start(&r);
+	if (o->check_fn && o->forkserver) {
+		/* Requests to the server do not block: no spawner thread. */
+		r.fs_async = 1;
+		r.fsq = calloc(o->jobs, sizeof(*r.fsq));
+		rc = r.fsq ? 0 : -ENOMEM;
+	} else {
+		rc = spawner_start(&r);
+	}
 	if (rc < 0) {
 		seterr(err, errlen, "cannot start a thread: %s", strerror(-rc));
 		run_fini(&r);
