@@ -41,6 +41,7 @@ int cmd_minimize(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_faults(int argc, char **argv);
 /* torn run --html DIR (cmd_report.c): a page per scenario (from its WORK dir's
  * run.trace and explore.json, written before the dir is tidied) and an
  * index.html.  new creates DIR; add writes NAME.html when the scenario got

@@ -29,6 +29,7 @@ static const struct subcommand commands[] = {
 	{ "merge",    cmd_merge,    "join the JSON reports of shards" },
 	{ "run",      cmd_run,      "run scenario files and compare with their expectations" },
 	{ "report",   cmd_report,   "write an HTML page of a run: timeline, crash points, failing states" },
+	{ "faults",   cmd_faults,   "list the failure points faults can be injected at, check a spec" },
 };
 
 void cli_err(const char *fmt, ...)

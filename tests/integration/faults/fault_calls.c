@@ -1,0 +1,219 @@
+/*
+ * tests/integration/faults/fault_calls.c - make one interposed call by
+ * name on a file under DIR and print what the program saw.
+ *
+ *   fault_calls DIR CALL
+ *
+ * Set-up (the file DIR/f with 16 bytes, the directory DIR/d, the open
+ * descriptor) goes through raw system calls, which the shim does not see:
+ * a fault enabled for the whole point hits only the call under test.  CALL
+ * is a libc function (write, pwrite64, __open_2, renameat2, ...) or an
+ * io_uring operation (IORING_OP_WRITE, IORING_OP_WRITEV,
+ * IORING_OP_WRITE_FIXED, IORING_OP_FSYNC).  Prints one line:
+ *
+ *   CALL ret=R errno=NAME [size=S] [fd=open|closed]
+ *
+ * errno is printed only when the call failed (for posix_fallocate, which
+ * returns the error number, ret is that number and errno is its name);
+ * size is DIR/f's size after a write call (16 before: writes land at the
+ * end, so size - 16 is what reached the file); fd says whether the descriptor
+ * survived close.  Exit 0, or 2 when the set-up failed or CALL is unknown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+extern int __open_2(const char *path, int flags);
+extern int __open64_2(const char *path, int flags);
+extern int __openat_2(int dirfd, const char *path, int flags);
+extern int __openat64_2(int dirfd, const char *path, int flags);
+
+static char g_dir[4096];
+
+static void die(const char *what)
+{
+	fprintf(stderr, "fault_calls: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static const char *P(const char *name)
+{
+	static char buf[4][4200];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", g_dir, name);
+	return buf[i];
+}
+
+/* Raw system calls: unseen by the shim. */
+static int raw_open(const char *path, int flags)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, 0644);
+}
+
+static void setup(void)
+{
+	int fd = raw_open(P("f"), O_RDWR | O_CREAT | O_TRUNC);
+
+	if (fd < 0 || syscall(SYS_write, fd, "0123456789abcdef", 16) != 16)
+		die("set-up of f");
+	syscall(SYS_close, fd);
+	if (syscall(SYS_mkdirat, AT_FDCWD, P("d"), 0755) != 0)
+		die("set-up of d");
+}
+
+static long file_size(void)
+{
+	struct stat st;
+
+	return syscall(SYS_newfstatat, AT_FDCWD, P("f"), &st, 0) == 0 ? (long)st.st_size : -1;
+}
+
+/* An io_uring operation on @fd; returns the completion's res. */
+static int uring_op(const char *call, int fd)
+{
+	static char buf[4096] __attribute__((aligned(4096)));
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct iovec iov = { buf, 8 };
+	int res, rc;
+
+	memset(buf, 'u', sizeof(buf));
+	if ((rc = io_uring_queue_init(4, &ring, 0)) < 0) {
+		errno = -rc;
+		die("io_uring_queue_init");
+	}
+	sqe = io_uring_get_sqe(&ring);
+	if (!strcmp(call, "IORING_OP_WRITE")) {
+		io_uring_prep_write(sqe, fd, buf, 8, 16);
+	} else if (!strcmp(call, "IORING_OP_WRITEV")) {
+		io_uring_prep_writev(sqe, fd, &iov, 1, 16);
+	} else if (!strcmp(call, "IORING_OP_WRITE_FIXED")) {
+		if ((rc = io_uring_register_buffers(&ring, &iov, 1)) < 0) {
+			errno = -rc;
+			die("io_uring_register_buffers");
+		}
+		io_uring_prep_write_fixed(sqe, fd, buf, 8, 16, 0);
+	} else if (!strcmp(call, "IORING_OP_FSYNC")) {
+		io_uring_prep_fsync(sqe, fd, 0);
+	} else {
+		fprintf(stderr, "fault_calls: unknown io_uring operation %s\n", call);
+		exit(2);
+	}
+	sqe->user_data = 42;
+	if ((rc = io_uring_submit_and_wait(&ring, 1)) < 0 ||
+	    (rc = io_uring_wait_cqe(&ring, &cqe)) < 0) {
+		errno = -rc;
+		die("io_uring submit");
+	}
+	res = cqe->res;
+	io_uring_cqe_seen(&ring, cqe);
+	io_uring_queue_exit(&ring);
+	return res;
+}
+
+int main(int argc, char **argv)
+{
+	const char *call;
+	char buf[16];
+	struct iovec iov[2] = { { buf, 8 }, { buf + 8, 8 } };
+	long ret;
+	int fd, e, is_write = 0, is_close = 0, errnum = 0;
+
+	if (argc != 3 || strlen(argv[1]) >= sizeof(g_dir)) {
+		fprintf(stderr, "usage: fault_calls DIR CALL\n");
+		return 2;
+	}
+	snprintf(g_dir, sizeof(g_dir), "%s", argv[1]);
+	call = argv[2];
+	memset(buf, 'x', sizeof(buf));
+	setup();
+	fd = raw_open(P("f"), O_RDWR);
+	/* Writes land at the end: size - 16 is what they wrote. */
+	if (fd < 0 || syscall(SYS_lseek, fd, 16, SEEK_SET) != 16)
+		die("open of f");
+	errno = 0;
+
+#define IS(n) (!strcmp(call, n))
+	if (IS("write"))             { is_write = 1; ret = write(fd, buf, 16); }
+	else if (IS("pwrite"))       { is_write = 1; ret = pwrite(fd, buf, 16, 16); }
+	else if (IS("pwrite64"))     { is_write = 1; ret = pwrite64(fd, buf, 16, 16); }
+	else if (IS("writev"))       { is_write = 1; ret = writev(fd, iov, 2); }
+	else if (IS("pwritev"))      { is_write = 1; ret = pwritev(fd, iov, 2, 16); }
+	else if (IS("pwritev64"))    { is_write = 1; ret = pwritev64(fd, iov, 2, 16); }
+	else if (IS("pwritev2"))     { is_write = 1; ret = pwritev2(fd, iov, 2, 16, 0); }
+	else if (IS("pwritev64v2"))  { is_write = 1; ret = pwritev64v2(fd, iov, 2, 16, 0); }
+	else if (IS("fsync"))        ret = fsync(fd);
+	else if (IS("fdatasync"))    ret = fdatasync(fd);
+	else if (IS("syncfs"))       ret = syncfs(fd);
+	else if (IS("sync_file_range")) ret = sync_file_range(fd, 0, 16, SYNC_FILE_RANGE_WRITE);
+	else if (IS("ftruncate"))    ret = ftruncate(fd, 4);
+	else if (IS("ftruncate64"))  ret = ftruncate64(fd, 4);
+	else if (IS("truncate"))     ret = truncate(P("f"), 4);
+	else if (IS("truncate64"))   ret = truncate64(P("f"), 4);
+	else if (IS("fallocate"))    ret = fallocate(fd, 0, 0, 4096);
+	else if (IS("fallocate64"))  ret = fallocate64(fd, 0, 0, 4096);
+	else if (IS("posix_fallocate"))   { ret = posix_fallocate(fd, 0, 4096); errnum = (int)ret; }
+	else if (IS("posix_fallocate64")) { ret = posix_fallocate64(fd, 0, 4096); errnum = (int)ret; }
+	else if (IS("rename"))       ret = rename(P("f"), P("g"));
+	else if (IS("renameat"))     ret = renameat(AT_FDCWD, P("f"), AT_FDCWD, P("g"));
+	else if (IS("renameat2"))    ret = renameat2(AT_FDCWD, P("f"), AT_FDCWD, P("g"), 0);
+	else if (IS("unlink"))       ret = unlink(P("f"));
+	else if (IS("unlinkat"))     ret = unlinkat(AT_FDCWD, P("f"), 0);
+	else if (IS("link"))         ret = link(P("f"), P("g"));
+	else if (IS("linkat"))       ret = linkat(AT_FDCWD, P("f"), AT_FDCWD, P("g"), 0);
+	else if (IS("symlink"))      ret = symlink("f", P("s"));
+	else if (IS("symlinkat"))    ret = symlinkat("f", AT_FDCWD, P("s"));
+	else if (IS("mkdir"))        ret = mkdir(P("e"), 0755);
+	else if (IS("mkdirat"))      ret = mkdirat(AT_FDCWD, P("e"), 0755);
+	else if (IS("rmdir"))        ret = rmdir(P("d"));
+	else if (IS("open"))         ret = open(P("f"), O_RDONLY);
+	else if (IS("open64"))       ret = open64(P("f"), O_RDONLY);
+	else if (IS("openat"))       ret = openat(AT_FDCWD, P("f"), O_RDONLY);
+	else if (IS("openat64"))     ret = openat64(AT_FDCWD, P("f"), O_RDONLY);
+	else if (IS("__open_2"))     ret = __open_2(P("f"), O_RDONLY);
+	else if (IS("__open64_2"))   ret = __open64_2(P("f"), O_RDONLY);
+	else if (IS("__openat_2"))   ret = __openat_2(AT_FDCWD, P("f"), O_RDONLY);
+	else if (IS("__openat64_2")) ret = __openat64_2(AT_FDCWD, P("f"), O_RDONLY);
+	else if (IS("creat"))        ret = creat(P("c"), 0644);
+	else if (IS("creat64"))      ret = creat64(P("c"), 0644);
+	else if (IS("close")) {
+		/* through libc: a descriptor the shim saw opened is a recorded one */
+		is_close = 1;
+		syscall(SYS_close, fd);
+		if ((fd = open(P("f"), O_RDWR)) < 0)
+			die("open of f for close");
+		ret = close(fd);
+	}
+	else if (!strncmp(call, "IORING_OP_", 10)) {
+		ret = uring_op(call, fd);
+		is_write = strcmp(call, "IORING_OP_FSYNC") != 0;
+		if (ret < 0) {
+			errnum = (int)-ret;
+			ret = -1;
+		}
+	} else {
+		fprintf(stderr, "fault_calls: unknown call %s\n", call);
+		return 2;
+	}
+#undef IS
+	e = errnum ? errnum : errno;
+	printf("%s ret=%ld", call, ret);
+	if ((ret < 0 || errnum) && e)
+		printf(" errno=%s", strerrorname_np(e));
+	if (is_write)
+		printf(" size=%ld", file_size());
+	if (is_close)
+		printf(" fd=%s", syscall(SYS_fcntl, fd, F_GETFD) >= 0 ? "open" : "closed");
+	printf("\n");
+	return 0;
+}
