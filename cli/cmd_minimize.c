@@ -22,12 +22,14 @@
 #include "crashcli.h"
 #include "../recovery/explore.h"
 #include "../recovery/report.h"
+#include "engines/tornkv/kvwork.h"
 
-enum { OPT_TIMEOUT = 0x1100, OPT_SCRATCH };
+enum { OPT_TIMEOUT = 0x1100, OPT_SCRATCH, OPT_ENGINE };
 
 static const struct option longopts[] = {
 	{ "state",   required_argument, NULL, 's' },
 	{ "check",   required_argument, NULL, 'c' },
+	{ "engine",  required_argument, NULL, OPT_ENGINE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "scratch", required_argument, NULL, OPT_SCRATCH },
 	{ "quiet",   no_argument,       NULL, 'q' },
@@ -46,6 +48,8 @@ static void usage(FILE *f)
 		"hang); print the minimal id, its explanation and the replay command.\n\n"
 		"  -s, --state ID                the failing state (from explore)\n"
 		"  -c, --check CMD               the checker, as given to explore\n"
+		"  --engine NAME                 check in-process, as explore --engine: CMD is a\n"
+		"                                'tornkv --engine NAME ... check' command\n"
 		"  --timeout S                   seconds before a checker is a hang (default 30)\n"
 		"  --scratch DIR                 where states are materialised (as explore)\n"
 		"  -q, --quiet                   no progress lines\n"
@@ -267,6 +271,8 @@ int cmd_minimize(int argc, char **argv)
 	uint64_t p0, point;
 	int ret = TORN_EXIT_USAGE, rc, opt, quiet = 0;
 	char err[1024] = "", *minid = NULL;
+	const char *engine = NULL;
+	void *inproc = NULL;
 
 	crashcli_init(&cc);
 	explore_opts_default(&eo);
@@ -283,6 +289,7 @@ int cmd_minimize(int argc, char **argv)
 		switch (opt) {
 		case 's': id = optarg; break;
 		case 'c': check = optarg; break;
+		case OPT_ENGINE: engine = optarg; break;
 		case 'q': quiet = 1; break;
 		case OPT_SCRATCH: eo.scratch = optarg; break;
 		case OPT_TIMEOUT: {
@@ -310,6 +317,18 @@ int cmd_minimize(int argc, char **argv)
 			!id ? "minimize: --state ID is required" : "minimize: --check CMD is required");
 		usage(stderr);
 		goto out;
+	}
+	if (engine) {
+		/* As explore --engine: parsed once, the fork server started
+		 * while torn is small (before the trace is opened). */
+		if (kvw_inproc_new(check, engine, &inproc, err, sizeof(err))) {
+			cli_err("minimize: %s", err);
+			goto out;
+		}
+		eo.check_fn = kvw_inproc_check;
+		eo.check_arg = inproc;
+		if (explore_forkserver_start(kvw_inproc_check, inproc, &eo.forkserver) < 0)
+			eo.forkserver = NULL;
 	}
 	ret = crashcli_open(&cc, argv[optind], id);
 	if (ret)
@@ -431,6 +450,8 @@ out:
 	free(m.memo);
 	explore_marks_free(&m.marks);
 	explore_runner_free(m.run);
+	explore_forkserver_stop(eo.forkserver);
+	kvw_inproc_free(inproc);
 	crashcli_close(&cc);
 	return ret;
 }

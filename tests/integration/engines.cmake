@@ -12,6 +12,8 @@
 #                        and torn minimize shrinks it to <= 4 deviations
 #   engines/inproc/E     torn explore --engine (in-process checker) gives the
 #                        same report as the exec checker on the same trace
+#   engines/minimize/E   torn minimize --engine gives the same minimal state
+#                        and output as with the exec checker
 #   engines/faults/E     without torn: a failed fdatasync / pwrite stops the
 #                        workload ("stopped: ...", exit 0, nothing more
 #                        acknowledged); short writes and EINTR are handled;
@@ -151,4 +153,15 @@ foreach(engine wal bitcask btree lsm)
                    --engine ${engine} --mode buffered ${TORNKV_FLAGS_${engine}}
                    --bug ${TORNKV_INPROC_BUG_${engine}})
   set_tests_properties(engines/inproc/${engine} PROPERTIES TIMEOUT 300)
+endforeach()
+
+# torn minimize --engine against the exec checker: the same minimal state
+# (at most 4 deviations), checker runs and explanation, from the failing
+# state with the most deviations
+foreach(engine wal bitcask btree lsm)
+  add_test(NAME engines/minimize/${engine}
+           COMMAND sh ${TORNKV_SCRIPTS}/minimize.sh ${TORN_BIN} ${TORNKV_BIN} ${TORNKV_FULL}
+                   --engine ${engine} --mode buffered ${TORNKV_FLAGS_${engine}}
+                   --bug ${TORNKV_INPROC_BUG_${engine}})
+  set_tests_properties(engines/minimize/${engine} PROPERTIES TIMEOUT 300)
 endforeach()
