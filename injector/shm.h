@@ -59,6 +59,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -457,14 +458,25 @@ static inline long shm_drain_fd(struct shm_ctl *c, int fd, int copy_fd, struct s
 }
 
 /* Drain both mark pipes, given the descriptors valid in the calling process.
- * One poll() finds out whether there is anything at all, so an event costs
- * a single extra syscall when the pipes are empty (the common case). */
+ * One system call finds out whether there is anything at all, so an event
+ * costs a single extra one when the pipes are empty (the common case): with
+ * one pipe (no --marks-from-stdout) FIONREAD, ~110 ns, else a poll of both,
+ * ~160 ns.  (A read that finds the pipe empty would be as cheap, but it
+ * relies on O_NONBLOCK, which the program could clear; FIONREAD never
+ * blocks.) */
 static inline int shm_drain_pipes(struct shm_ctl *c, int mark_rd, int stdout_rd, int stdout_orig)
 {
 	static const struct timespec zero;
 	struct pollfd p[2];
-	int n = 0, rc = 0;
+	int n = 0, rc = 0, avail;
 
+	if (mark_rd >= 0 && stdout_rd < 0 &&
+	    syscall(SYS_ioctl, mark_rd, (unsigned long)FIONREAD, &avail) == 0) {
+		if (avail <= 0)
+			return 0;
+		rc = (int)shm_drain_fd(c, mark_rd, -1, &c->mark_line);
+		return rc < 0 ? rc : 0;
+	}
 	if (mark_rd >= 0)
 		p[n++] = (struct pollfd){ .fd = mark_rd, .events = POLLIN };
 	if (stdout_rd >= 0)
