@@ -395,6 +395,9 @@ static int worker_record(const struct scn *s, const char *root, const char *trac
 	struct record_opts o = {
 		.trace = trace, .root = root, .argv = argv, .shim = shim,
 		.marks_from_stdout = s->marks_from_stdout,
+		/* the scenario's faults (validated by scn_parse), as torn record --fault */
+		.faults = (const char *const *)s->faults, .nfaults = s->nfaults,
+		.fault_seed = s->fault_seed,
 	};
 	struct record_result res;
 	struct record_error err;
@@ -557,10 +560,6 @@ static int worker_main(const struct scn *s, const char *work, const char *sdir, 
 	}
 	if (setenv("SCENARIO_DIR", s->dir, 1) < 0)
 		return worker_error(work, "out of memory");
-	if (s->nfaults)
-		return worker_error(work, "fault: this torn record cannot inject faults yet "
-				    "(torn record --fault comes with the libfiu failure points); "
-				    "the scenario cannot run");
 	if (mkdir(root, 0755) < 0)
 		return worker_error(work, "%s: %s", root, strerror(errno));
 	if (s->setup && (rc = worker_setup(s, root, work)) != WK_OK)

@@ -144,8 +144,9 @@ int shim_exec_env(char *const envp[], char **out, size_t cap);
  * "TORN_FAULTS=..." and "TORN_FAULT_SEED=N" of the next image ("" when no
  * faults are set). */
 uint64_t *shim_fault_counts(void);
-const char *shim_fault_env_specs(void);
-const char *shim_fault_env_seed(void);
+/* Weak, as shim_uring_poll: the ring's unit test has no shim_fault.c. */
+const char *shim_fault_env_specs(void) __attribute__((weak));
+const char *shim_fault_env_seed(void) __attribute__((weak));
 
 /* Process life: call from the fork wrapper in the child (after fork
  * returned 0) and before exec.  They keep the ring usable across both. */

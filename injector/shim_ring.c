@@ -650,7 +650,8 @@ int shim_exec_env(char *const envp[], char **out, size_t cap)
 	}
 	/* The faults follow into the new image (shim_fault.c), with its seed. */
 	const char *add[5] = { keep_preload ? keep_preload : g_env_preload, g_env_shm, g_env_markfd,
-			       shim_fault_env_specs(), shim_fault_env_seed() };
+			       shim_fault_env_specs ? shim_fault_env_specs() : "",
+			       shim_fault_env_seed ? shim_fault_env_seed() : "" };
 	for (size_t i = 0; i < 5; i++) {
 		if (!add[i][0])
 			continue;

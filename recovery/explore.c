@@ -762,6 +762,17 @@ struct job {
 	char     out[PATH_MAX + 40];
 };
 
+/* A state materialised, waiting for a free slot. */
+struct pending {
+	char     dir[PATH_MAX + 32];
+	char     marks[PATH_MAX + 40];
+	int      own_marks;
+	char    *id;
+	uint64_t point, ordinal;
+	const struct crash_ackloss *ack;
+	int      ack_ref;
+};
+
 /* What the loop shares between explore_run and the runner. */
 struct run {
 	const struct explore_opts *o;
@@ -779,6 +790,14 @@ struct run {
 	pthread_cond_t cv;
 	int stop;
 	int efd;
+	/* explore_run: states materialised ahead, waiting for a slot (the
+	 * oldest first: a ring of up to opts.jobs), and the directories of
+	 * passed states, removed after the next checkers are started (not
+	 * between a checker's exit and the next one's start). */
+	struct pending *pend;
+	unsigned pend_head, pend_n;
+	char (*trash)[PATH_MAX + 32];
+	unsigned ntrash;
 	/* The fork server, asynchronously (explore_run with one): the
 	 * FORKING jobs in the order of their requests. */
 	int fs_async;
@@ -1187,11 +1206,20 @@ static void job_dispose(struct run *r, struct job *j, int failed, char **kept)
 			*kept = strdup(j->dir);
 		return;
 	}
-	explore_rmtree(j->dir);
+	if (r->trash && r->ntrash < r->o->jobs)
+		memcpy(r->trash[r->ntrash++], j->dir, sizeof(j->dir));
+	else
+		explore_rmtree(j->dir);
 	if (j->own_marks)
 		unlink(j->marks);
 	if (j->own_out)
 		unlink(j->out);
+}
+
+static void empty_trash(struct run *r)
+{
+	while (r->ntrash)
+		explore_rmtree(r->trash[--r->ntrash]);
 }
 
 static int add_failure(struct run *r, struct job *j, struct explore_result *res)
@@ -1617,11 +1645,29 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 	return 0;
 }
 
+static void pend_drop(struct pending *p)
+{
+	explore_rmtree(p->dir);
+	if (p->own_marks)
+		unlink(p->marks);
+	free(p->id);
+	p->id = NULL;
+}
+
 static void run_fini(struct run *r)
 {
 	char p[PATH_MAX + 40];
 
 	kill_all(r);
+	for (; r->pend && r->pend_n; r->pend_n--) {
+		pend_drop(&r->pend[r->pend_head]);
+		r->pend_head = (r->pend_head + 1) % r->o->jobs;
+	}
+	empty_trash(r);
+	free(r->pend);
+	free(r->trash);
+	r->pend = NULL;
+	r->trash = NULL;
 	if (!r->keep_any) {
 		explore_rmtree(r->scratch);
 	} else {
@@ -1677,6 +1723,43 @@ static torn_hash mix_marks(torn_hash h, size_t nmarks)
 	return h;
 }
 
+/* Start the queued states while there are free slots; with @wait, until
+ * the queue has room again (or is empty, @wait > 1), reaping as needed.
+ * The passed states' directories go afterwards. */
+static int pend_flush(struct run *r, int wait)
+{
+	char out[PATH_MAX + 40];
+	int rc = 0;
+
+	for (;;) {
+		struct job *j;
+
+		while (r->pend_n && (j = free_slot(r))) {
+			struct pending *p = &r->pend[r->pend_head];
+
+			r->pend_head = (r->pend_head + 1) % r->o->jobs;
+			r->pend_n--;
+			j->ack = p->ack;
+			j->ack_ref = p->ack_ref;
+			snprintf(out, sizeof(out), "%s/o%u", r->scratch, (unsigned)(j - r->jobs));
+			rc = job_start(r, j, p->dir, p->marks, p->own_marks, out, 0, p->id,
+				       p->point, p->ordinal);
+			if (rc < 0) {
+				pend_drop(p);
+				return rc;
+			}
+			free(p->id);
+			p->id = NULL;
+		}
+		empty_trash(r);
+		if (!r->pend_n || !wait || (wait == 1 && r->pend_n < r->o->jobs))
+			return 0;
+		rc = reap(r, 1);
+		if (rc < 0)
+			return rc;
+	}
+}
+
 /* Materialise @st into SCRATCH/sORD, then wait for a free slot and start
  * its checker: materialising first overlaps it with the running checkers.
  * The marks go to SCRATCH/mK, written once for each number K of marks
@@ -1715,6 +1798,24 @@ static int start_state(struct run *r, struct crash_state *st, uint64_t ord)
 		seterr(r->errbuf, r->errlen, "cannot materialise state %s in %s: %s",
 		       crash_state_id(st), dir, torn_strerror(rc));
 		goto fail;
+	}
+	if (r->pend) {
+		/* explore_run: queued, started in order as slots free up. */
+		struct pending *p = &r->pend[(r->pend_head + r->pend_n) % r->o->jobs];
+
+		p->id = strdup(crash_state_id(st));
+		if (!p->id) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		memcpy(p->dir, dir, sizeof(p->dir));
+		memcpy(p->marks, marks, sizeof(p->marks));
+		p->own_marks = own_marks;
+		p->point = crash_state_point(st);
+		p->ordinal = ord;
+		p->ack = crash_state_ackloss(st, &p->ack_ref);
+		r->pend_n++;
+		return pend_flush(r, r->pend_n == r->o->jobs);
 	}
 	while (!(j = free_slot(r))) {
 		rc = reap(r, 1);
@@ -1850,6 +1951,8 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 	r.rep = rep;
 	if (explore_marks_init(&r.marks, t) < 0 ||
 	    !(r.marks_done = calloc(r.marks.n + 1, 1)) ||
+	    !(r.pend = calloc(o->jobs, sizeof(*r.pend))) ||
+	    !(r.trash = calloc(o->jobs, sizeof(*r.trash))) ||
 	    crash_applied_new(space, &r.applied) < 0) {
 		seterr(err, errlen, "out of memory");
 		run_fini(&r);
@@ -1883,6 +1986,8 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 	if (rc == -E2BIG)
 		seterr(err, errlen, "the exhaustive strategy would produce more states than "
 		       "--max-states allows");
+	if (rc >= 0)
+		rc = pend_flush(&r, 2);
 	while (rc >= 0 && r.njobs) {
 		rc = reap(&r, 1);
 		if (rc > 0)

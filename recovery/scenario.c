@@ -31,14 +31,14 @@ enum scn_key {
 	K_NAME, K_DESCRIPTION, K_ENGINE, K_MODE, K_WORKLOAD, K_BUG, K_SETUP, K_RUN,
 	K_CHECK, K_MODEL, K_STRATEGY, K_TEAR, K_CRASH_POINTS, K_SECTOR, K_ATOMIC, K_SEED,
 	K_MAX_STATES, K_TIMEOUT, K_FAULT, K_MARKS_FROM_STDOUT, K_EXPECT, K_EXPECT_OUTCOME,
-	K_EXPECT_REASON, K_NKEYS
+	K_EXPECT_REASON, K_FAULT_SEED, K_NKEYS
 };
 
 static const char *const scn_keys[K_NKEYS] = {
 	"name", "description", "engine", "mode", "workload", "bug", "setup", "run",
 	"check", "model", "strategy", "tear", "crash-points", "sector", "atomic", "seed",
 	"max-states", "timeout", "fault", "marks-from-stdout", "expect", "expect-outcome",
-	"expect-reason",
+	"expect-reason", "fault-seed",
 };
 
 static const char *const scn_engines[] = { "wal", "bitcask", "btree", "lsm", NULL };
@@ -613,6 +613,15 @@ static int validate(struct scn_ctx *c, struct scn *s, const char *bindir, unsign
 				"at most 86400), got '%s'", r->val[K_TIMEOUT]);
 			return c->rc;
 		}
+	}
+	if (HAVE(K_FAULT_SEED) && parse_u64(r->val[K_FAULT_SEED], &s->fault_seed) < 0) {
+		ctx_err(c, LINE(K_FAULT_SEED), "fault-seed: expected a non-negative integer, got "
+			"'%s'", r->val[K_FAULT_SEED]);
+		return c->rc;
+	}
+	if (HAVE(K_FAULT_SEED) && c->multi[0].n == 0) {
+		ctx_err(c, LINE(K_FAULT_SEED), "fault-seed: only meaningful with a 'fault'");
+		return c->rc;
 	}
 	if (HAVE(K_MARKS_FROM_STDOUT) &&
 	    parse_bool(r->val[K_MARKS_FROM_STDOUT], &s->marks_from_stdout) < 0) {

@@ -63,8 +63,9 @@ struct scn {
 	uint64_t max_states;      /* 0: default (100000) */
 	double   timeout_s;       /* per checker; 0: default (30) */
 
-	char   **faults;          /* libfiu remote-control commands, validated */
+	char   **faults;          /* fault specs (injector/fault_spec.h), validated */
 	size_t   nfaults;
+	uint64_t fault_seed;      /* fault-seed: torn record --fault-seed */
 	int      marks_from_stdout;
 
 	int      expect_fail;     /* expect = fail */

@@ -130,6 +130,7 @@ static void test_every_field(void **state)
 		 "timeout = 2.5\n"
 		 "fault = enable name=posix/io/sync/fsync,failnum=1\n"
 		 "fault = enable_random name=posix/io/rw/pwrite,probability=0.25\n"
+		 "fault-seed = 9\n"
 		 "marks-from-stdout = yes\n"
 		 "expect = fail\n"
 		 "expect-outcome = crash\n"
@@ -156,6 +157,7 @@ static void test_every_field(void **state)
 	assert_true(s->timeout_s > 2.49 && s->timeout_s < 2.51);
 	assert_int_equal(s->nfaults, 2);
 	assert_string_equal(s->faults[1], "enable_random name=posix/io/rw/pwrite,probability=0.25");
+	assert_int_equal(s->fault_seed, 9);
 	assert_int_equal(s->marks_from_stdout, 1);
 	assert_int_equal(s->expect_fail, 1);
 	assert_int_equal(s->expect_outcome, EXPLORE_CRASH);
@@ -320,6 +322,7 @@ static void test_bad_values(void **state)
 		{ "fault = enable name=posix/io/sync/fsync,failnum=two", "failnum: expected a non-zero integer" },
 		{ "fault = enable name=x", "unknown failure point 'x'" },
 		{ "fault = fsync@wal.log#3=EIOX", "unknown errno 'EIOX'" },
+		{ "fault-seed = 5", "fault-seed: only meaningful with a 'fault'" },
 		{ "fault = enable failnum=1", "expected name=FAILURE_POINT" },
 		{ "fault = enable_random name=posix/io/rw/write", "expected probability=P" },
 		{ "fault = enable_random name=posix/io/rw/write,probability=2", "probability: expected a number from 0 to 1" },
