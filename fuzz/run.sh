@@ -3,8 +3,8 @@
 # fuzz/run.sh FUZZBUILD regress                replay seeds and regressions
 #
 # FUZZBUILD is a build of fuzz/CMakeLists.txt (clang, libFuzzer, ASan+UBSan).
-# TARGET is trace_decode, trace_open, stateid or scenario.  New inputs
-# accumulate in FUZZBUILD/corpus/TARGET (the committed seeds in
+# TARGET is trace_decode, trace_open, stateid, scenario or fault_spec.  New
+# inputs accumulate in FUZZBUILD/corpus/TARGET (the committed seeds in
 # fuzz/corpus/TARGET are only read); a crash leaves its input in
 # FUZZBUILD/crashes/ and fails: commit it as fuzz/regress/TARGET/NAME, fix
 # the bug, and `regress` replays it from then on.  Prints one line per
@@ -14,7 +14,7 @@ B=$(cd "$1" && pwd) || exit 2
 F=$(cd "$(dirname "$0")" && pwd)
 what=$2
 secs=${3:-60}
-targets="trace_decode trace_open stateid scenario"
+targets="trace_decode trace_open stateid scenario fault_spec"
 
 fuzz_one() {
 	t=$1
@@ -61,7 +61,7 @@ rc=0
 case $what in
 all) for t in $targets; do fuzz_one "$t" || rc=1; done ;;
 regress) for t in $targets; do regress_one "$t" || rc=1; done ;;
-trace_decode|trace_open|stateid|scenario) fuzz_one "$what" || rc=1 ;;
+trace_decode|trace_open|stateid|scenario|fault_spec) fuzz_one "$what" || rc=1 ;;
 *) echo "run.sh: unknown target '$what', expected all, regress or one of: $targets" >&2
    exit 2 ;;
 esac
