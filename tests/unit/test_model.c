@@ -271,6 +271,29 @@ static void test_fault_event_fails_fsync(void **state)
 	trace_close(t);
 }
 
+/* A write that failed (an injected ENOSPC: its fault event, then the write
+ * with result -ENOSPC and no content) wrote nothing, in any state. */
+static void test_failed_write_nothing(void **state)
+{
+	struct ct_coll c;
+	struct torn_trace *t;
+
+	ct_begin();
+	ct_init_file("f", "oo");
+	tb_init_done();
+	tb_open_file(1, "f", 0);
+	ct_write(1, 0, "A", 0);
+	tb_fault("posix/io/rw/pwrite", -ENOSPC);
+	tb_next_result(-ENOSPC);
+	tb_write(1, 512, NULL, 0, 0);
+	t = ct_finish();
+	at_end(t, &c);
+	assert_int_equal(c.n, 2);
+	CT_SET(&c, "f=1024:Ao", "f=1024:oo");
+	ct_coll_free(&c);
+	trace_close(t);
+}
+
 /* Acknowledged after a failed fsync: fail, retry, mark -> one finding at
  * the first crash point after the mark; none without the retry, without a
  * mark after it, or when the dropped bytes were written again first. */
@@ -1530,6 +1553,7 @@ int main(void)
 		cmocka_unit_test(test_failed_fsync_direct),
 		cmocka_unit_test(test_fault_event_fails_fsync),
 		cmocka_unit_test(test_ackloss),
+		cmocka_unit_test(test_failed_write_nothing),
 		cmocka_unit_test(test_dsync_never_pending),
 		cmocka_unit_test(test_sync_range_and_sync),
 		cmocka_unit_test(test_size_unit_zeros),
