@@ -1579,6 +1579,18 @@ SHIM_EXPORT int closedir(DIR *d)
 		return SHIM_REAL(closedir)(d);
 	}
 	shim_lock(&c.lk);
+	if (__builtin_expect(shim_faults_on, 0)) {
+		c.fd = fd;
+		c.f = &shim_fds[fd];
+		/* an injected failure leaves the stream open, as for close */
+		if (shim_fault_check(&c, "posix/io/dir/closedir", "closedir")) {
+			r = (int)shim_fault_apply(&c, -1);
+			c.err = errno;
+			shim_finish(&c);
+			errno = c.err;
+			return r;
+		}
+	}
 	errno = c.errno0;
 	r = SHIM_REAL(closedir)(d);
 	c.err = errno;

@@ -423,7 +423,9 @@ struct __kernel_timespec;
  *   SHIM_URING_POINTS the io_uring completions torn fails: (point, the
  *                     opcodes it covers, its errnos). */
 #define SHIM_FAULT_HAND " open open64 openat openat64 __open_2 __open64_2 __openat_2 " \
-	"__openat64_2 creat creat64 close "
+	"__openat64_2 creat creat64 close closedir copy_file_range splice sendfile "      \
+	"sendfile64 remove mkstemp mkstemp64 mkostemp mkostemp64 mkstemps mkstemps64 "    \
+	"mkostemps mkostemps64 mkdtemp "
 #define SHIM_FAULT_SHORT " write pwrite pwrite64 writev pwritev pwritev64 pwritev2 " \
 	"pwritev64v2 "
 #define SHIM_URING_POINTS(X)                                                              \

@@ -45,8 +45,16 @@ static ssize_t copy_impl(copy_fn real, int fdin, off64_t *offin, int fdout, off6
 		return real(fdin, offin, fdout, offout, len, flags);
 	shim_lock(&c.lk);
 	at = offout ? *offout : (int64_t)lseek(fdout, 0, SEEK_CUR);
-	errno = c.errno0;
-	r = real(fdin, offin, fdout, offout, len, flags);
+	c.fd = fdout;
+	if (__builtin_expect(shim_faults_on, 0) &&
+	    shim_fault_check(&c, real == SHIM_REAL(splice) ? "posix/io/rw/splice" :
+			     "posix/io/rw/copy_file_range",
+			     real == SHIM_REAL(splice) ? "splice" : "copy_file_range")) {
+		r = (ssize_t)shim_fault_apply(&c, -1);  /* nothing moved */
+	} else {
+		errno = c.errno0;
+		r = real(fdin, offin, fdout, offout, len, flags);
+	}
 	c.err = errno;
 	if (r > 0 && (c.f->oflags & O_APPEND) && fstat(fdout, &st) == 0)
 		at = (int64_t)st.st_size - r;
@@ -98,8 +106,14 @@ static ssize_t sendfile_impl(ssize_t (*real)(int, int, off64_t *, size_t), int o
 		return real(out, in, off, n);
 	shim_lock(&c.lk);
 	at = out_pos(c.f, out);
-	errno = c.errno0;
-	r = real(out, in, off, n);
+	c.fd = out;
+	if (__builtin_expect(shim_faults_on, 0) &&
+	    shim_fault_check(&c, "posix/io/rw/sendfile", "sendfile"))
+		r = (ssize_t)shim_fault_apply(&c, -1);  /* nothing moved */
+	else {
+		errno = c.errno0;
+		r = real(out, in, off, n);
+	}
 	c.err = errno;
 	if (r > 0 && at >= 0) {
 		if (c.f->oflags & O_APPEND)

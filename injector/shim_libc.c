@@ -41,8 +41,14 @@ SHIM_EXPORT int remove(const char *path)
 			ev.type = TORN_EV_RMDIR;
 	}
 	shim_lock(&c.lk);
-	errno = c.errno0;
-	r = SHIM_REAL(remove)(path);
+	if (__builtin_expect(shim_faults_on, 0) &&
+	    shim_fault_check(&c, "posix/stdio/remove", "remove")) {
+		c.ino = ev.ino;
+		r = (int)shim_fault_apply(&c, -1);      /* the file stays */
+	} else {
+		errno = c.errno0;
+		r = SHIM_REAL(remove)(path);
+	}
 	c.err = errno;
 	ev.result = r < 0 ? -(int64_t)c.err : r;
 	ev.path = shim_path_rel(&c.p1);
@@ -81,8 +87,14 @@ static int mkstemp_impl(enum mkst_kind kind, void *real, char *tmpl, int suffixl
 		return MK_CALL;
 	}
 	shim_lock(&c.lk);
-	errno = c.errno0;
-	fd = MK_CALL;
+	if (__builtin_expect(shim_faults_on, 0) &&
+	    shim_fault_check(&c, "posix/io/oc/mkstemp", "mkstemp")) {
+		c.ino = 0;
+		fd = (int)shim_fault_apply(&c, -1);     /* no file made */
+	} else {
+		errno = c.errno0;
+		fd = MK_CALL;
+	}
 	c.err = errno;
 	if (fd >= 0 && fd < SHIM_FD_MAX && shim_path_fd(&c.p2, fd) == 0 && c.p2.in)
 		shim_fd_open(fd, &c.p2, O_RDWR | O_CREAT | O_EXCL | flags, TORN_F_CREATED);
@@ -152,8 +164,15 @@ SHIM_EXPORT char *mkdtemp(char *tmpl)
 		return SHIM_REAL(mkdtemp)(tmpl);
 	}
 	shim_lock(&c.lk);
-	errno = c.errno0;
-	r = SHIM_REAL(mkdtemp)(tmpl);
+	if (__builtin_expect(shim_faults_on, 0) &&
+	    shim_fault_check(&c, "posix/io/dir/mkdtemp", "mkdtemp")) {
+		c.ino = 0;
+		(void)shim_fault_apply(&c, -1);         /* no directory made */
+		r = NULL;
+	} else {
+		errno = c.errno0;
+		r = SHIM_REAL(mkdtemp)(tmpl);
+	}
 	c.err = errno;
 	if (r && shim_path_resolve(&c.p2, AT_FDCWD, r, 0) == 0 && c.p2.in) {
 		if (lstat(c.p2.abs, &st) == 0) {

@@ -21,10 +21,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -186,6 +188,53 @@ int main(int argc, char **argv)
 	else if (IS("__openat64_2")) ret = __openat64_2(AT_FDCWD, P("f"), O_RDONLY);
 	else if (IS("creat"))        ret = creat(P("c"), 0644);
 	else if (IS("creat64"))      ret = creat64(P("c"), 0644);
+	else if (IS("closedir")) {
+		DIR *d = opendir(P("d"));
+
+		if (!d)
+			die("opendir of d");
+		/* a look through the shim makes the stream's descriptor a recorded one */
+		fd = dirfd(d);
+		(void)fsync(fd);
+		is_close = 1;
+		ret = closedir(d);
+	}
+	else if (IS("copy_file_range") || IS("splice") || IS("sendfile") || IS("sendfile64")) {
+		int in = raw_open(P("f"), O_RDONLY), p[2];
+		off64_t off = 0, out = 16;
+
+		if (in < 0 || pipe(p) < 0 || syscall(SYS_write, p[1], buf, 8) != 8)
+			die("set-up of the source");
+		is_write = 1;
+		if (IS("copy_file_range"))
+			ret = copy_file_range(in, &off, fd, &out, 8, 0);
+		else if (IS("splice"))
+			ret = splice(p[0], NULL, fd, &out, 8, 0);
+		else if (IS("sendfile"))
+			ret = sendfile(fd, in, (off_t *)&off, 8);
+		else
+			ret = sendfile64(fd, in, &off, 8);
+	}
+	else if (IS("remove"))       ret = remove(P("f"));
+	else if (!strncmp(call, "mk", 2) && strstr(call, "temp")) {
+		char t[4200];
+		int sfx = strstr(call, "temps") != NULL;
+
+		snprintf(t, sizeof(t), "%s", P(sfx ? "tXXXXXX.s" : "tXXXXXX"));
+		if (IS("mkstemp"))          ret = mkstemp(t);
+		else if (IS("mkstemp64"))   ret = mkstemp64(t);
+		else if (IS("mkostemp"))    ret = mkostemp(t, 0);
+		else if (IS("mkostemp64"))  ret = mkostemp64(t, 0);
+		else if (IS("mkstemps"))    ret = mkstemps(t, 2);
+		else if (IS("mkstemps64"))  ret = mkstemps64(t, 2);
+		else if (IS("mkostemps"))   ret = mkostemps(t, 2, 0);
+		else if (IS("mkostemps64")) ret = mkostemps64(t, 2, 0);
+		else if (IS("mkdtemp"))     ret = mkdtemp(t) ? 0 : -1;
+		else {
+			fprintf(stderr, "fault_calls: unknown call %s\n", call);
+			return 2;
+		}
+	}
 	else if (IS("close")) {
 		/* through libc: a descriptor the shim saw opened is a recorded one */
 		is_close = 1;

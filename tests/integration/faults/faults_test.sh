@@ -127,8 +127,9 @@ points)
 			else
 				case $call in
 				posix_fallocate*) want="$call ret=5 errno=EIO" ;;
-				close)            want="$call ret=-1 errno=EIO fd=open" ;;
-				write|pwrite*|writev|pwritev*) want="$call ret=-1 errno=EIO size=16" ;;
+				close|closedir)   want="$call ret=-1 errno=EIO fd=open" ;;
+				write|pwrite*|writev|pwritev*|copy_file_range|splice|sendfile*)
+				                  want="$call ret=-1 errno=EIO size=16" ;;
 				IORING_OP_FSYNC)  want="$call ret=-1 errno=EIO" ;;
 				IORING_OP_*)      want="$call ret=-1 errno=EIO size=24" ;;
 				*)                want="$call ret=-1 errno=EIO" ;;
@@ -144,6 +145,7 @@ points)
 			[ "$3" = "$want_result" ] || fail "$point/$call: FAULT result $3, want $want_result"
 			case $call in
 			open*|__open*|creat*|close|syncfs) ;;
+			mk*temp*) case $2 in t*) ;; *) fail "$point/$call: FAULT path '$2'" ;; esac ;;
 			*) [ "$2" = f ] || [ "$2" = d ] || [ "$2" = s ] || [ "$2" = e ] ||
 				fail "$point/$call: FAULT path '$2'" ;;
 			esac
@@ -151,7 +153,9 @@ points)
 			# (a failed open or close has none: no description changed)
 			next=$(after_fault "$n")
 			case $call in
-			open*|__open*|creat*|close) case $next in open*|close*)
+			open*|__open*|creat*|close|closedir|mk*temp*) case $next in open*|close*|mkdir*)
+				fail "$point/$call: a failed $call was recorded as '$next'" ;; esac ;;
+			copy_file_range|splice|sendfile*) case $next in write*)
 				fail "$point/$call: a failed $call was recorded as '$next'" ;; esac ;;
 			IORING_OP_*) [ "$next" = "uring-cqe -5" ] ||
 				fail "$point/$call: after the FAULT event: '$next', want the CQE with -5" ;;
