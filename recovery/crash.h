@@ -221,6 +221,13 @@ uint64_t crash_state_point(const struct crash_state *st);
 torn_hash crash_state_hash(struct crash_state *st);
 /* Write the state's files into the existing, empty directory @dir. */
 int crash_state_write(struct crash_state *st, const char *dir);
+/* Make @dir, which holds anything (a previous state, changed by its
+ * checker), hold exactly what mkdir(@dir, @mode) and crash_state_write
+ * would: files there are overwritten in place, the rest removed or created
+ * (crash_state.c says what is compared).  -EMLINK: the state has hard
+ * links, -EPERM: @dir is not torn's; on any error remove @dir and start
+ * afresh. */
+int crash_state_rewrite(struct crash_state *st, const char *dir, unsigned mode);
 /* Write the marks made before the crash point, one per line, to @file. */
 int crash_state_write_marks(const struct crash_state *st, const char *file);
 /* Per file, which units differ from the reference state and how, with a

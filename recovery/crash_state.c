@@ -23,6 +23,7 @@
  * min(old size, new size); data units beyond the final size are cut, and a
  * size reaching past the bytes that persisted reads as zeros.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -631,6 +632,279 @@ out:
 		if (w.lfd[i] >= 0)
 			close(w.lfd[i]);
 	free(w.lfd);
+	free(w.names);
+	return r;
+}
+
+/* ---- Rewriting a directory a previous state was written into ----
+ *
+ * The explorer reuses a passed state's directory for the next state:
+ * a file already there is overwritten in place (its pages are reused:
+ * cheaper than freeing them and allocating new ones, and no unlink and
+ * create), the rest is removed or created.  The directory was the
+ * checker's to change, so nothing is assumed about it: every entry is
+ * looked at (lstat), and one that is not a plain file or directory of
+ * ours with a single link is removed and written anew.  The result is
+ * what crash_state_write makes in an empty directory: names, types,
+ * contents, sizes and permission bits (extended attributes and inode
+ * flags a checker might set are not looked at). */
+
+/* The permission bits a file created with @mode gets (the umask applied),
+ * or -1 when the umask is unknown. */
+static int created_mode(uint32_t mode)
+{
+	static int mask = -2;
+
+	if (mask == -2) {
+		/* umask() cannot be read without being set, and another thread
+		 * may be starting a checker: read it from /proc. */
+		FILE *f = fopen("/proc/self/status", "re");
+		char line[128];
+		unsigned m;
+
+		mask = -1;
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "Umask: %o", &m) == 1) {
+				mask = (int)(m & 0777);
+				break;
+			}
+		if (f)
+			fclose(f);
+	}
+	return mask < 0 ? -1 : (int)(mode & ~(uint32_t)mask & 07777);
+}
+
+/* Remove @name under @dfd, a directory tree or not (no symlink followed). */
+static int rm_at(int dfd, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && fchmodat(dfd, name, 0700, 0) == 0)
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	fchmod(fd, 0700);  /* a checker may have taken write permission away */
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while (!r && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r = rm_at(dirfd(d), de->d_name);
+	closedir(d);
+	if (!r && unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+		r = -errno;
+	return r;
+}
+
+/* Overwrite the regular file @name (lstat @sb) with the state's file @ino:
+ * 1 done, 0 not possible in place (the caller removes and creates it). */
+static int rewrite_file(struct wctx *w, uint32_t ino, int dfd, const char *name,
+			const struct stat *sb)
+{
+	const struct st_file *f = &w->st->files[ino];
+	int want = created_mode((w->st->s->inos[ino].mode & 07777) | 0600), fd, r = 0;
+	uint64_t known = file_known(f);
+
+	if (!S_ISREG(sb->st_mode) || sb->st_nlink != 1 || sb->st_uid != geteuid() ||
+	    sb->st_gid != getegid() || want < 0)
+		return 0;
+	fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if ((sb->st_mode & 07777) != (unsigned)want && fchmod(fd, (mode_t)want) < 0)
+		r = -errno;
+	/* Cut first: beyond the known bytes the file reads as zeros. */
+	if (!r && (uint64_t)sb->st_size > known && ftruncate(fd, (off_t)known) < 0)
+		r = -errno;
+	for (uint64_t off = 0; !r && off < known;) {
+		uint64_t n = known - off > (1u << 30) ? (1u << 30) : known - off;
+		ssize_t k = pwrite(fd, fdata(f) + off, n, (off_t)off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			r = k < 0 ? -errno : -EIO;
+		else
+			off += (uint64_t)k;
+	}
+	if (!r && f->size > known && ftruncate(fd, (off_t)f->size) < 0)
+		r = -errno;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	return r < 0 ? r : 1;
+}
+
+static int rewrite_dir(struct wctx *w, uint32_t dir, int dfd);
+
+/* The entry @e of the state over what lstat found there (@sb, or NULL:
+ * nothing): in place when possible, else removed and created. */
+static int rewrite_ent(struct wctx *w, const struct ns_ent *e, int dfd, const char *name,
+		       const struct stat *sb)
+{
+	struct crash_state *st = w->st;
+	const struct cino *c = &st->s->inos[e->ino];
+	int r, fd;
+
+	if (sb && c->type == CI_FILE) {
+		r = rewrite_file(w, e->ino, dfd, name, sb);
+		if (r)
+			return r < 0 ? r : 0;
+	} else if (sb && c->type == CI_DIR && st->seen[e->ino] != st->stamp && S_ISDIR(sb->st_mode) &&
+		   sb->st_uid == geteuid() && sb->st_gid == getegid()) {
+		int want = created_mode((c->mode & 07777) | 0700);
+
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && want >= 0) {
+			r = 0;
+			if ((sb->st_mode & 07777) != (unsigned)want && fchmod(fd, (mode_t)want) < 0)
+				r = -errno;
+			if (!r)
+				r = rewrite_dir(w, e->ino, fd);
+			close(fd);
+			return r;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (sb && (r = rm_at(dfd, name)) < 0)
+		return r;
+	/* Created as crash_state_write does. */
+	if (c->type == CI_FILE)
+		return write_file(w, e->ino, dfd, name);
+	if (c->type == CI_SYMLINK) {
+		char target[TORN_PATH_MAX + 1];
+		uint32_t tl = c->tlen < TORN_PATH_MAX ? c->tlen : TORN_PATH_MAX;
+
+		memcpy(target, c->target, tl);
+		target[tl] = 0;
+		return symlinkat(target, dfd, name) < 0 ? -errno : 0;
+	}
+	if (st->seen[e->ino] == st->stamp)
+		return 0;   /* a cycle, cut as write_dir does */
+	if (mkdirat(dfd, name, (c->mode & 07777) | 0700) < 0)
+		return -errno;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = write_dir(w, e->ino, fd);
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	return r;
+}
+
+static int rewrite_dir(struct wctx *w, uint32_t dir, int dfd)
+{
+	struct crash_state *st = w->st;
+	char name[TORN_PATH_MAX + 1];
+	struct ns_ent *e = NULL;
+	uint8_t *done = NULL;
+	struct dirent *de;
+	DIR *d = NULL;
+	uint32_t n, i;
+	int fd = -1, r = 0;
+
+	st->seen[dir] = st->stamp;
+	e = sorted_entries(st, dir, &n);
+	done = calloc(n ? n : 1, 1);
+	if (!e || !done) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((fd = dup(dfd)) < 0 || !(d = fdopendir(fd))) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	/* What is there: rewritten, or removed when the state has no such name. */
+	while (!r && (errno = 0, de = readdir(d))) {
+		struct ns_ent key = { de->d_name, (uint32_t)strlen(de->d_name), 0 };
+		struct ns_ent *hit;
+		struct stat sb;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		hit = n ? bsearch(&key, e, n, sizeof(*e), ent_cmp) : NULL;
+		if (!hit) {
+			r = rm_at(dfd, de->d_name);
+			continue;
+		}
+		/* An entry replaced during this loop may be listed again. */
+		if (done[hit - e])
+			continue;
+		done[hit - e] = 1;
+		if (fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			r = errno == ENOENT ? rewrite_ent(w, hit, dfd, de->d_name, NULL) : -errno;
+		else
+			r = rewrite_ent(w, hit, dfd, de->d_name, &sb);
+	}
+	if (!r && errno)
+		r = -errno;
+	/* What is missing: created. */
+	for (i = 0; i < n && !r; i++) {
+		if (done[i])
+			continue;
+		memcpy(name, e[i].name, e[i].nlen);
+		name[e[i].nlen] = 0;
+		r = rewrite_ent(w, &e[i], dfd, name, NULL);
+	}
+out:
+	if (d)
+		closedir(d);
+	free(done);
+	free(e);
+	return r;
+}
+
+int crash_state_rewrite(struct crash_state *st, const char *dir, unsigned mode)
+{
+	struct wctx w = { st, NULL, NULL };
+	int dfd = -1, r, want = created_mode(mode);
+	struct stat sb;
+	size_t i, j;
+
+	r = crash_state_build(st);
+	if (r < 0)
+		return r;
+	/* Hard links: written fresh (crash_state_write), into an emptied dir. */
+	w.names = calloc(st->nino ? st->nino : 1, sizeof(*w.names));
+	if (!w.names)
+		return -ENOMEM;
+	for (i = 0; i < st->nino; i++)
+		for (j = 0; j < st->dirs[i].n; j++)
+			if (++w.names[st->dirs[i].e[j].ino] > 1) {
+				free(w.names);
+				return -EMLINK;
+			}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || fstat(dfd, &sb) < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* The directory itself as mkdir(dir, @mode) made it. */
+	if (want < 0 || sb.st_uid != geteuid() || sb.st_gid != getegid()) {
+		r = -EPERM;
+		goto out;
+	}
+	if ((sb.st_mode & 07777) != (unsigned)want && fchmod(dfd, (mode_t)want) < 0) {
+		r = -errno;
+		goto out;
+	}
+	st->stamp++;
+	r = rewrite_dir(&w, 0, dfd);
+out:
+	if (dfd >= 0 && close(dfd) < 0 && !r)
+		r = -errno;
 	free(w.names);
 	return r;
 }

@@ -792,12 +792,12 @@ struct run {
 	int efd;
 	/* explore_run: states materialised ahead, waiting for a slot (the
 	 * oldest first: a ring of up to opts.jobs), and the directories of
-	 * passed states, removed after the next checkers are started (not
-	 * between a checker's exit and the next one's start). */
+	 * passed states, kept to be renamed and rewritten for later states
+	 * (crash_state_rewrite: no rmtree, no mkdir, file pages reused). */
 	struct pending *pend;
 	unsigned pend_head, pend_n;
-	char (*trash)[PATH_MAX + 32];
-	unsigned ntrash;
+	char (*pool)[PATH_MAX + 32];
+	unsigned npool;
 	/* The fork server, asynchronously (explore_run with one): the
 	 * FORKING jobs in the order of their requests. */
 	int fs_async;
@@ -1103,6 +1103,9 @@ static void spawner_stop(struct run *r)
 	r->async = 0;
 }
 
+/* Directories kept for reuse: as many as can be in use at once. */
+#define POOL_MAX(r) (2 * (r)->o->jobs + 1)
+
 /* Give a finished slot back (under the lock: the spawner scans states). */
 static void job_release(struct run *r, struct job *j)
 {
@@ -1206,8 +1209,8 @@ static void job_dispose(struct run *r, struct job *j, int failed, char **kept)
 			*kept = strdup(j->dir);
 		return;
 	}
-	if (r->trash && r->ntrash < r->o->jobs)
-		memcpy(r->trash[r->ntrash++], j->dir, sizeof(j->dir));
+	if (r->pool && r->npool < POOL_MAX(r))
+		memcpy(r->pool[r->npool++], j->dir, sizeof(j->dir));
 	else
 		explore_rmtree(j->dir);
 	if (j->own_marks)
@@ -1216,10 +1219,10 @@ static void job_dispose(struct run *r, struct job *j, int failed, char **kept)
 		unlink(j->out);
 }
 
-static void empty_trash(struct run *r)
+static void empty_pool(struct run *r)
 {
-	while (r->ntrash)
-		explore_rmtree(r->trash[--r->ntrash]);
+	while (r->npool)
+		explore_rmtree(r->pool[--r->npool]);
 }
 
 static int add_failure(struct run *r, struct job *j, struct explore_result *res)
@@ -1663,11 +1666,11 @@ static void run_fini(struct run *r)
 		pend_drop(&r->pend[r->pend_head]);
 		r->pend_head = (r->pend_head + 1) % r->o->jobs;
 	}
-	empty_trash(r);
+	empty_pool(r);
 	free(r->pend);
-	free(r->trash);
+	free(r->pool);
 	r->pend = NULL;
-	r->trash = NULL;
+	r->pool = NULL;
 	if (!r->keep_any) {
 		explore_rmtree(r->scratch);
 	} else {
@@ -1751,7 +1754,6 @@ static int pend_flush(struct run *r, int wait)
 			free(p->id);
 			p->id = NULL;
 		}
-		empty_trash(r);
 		if (!r->pend_n || !wait || (wait == 1 && r->pend_n < r->o->jobs))
 			return 0;
 		rc = reap(r, 1);
@@ -1773,12 +1775,24 @@ static int start_state(struct run *r, struct crash_state *st, uint64_t ord)
 
 	snprintf(dir, sizeof(dir), "%s/s%llu", r->scratch, (unsigned long long)ord);
 	side_path(marks, sizeof(marks), dir, "marks");
-	if (mkdir(dir, 0755) < 0) {
+	rc = -ENOENT;
+	if (r->npool) {
+		/* A passed state's directory, renamed and rewritten; anything
+		 * amiss (its checker may have done anything there): afresh. */
+		const char *old = r->pool[--r->npool];
+
+		if (rename(old, dir) < 0)
+			explore_rmtree(old);
+		else if ((rc = crash_state_rewrite(st, dir, 0755)) < 0)
+			explore_rmtree(dir);
+	}
+	if (rc < 0 && mkdir(dir, 0755) < 0) {
 		rc = -errno;
 		seterr(r->errbuf, r->errlen, "cannot create %s: %s", dir, strerror(-rc));
 		return rc;
 	}
-	rc = crash_state_write(st, dir);
+	if (rc < 0)
+		rc = crash_state_write(st, dir);
 	if (rc == 0 && r->marks_done) {
 		size_t k = marks_before(&r->marks, crash_state_point(st));
 
@@ -1952,7 +1966,7 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 	if (explore_marks_init(&r.marks, t) < 0 ||
 	    !(r.marks_done = calloc(r.marks.n + 1, 1)) ||
 	    !(r.pend = calloc(o->jobs, sizeof(*r.pend))) ||
-	    !(r.trash = calloc(o->jobs, sizeof(*r.trash))) ||
+	    !(r.pool = calloc(2 * o->jobs + 1, sizeof(*r.pool))) ||
 	    crash_applied_new(space, &r.applied) < 0) {
 		seterr(err, errlen, "out of memory");
 		run_fini(&r);
