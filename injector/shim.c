@@ -609,6 +609,110 @@ static void post_pwritev64v2(struct shim_call *c, int64_t r, int fd, const struc
 	rec_write(c, fd, r, iov, cnt, flags, TORN_SRC_PWRITEV2);
 }
 
+/* --- reads ----------------------------------------------------------------- */
+
+/* Reads are not recorded (they change nothing a crash could lose): their
+ * wrappers exist for faults only (EIO on read), and pass straight through
+ * unless faults are on and the descriptor is a recorded one.  Without the
+ * lock: shim_fault_check takes it for the decision only. */
+static int pre_rd(struct shim_call *c, int fd)
+{
+	if (__builtin_expect(!shim_faults_on, 1))
+		return 0;
+	c->fd = fd;
+	c->f = shim_fd_rec(fd);
+	return c->f != NULL;
+}
+
+static int pre_read(struct shim_call *c, int fd, void *buf, size_t n)
+{
+	return pre_rd(c, fd);
+}
+
+static void post_read(struct shim_call *c, int64_t r, int fd, void *buf, size_t n)
+{
+}
+
+static int pre___read_chk(struct shim_call *c, int fd, void *buf, size_t n, size_t cap)
+{
+	return pre_rd(c, fd);
+}
+
+static void post___read_chk(struct shim_call *c, int64_t r, int fd, void *buf, size_t n,
+			    size_t cap)
+{
+}
+
+static int pre_pread(struct shim_call *c, int fd, void *buf, size_t n, off_t off)
+{
+	return pre_rd(c, fd);
+}
+
+static void post_pread(struct shim_call *c, int64_t r, int fd, void *buf, size_t n, off_t off)
+{
+}
+
+static int pre_pread64(struct shim_call *c, int fd, void *buf, size_t n, off64_t off)
+{
+	return pre_rd(c, fd);
+}
+
+static void post_pread64(struct shim_call *c, int64_t r, int fd, void *buf, size_t n, off64_t off)
+{
+}
+
+static int pre___pread_chk(struct shim_call *c, int fd, void *buf, size_t n, off_t off,
+			   size_t cap)
+{
+	return pre_rd(c, fd);
+}
+
+static void post___pread_chk(struct shim_call *c, int64_t r, int fd, void *buf, size_t n,
+			     off_t off, size_t cap)
+{
+}
+
+static int pre___pread64_chk(struct shim_call *c, int fd, void *buf, size_t n, off64_t off,
+			     size_t cap)
+{
+	return pre_rd(c, fd);
+}
+
+static void post___pread64_chk(struct shim_call *c, int64_t r, int fd, void *buf, size_t n,
+			       off64_t off, size_t cap)
+{
+}
+
+static int pre_readv(struct shim_call *c, int fd, const struct iovec *iov, int cnt)
+{
+	return pre_rd(c, fd);
+}
+
+static void post_readv(struct shim_call *c, int64_t r, int fd, const struct iovec *iov, int cnt)
+{
+}
+
+static int pre_preadv(struct shim_call *c, int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	return pre_rd(c, fd);
+}
+
+static void post_preadv(struct shim_call *c, int64_t r, int fd, const struct iovec *iov, int cnt,
+			off_t off)
+{
+}
+
+static int pre_preadv64(struct shim_call *c, int fd, const struct iovec *iov, int cnt,
+			off64_t off)
+{
+	return pre_rd(c, fd);
+}
+
+static void post_preadv64(struct shim_call *c, int64_t r, int fd, const struct iovec *iov,
+			  int cnt, off64_t off)
+{
+}
+
 /* --- durability ------------------------------------------------------------ */
 
 /* Without the lock: note where the trace stands as the flush starts. */

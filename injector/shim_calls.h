@@ -71,6 +71,7 @@ struct __kernel_timespec;
 	EPIPE)
 #define SHIM_E_WRITE2 (EAGAIN, EBADF, EDQUOT, EFBIG, EINTR, EINVAL, EIO, ENOSPC, EPERM, \
 	EPIPE, EOPNOTSUPP)
+#define SHIM_E_READ (EAGAIN, EBADF, EINTR, EINVAL, EIO, EISDIR)
 #define SHIM_E_EXEC (E2BIG, EACCES, EINVAL, EIO, ELOOP, ENAMETOOLONG, ENOENT, ENOEXEC, \
 	ENOMEM, ENOTDIR, ETXTBSY)
 #define SHIM_E_SPAWN (EAGAIN, E2BIG, EACCES, EINVAL, EIO, ELOOP, ENAMETOOLONG, ENOENT, \
@@ -156,6 +157,25 @@ struct __kernel_timespec;
 	  (int fd, const struct iovec *iov, int cnt, off64_t off, int flags),             \
 	  (fd, iov, cnt, off, flags), -1, SHIM_E_WRITE2,                                  \
 	  "posix/io/rw/pwritev2" /* torn: */)                                             \
+	/* reads: not recorded, interposed for faults only (EIO on read) */            \
+	P(ssize_t, read, (int fd, void *buf, size_t n), (fd, buf, n), -1, SHIM_E_READ,    \
+	  "posix/io/rw/read")                                                             \
+	P(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t cap),                 \
+	  (fd, buf, n, cap), -1, SHIM_E_READ, "posix/io/rw/read")                         \
+	P(ssize_t, pread, (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off),    \
+	  -1, SHIM_E_READ, "posix/io/rw/pread")                                           \
+	P(ssize_t, pread64, (int fd, void *buf, size_t n, off64_t off),                   \
+	  (fd, buf, n, off), -1, SHIM_E_READ, "posix/io/rw/pread")                        \
+	P(ssize_t, __pread_chk, (int fd, void *buf, size_t n, off_t off, size_t cap),     \
+	  (fd, buf, n, off, cap), -1, SHIM_E_READ, "posix/io/rw/pread")                   \
+	P(ssize_t, __pread64_chk, (int fd, void *buf, size_t n, off64_t off, size_t cap), \
+	  (fd, buf, n, off, cap), -1, SHIM_E_READ, "posix/io/rw/pread")                   \
+	P(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), -1, \
+	  SHIM_E_READ, "posix/io/rw/readv")                                               \
+	P(ssize_t, preadv, (int fd, const struct iovec *iov, int cnt, off_t off),         \
+	  (fd, iov, cnt, off), -1, SHIM_E_READ, "posix/io/rw/preadv")                     \
+	P(ssize_t, preadv64, (int fd, const struct iovec *iov, int cnt, off64_t off),     \
+	  (fd, iov, cnt, off), -1, SHIM_E_READ, "posix/io/rw/preadv")                     \
 	H(ssize_t, copy_file_range,                                                       \
 	  (int fdin, off64_t *offin, int fdout, off64_t *offout, size_t len, unsigned int flags), \
 	  -1, SHIM_E_COPY, "posix/io/rw/copy_file_range" /* torn: */)                     \

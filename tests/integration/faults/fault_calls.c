@@ -32,6 +32,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+extern ssize_t __read_chk(int fd, void *buf, size_t n, size_t cap);
+extern ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t cap);
+extern ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t cap);
 extern int __open_2(const char *path, int flags);
 extern int __open64_2(const char *path, int flags);
 extern int __openat_2(int dirfd, const char *path, int flags);
@@ -154,6 +157,15 @@ int main(int argc, char **argv)
 	else if (IS("pwritev64"))    { is_write = 1; ret = pwritev64(fd, iov, 2, 16); }
 	else if (IS("pwritev2"))     { is_write = 1; ret = pwritev2(fd, iov, 2, 16, 0); }
 	else if (IS("pwritev64v2"))  { is_write = 1; ret = pwritev64v2(fd, iov, 2, 16, 0); }
+	else if (IS("read"))         ret = read(fd, buf, 8);
+	else if (IS("__read_chk"))   ret = __read_chk(fd, buf, 8, sizeof(buf));
+	else if (IS("pread"))        ret = pread(fd, buf, 8, 0);
+	else if (IS("pread64"))      ret = pread64(fd, buf, 8, 0);
+	else if (IS("__pread_chk"))  ret = __pread_chk(fd, buf, 8, 0, sizeof(buf));
+	else if (IS("__pread64_chk")) ret = __pread64_chk(fd, buf, 8, 0, sizeof(buf));
+	else if (IS("readv"))        ret = readv(fd, iov, 2);
+	else if (IS("preadv"))       ret = preadv(fd, iov, 2, 0);
+	else if (IS("preadv64"))     ret = preadv64(fd, iov, 2, 0);
 	else if (IS("fsync"))        ret = fsync(fd);
 	else if (IS("fdatasync"))    ret = fdatasync(fd);
 	else if (IS("syncfs"))       ret = syncfs(fd);
