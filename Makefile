@@ -5,14 +5,15 @@
 #               the same suite again in the ASan+UBSan build (build-asan/)
 #   make asan   only the ASan+UBSan build and its run of the suite
 #   make bench  build and run the benchmarks (they print ratios, never fail on timing)
-#   make fuzz   build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (60)
+#   make fuzz   build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
+#               (300; make test fuzzes each for 60 s)
 #   make clean  remove the build directories
 
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD   ?= build
 CMAKE   ?= cmake
 CTEST   ?= ctest
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 300
 
 .PHONY: all deps configure build run test asan bench fuzz clean
 

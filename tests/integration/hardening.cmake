@@ -20,6 +20,7 @@ set(HARD_ENV
   "TORNKV=${CMAKE_BINARY_DIR}/bin/tornkv"
   "BIN=${CMAKE_BINARY_DIR}/tests"
   "SRC=${CMAKE_SOURCE_DIR}"
+  "SHIM=${TORN_SHIM}"
   "WORK=${CMAKE_BINARY_DIR}/tests/hardening-work")
 if(TORN_SANITIZE)
   list(APPEND HARD_ENV "SANITIZED=1")
@@ -27,7 +28,7 @@ if(TORN_SANITIZE)
   # direct-mode tests through the sanitized shim (torn record preloads the
   # ASan runtime in front of it).  Valgrind cannot run ASan code, and
   # explore's RSS under ASan measures the sanitizer's quarantine.
-  set(HARD_CASES hostile limits stress kill direct-tmpfs direct-ext4)
+  set(HARD_CASES hostile limits stress kill direct-tmpfs direct-ext4 sanitized-shim)
 else()
   set(HARD_CASES hostile limits valgrind stress kill explore-memory direct-tmpfs
                  direct-ext4)

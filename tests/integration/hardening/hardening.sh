@@ -5,6 +5,7 @@
 #   TORN  the torn binary   TORNKV  the tornkv binary   BIN  the test programs
 #   SRC   the source tree (fuzz/stateid.trace is valgrind's small trace)
 #   WORK  scratch space     SANITIZED  1 in the ASan+UBSan build
+#   SHIM  libtorn-shim.so
 #
 # Cases:
 #   hostile      traces escaping their root (.., absolute, NUL, a//b, ./a,
@@ -36,6 +37,9 @@
 #   direct-tmpfs, direct-ext4   tornkv's wal engine in direct mode (O_DIRECT)
 #                recorded with its root on /dev/shm and /tmp: O_DIRECT writes
 #                in the trace, and every sync/prefix state passes its check
+#   sanitized-shim  (sanitized build) the shim carries ASan+UBSan, and torn
+#                record runs sh with the ASan runtime first in LD_PRELOAD and
+#                both mapped in the image sh execs
 # Exit 0 pass, 1 fail (the reason on stderr), 77 when a kernel feature is
 # missing.
 set -u
@@ -226,6 +230,31 @@ explore-memory)
 	# the set of state hashes (checked once) is all that may grow
 	[ "$big" -le $((small + 4096)) ] ||
 		fail "explore's memory grew with the number of states: $small KiB -> $big KiB"
+	;;
+sanitized-shim)
+	# The sanitized build checks the shim itself: it carries ASan+UBSan, and
+	# torn record puts the ASan runtime first in LD_PRELOAD, in every image
+	# the program runs (docs/record.md, "The sanitized build").
+	[ "${SANITIZED:-0}" = 1 ] || fail "only meaningful in the sanitized build"
+	readelf -d "$SHIM" | grep -q 'NEEDED.*libasan' ||
+		fail "$SHIM is not linked with the ASan runtime (built without sanitizers?)"
+	nm -D "$SHIM" | grep -q '__asan_report_' || fail "$SHIM has no ASan checks"
+	nm -D "$SHIM" | grep -q '__ubsan_handle_' || fail "$SHIM has no UBSan checks"
+	mkdir "$W/root"
+	"$TORN" record -q -o "$W/t.trace" --root "$W/root" -- sh -c \
+		'printf "%s\n" "$LD_PRELOAD"; cat /proc/self/maps; echo x >"$0/f"' "$W/root" \
+		>"$W/out" || fail "torn record sh: $(cat "$W/out")"
+	first=$(head -1 "$W/out" | cut -d: -f1)
+	case ${first##*/} in libasan.so*) ;;
+	*) fail "LD_PRELOAD of the recorded sh does not start with the ASan runtime: $(head -1 "$W/out")" ;;
+	esac
+	head -1 "$W/out" | grep -q "libtorn-shim.so" || fail "no shim in LD_PRELOAD: $(head -1 "$W/out")"
+	# cat, a second image: both libraries mapped in it
+	grep -q '/libasan\.so' "$W/out" || fail "no ASan runtime mapped in cat"
+	grep -q '/libtorn-shim\.so' "$W/out" || fail "no shim mapped in cat"
+	"$TORN" info "$W/t.trace" | grep -q 'status *complete (program exited 0)' ||
+		fail "the trace of the sanitized run is not complete"
+	echo "sanitized-shim: LD_PRELOAD=$(head -1 "$W/out"); runtime and shim mapped in the exec'd cat"
 	;;
 direct-tmpfs|direct-ext4)
 	if [ "$case_name" = direct-tmpfs ]; then base=/dev/shm; else base=/tmp; fi
