@@ -6,7 +6,8 @@
 #          each up to 1 MiB), checked by a minimal compiled checker;
 #   bare:  a loop that only forks and execs that checker as many times, 2 at
 #          once (what no exec-based runner can beat).
-# Prints states/s of both, their ratio (target >= 0.8), the dedup ratio
+# Prints states/s, CPU per state and cores used (CPU / wall) of both, their
+# ratio (target >= 0.8), the dedup ratio
 # (states enumerated / unique), and torn's peak RSS for this run and for a
 # run of the same trace restricted to its last 20 crash points (fewer
 # states, as large): memory must not grow with the number of states.
@@ -59,8 +60,8 @@ awk -v c="$checked" -v w="$wall" -v b="$bare" -v u="$unique" -v e="$enum" \
     -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
 	t = c / w; l = c / b
 	printf "states checked        %d (unique %d of %d enumerated: dedup ratio %.2f)\n", c, u, e, e / u
-	printf "torn explore -j 2     %.0f states/s (%.2f s, %.3f ms CPU per state)\n", t, w, 1000 * tc / c
-	printf "bare fork+exec, 2     %.0f states/s (%.2f s, %.3f ms CPU per state)\n", l, b, 1000 * bc / c
+	printf "torn explore -j 2     %.0f states/s (%.2f s, %.3f ms CPU per state, %.2f cores)\n", t, w, 1000 * tc / c, tc / w
+	printf "bare fork+exec, 2     %.0f states/s (%.2f s, %.3f ms CPU per state, %.2f cores)\n", l, b, 1000 * bc / c, bc / b
 	printf "ratio                 %.2f (target >= 0.80; CPU ratio %.2f; load average %s)\n", t / l, bc / tc, load
 	printf "peak RSS of torn      %d KiB at %d states, %d KiB at %d states\n", r, c, rs, cs
 }'
