@@ -755,6 +755,8 @@ struct job {
 	double   start, deadline;
 	int      own_marks;          /* marks[] is this state's own file (else shared) */
 	int      own_out;            /* out[] is this state's own file (else the slot's) */
+	unsigned gen;                /* bumped by each job_start (the spawner's check) */
+	int      exited;             /* the spawner saw its checker exit */
 	const struct crash_ackloss *ack;  /* crash_state_ackloss of its state */
 	int      ack_ref;            /* the reference state at ack's point */
 	char     dir[PATH_MAX + 32]; /* SCRATCH/sN */
@@ -779,6 +781,7 @@ struct run {
 	struct checker chk;
 	char scratch[PATH_MAX];      /* our private torn-XXXXXX */
 	struct job *jobs;
+	unsigned nslots;             /* 2 * opts.jobs: a started job waits in one */
 	unsigned njobs;              /* slots in use */
 	/* The spawner thread (explore_run): vfork suspends the calling
 	 * thread until the child has exec'ed, which, with the cores busy
@@ -787,9 +790,9 @@ struct run {
 	int async;
 	pthread_t spawner;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	int stop;
 	int efd;
+	int wfd;                     /* wakes the spawner (eventfd) */
 	/* explore_run: states materialised ahead, waiting for a slot (the
 	 * oldest first: a ring of up to opts.jobs), and the directories of
 	 * passed states, kept to be renamed and rewritten for later states
@@ -1002,6 +1005,7 @@ static void side_path(char *buf, size_t len, const char *dir, const char *ext)
 static void job_clear(struct job *j)
 {
 	char **env = j->env;
+	unsigned gen = j->gen;
 
 	if (j->pidfd >= 0)
 		close(j->pidfd);
@@ -1012,6 +1016,7 @@ static void job_clear(struct job *j)
 	j->pidfd = -1;
 	j->outfd = -1;
 	j->env = env;
+	j->gen = gen;
 }
 
 static void job_spawned(const struct run *r, struct job *j, int rc, pid_t pid);
@@ -1058,29 +1063,98 @@ static void job_spawned(const struct run *r, struct job *j, int rc, pid_t pid)
 	j->deadline = rc == 0 && r->o->timeout_s > 0 ? j->start + r->o->timeout_s : 0;
 }
 
+static void spawner_wake(struct run *r)
+{
+	uint64_t one = 1;
+
+	if (write(r->wfd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow here. */
+	}
+}
+
+/* The spawner starts the prepared (SPAWNING) jobs, lowest ordinal first,
+ * as long as fewer than opts.jobs checkers run, and watches the running
+ * ones: when one exits it starts the next at once, without waiting for
+ * the main thread to reap and classify it (the main thread may be busy
+ * materialising; the slots are twice the jobs, so that started jobs wait
+ * in theirs meanwhile). */
 static void *spawner_main(void *arg)
 {
 	struct run *r = arg;
+	unsigned cap = r->nslots;
+	struct pollfd pf[cap + 1];
+	unsigned idx[cap + 1], gen[cap + 1];
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		struct job *j = NULL;
+		unsigned active = 0, n = 0;
+		int nopidfd = 0;
 
-		for (unsigned i = 0; i < r->o->jobs && !j; i++)
-			if (r->jobs[i].state == J_SPAWNING)
-				j = &r->jobs[i];
-		if (!j) {
-			pthread_cond_wait(&r->cv, &r->mu);
+		for (unsigned i = 0; i < cap; i++) {
+			struct job *x = &r->jobs[i];
+
+			if (x->state == J_TAKEN || (x->state == J_RUNNING && !x->exited))
+				active++;
+			if (x->state == J_SPAWNING && (!j || x->ordinal < j->ordinal))
+				j = x;
+		}
+		if (j && active < r->o->jobs) {
+			j->state = J_TAKEN;
+			pthread_mutex_unlock(&r->mu);
+			job_spawn(r, j);
+			pthread_mutex_lock(&r->mu);
+			j->exited = 0;
+			j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
+			if (write(r->efd, &one, sizeof(one)) < 0) {
+				/* The counter cannot overflow here; poll times out anyway. */
+			}
 			continue;
 		}
-		j->state = J_TAKEN;
+		/* Wait for a checker to exit, or for news from the main thread. */
+		for (unsigned i = 0; i < cap; i++) {
+			struct job *x = &r->jobs[i];
+
+			if (x->state != J_RUNNING || x->exited)
+				continue;
+			if (x->pidfd < 0)
+				nopidfd = 1;
+			pf[n].fd = x->pidfd;
+			pf[n].events = POLLIN;
+			pf[n].revents = 0;
+			idx[n] = i;
+			gen[n++] = x->gen;
+		}
+		pf[n].fd = r->wfd;
+		pf[n].events = POLLIN;
+		pf[n].revents = 0;
 		pthread_mutex_unlock(&r->mu);
-		job_spawn(r, j);
+		if (poll(pf, n + 1, nopidfd ? 10 : -1) > 0 && (pf[n].revents & POLLIN)) {
+			uint64_t v;
+
+			if (read(r->wfd, &v, sizeof(v)) < 0) {
+				/* EAGAIN: nothing to take. */
+			}
+		}
 		pthread_mutex_lock(&r->mu);
-		j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
-		if (write(r->efd, &one, sizeof(one)) < 0) {
-			/* The counter cannot overflow here; poll times out anyway. */
+		for (unsigned k = 0; k < n; k++) {
+			struct job *x = &r->jobs[idx[k]];
+			siginfo_t si;
+
+			/* The same job still (the main thread may have reaped and
+			 * reused the slot meanwhile)? */
+			if (x->gen != gen[k] || x->state != J_RUNNING)
+				continue;
+			if (pf[k].fd >= 0) {
+				if (pf[k].revents & (POLLIN | POLLHUP | POLLERR))
+					x->exited = 1;
+				continue;
+			}
+			memset(&si, 0, sizeof(si));
+			if (waitid(P_PID, (id_t)x->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+			    si.si_pid)
+				x->exited = 1;
 		}
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -1094,12 +1168,12 @@ static void spawner_stop(struct run *r)
 		return;
 	pthread_mutex_lock(&r->mu);
 	r->stop = 1;
-	pthread_cond_signal(&r->cv);
+	spawner_wake(r);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->spawner, NULL);
 	pthread_mutex_destroy(&r->mu);
-	pthread_cond_destroy(&r->cv);
 	close(r->efd);
+	close(r->wfd);
 	r->async = 0;
 }
 
@@ -1163,10 +1237,12 @@ static int job_start(struct run *r, struct job *j, const char *dir, const char *
 	j->ordinal = ordinal;
 	j->hung = 0;
 	r->njobs++;
+	j->gen++;
+	j->exited = 0;
 	if (r->async) {
 		pthread_mutex_lock(&r->mu);
 		j->state = J_SPAWNING;
-		pthread_cond_signal(&r->cv);
+		spawner_wake(r);
 		pthread_mutex_unlock(&r->mu);
 		return 0;
 	}
@@ -1402,7 +1478,7 @@ static void reap_forkserver(struct run *r, int nonblock)
  * finished, or < 0 (the first error). */
 static int reap(struct run *r, int block)
 {
-	unsigned cap = r->o->jobs;
+	unsigned cap = r->nslots;
 	struct pollfd pf[cap + 2];
 	unsigned map[cap + 2];
 	int finished = 0;
@@ -1539,7 +1615,7 @@ static void kill_all(struct run *r)
 	spawner_stop(r);
 	if (r->fsq)
 		reap_forkserver(r, 0);
-	for (unsigned i = 0; r->jobs && i < r->o->jobs; i++) {
+	for (unsigned i = 0; r->jobs && i < r->nslots; i++) {
 		struct job *j = &r->jobs[i];
 
 		if (j->state == J_FREE)
@@ -1556,7 +1632,10 @@ static void kill_all(struct run *r)
 
 static struct job *free_slot(struct run *r)
 {
-	for (unsigned i = 0; i < r->o->jobs; i++)
+	/* Without the spawner a job starts at once: opts.jobs at most. */
+	if (!r->async && r->njobs >= r->o->jobs)
+		return NULL;
+	for (unsigned i = 0; i < r->nslots; i++)
 		if (job_state(r, &r->jobs[i]) == J_FREE)
 			return &r->jobs[i];
 	return NULL;
@@ -1572,8 +1651,13 @@ static int spawner_start(struct run *r)
 	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->efd < 0)
 		return -errno;
+	r->wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->wfd < 0) {
+		rc = -errno;
+		close(r->efd);
+		return rc;
+	}
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
 	r->stop = 0;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1581,8 +1665,8 @@ static int spawner_start(struct run *r)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		pthread_mutex_destroy(&r->mu);
-		pthread_cond_destroy(&r->cv);
 		close(r->efd);
+		close(r->wfd);
 		return -rc;
 	}
 	r->async = 1;
@@ -1608,13 +1692,14 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 		seterr(err, errlen, "out of memory");
 		return rc;
 	}
-	r->jobs = calloc(o->jobs, sizeof(*r->jobs));
+	r->nslots = 2 * o->jobs;
+	r->jobs = calloc(r->nslots, sizeof(*r->jobs));
 	if (!r->jobs) {
 		checker_free(&r->chk);
 		seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < o->jobs; i++) {
+	for (unsigned i = 0; i < r->nslots; i++) {
 		r->jobs[i].pidfd = -1;
 		r->jobs[i].outfd = -1;
 		r->jobs[i].env = checker_env_new(&r->chk);
@@ -1622,7 +1707,7 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 			rc = -ENOMEM;
 	}
 	if (rc < 0) {
-		for (unsigned i = 0; i < o->jobs; i++)
+		for (unsigned i = 0; i < r->nslots; i++)
 			checker_env_free(&r->chk, r->jobs[i].env);
 		free(r->jobs);
 		checker_free(&r->chk);
@@ -1636,7 +1721,7 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 	if (rc < 0) {
 		seterr(err, errlen, "cannot create a scratch directory under %s: %s", base,
 		       strerror(-rc));
-		for (unsigned i = 0; i < o->jobs; i++)
+		for (unsigned i = 0; i < r->nslots; i++)
 			checker_env_free(&r->chk, r->jobs[i].env);
 		free(r->jobs);
 		checker_free(&r->chk);
@@ -1681,12 +1766,12 @@ static void run_fini(struct run *r)
 				snprintf(p, sizeof(p), "%s/m%zu", r->scratch, k);
 				unlink(p);
 			}
-		for (unsigned i = 0; i < r->o->jobs; i++) {
+		for (unsigned i = 0; i < r->nslots; i++) {
 			snprintf(p, sizeof(p), "%s/o%u", r->scratch, i);
 			unlink(p);
 		}
 	}
-	for (unsigned i = 0; i < r->o->jobs; i++)
+	for (unsigned i = 0; i < r->nslots; i++)
 		checker_env_free(&r->chk, r->jobs[i].env);
 	free(r->jobs);
 	checker_free(&r->chk);
