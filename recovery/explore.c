@@ -5,8 +5,10 @@
  *   1. Small helpers: time, robust I/O, rmtree, file hash, outcome names
  *   2. The dedup set (open addressing over XXH3-128 hashes)
  *   3. The checker command: argv (shell or direct), environment, spawn
- *   4. Jobs: start (the spawner thread), wait (pidfd poll), classify,
- *      collect output
+ *   3b. The fork server of the in-process checker (--engine)
+ *   4. Jobs: start (the spawner thread, or the fork server), wait (pidfd
+ *      poll), classify, collect output; the queue of materialised states
+ *      and the pool of reusable state directories
  *   5. explore_run: enumerate, dedup, shard, run, report
  *   6. explore_runner: one state at a time (minimize)
  *   7. Reports, options implied by an id

@@ -31,12 +31,18 @@
  *      exactly the unsharded set of unique states;
  *   3. materialise it into SCRATCH/sORDINAL/ (its marks are SCRATCH/mK,
  *      written once per number K of marks: they are a prefix of the trace's
- *      marks), wait for one of the opts.jobs slots and start the checker
- *      (/bin/sh -c CMD, cwd = the state dir, in a process group of its own,
- *      stdout+stderr to the slot's SCRATCH/oSLOT); materialising before
- *      waiting overlaps it with the running checkers, and a spawner thread
- *      does the posix_spawn calls (which suspend their caller until the
- *      child has exec'ed) so that the main thread goes on materialising;
+ *      marks) and start the checker (/bin/sh -c CMD, cwd = the state dir,
+ *      in a process group of its own, stdout+stderr to the slot's
+ *      SCRATCH/oSLOT), at most opts.jobs at once, in ordinal order.  Up to
+ *      opts.jobs states are materialised ahead, so that materialising
+ *      overlaps the running checkers; a passed state's directory is
+ *      renamed and rewritten for a later state (crash_state_rewrite:
+ *      files overwritten in place) rather than removed and created again;
+ *      a spawner thread does the vfork calls (which suspend their caller
+ *      until the child has exec'ed) and starts the next prepared state as
+ *      soon as a checker exits, while the main thread materialises,
+ *      classifies and reports (with a fork server, --engine, the main
+ *      thread sends its requests itself: they do not block);
  *   4. classify: exit 0 pass, 1..125 and 128 and 193..255 fail, killed by a
  *      signal crash (also exit 129..192, the shell's 128+N for a child it
  *      did not exec away), over the timeout hang (the whole process group
