@@ -139,7 +139,7 @@ int cmd_explore(int argc, char **argv)
 	struct crashcli cc;
 	unsigned max_shown = 3;
 	int quiet = 0, ret = TORN_EXIT_USAGE, rc, opt;
-	char err[1024] = "", hex[33], extra[64] = "";
+	char err[1024] = "", hex[33], extra[160] = "";
 	long long v;
 
 	crashcli_init(&cc);
@@ -316,6 +316,10 @@ int cmd_explore(int argc, char **argv)
 	}
 	if (eo.timeout_s != 30)
 		snprintf(extra, sizeof(extra), "--timeout %g", eo.timeout_s);
+	/* The suggested minimize checks in-process too. */
+	if (engine && strlen(engine) < 64)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "%s--engine %s",
+			 extra[0] ? " " : "", engine);
 	{
 		struct report_text_opts to = {
 			.trace = argv[optind], .check = check, .extra_args = extra,
