@@ -2,16 +2,20 @@
 # tests/integration/engines/explore.sh TORN TORNKV EXPECT STRATEGIES TORNKV-FLAGS...
 #
 # Record `tornkv FLAGS workload` under torn, then explore its crash states
-# with `tornkv FLAGS check` as the checker, twice: with 512-byte sectors
-# and the default tears, and with 4096-byte sectors and every tear pattern
-# (old,new,zeros,garbage: the checksums must catch what a device scrambles).
-# EXPECT pass: no failing state in either run (the correct engine).
-# EXPECT fail: at least one failing state (a seeded bug is found), and
-# `torn minimize` shrinks the first one to at most 4 deviations.
+# with `tornkv FLAGS check` as the checker, run in-process (torn explore
+# --engine: the same check without an exec per state; engines/inproc/*
+# compares the two), four times: 512- and 4096-byte sectors, with the
+# default tears and again with every tear pattern (old,new,zeros,garbage:
+# the checksums must catch what a device scrambles).
+# EXPECT pass: no failing state in any run (the correct engine).
+# EXPECT fail: at least one failing state (a seeded bug is found; the runs
+# stop at the first that finds one), and `torn minimize --engine` shrinks
+# the first failing state to at most 4 deviations.
 set -u
 torn=$1 kv=$2 expect=$3 strategies=$4
 shift 4
 flags="$*"
+engine=$(echo "$flags" | sed -n 's/.*--engine \([a-z]*\).*/\1/p')
 work=$(mktemp -d "${TMPDIR:-/tmp}/tornkv-explore.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 mkdir "$work/d"
@@ -31,9 +35,18 @@ case "$flags" in
 esac
 
 found=0
-for model in "--sector 512" "--sector 4096 --tear old,new,zeros,garbage"; do
+# TORNKV_SWEEP=short (the sanitized build, where every check is slower):
+# two of the four runs, 512 with the default tears and 4096 with all.
+if [ "${TORNKV_SWEEP:-full}" = short ]; then
+	set -- "--sector 512" "--sector 4096 --tear old,new,zeros,garbage"
+else
+	set -- "--sector 512" "--sector 4096" "--sector 512 --tear old,new,zeros,garbage" \
+		"--sector 4096 --tear old,new,zeros,garbage"
+fi
+for model in "$@"; do
 	out=$("$torn" explore "$work/t.trace" --strategy "$strategies" --seed 1 $model -q \
-		--timeout 20 --json "$work/report.json" --check "$kv $flags --dir . check" 2>&1)
+		--engine "$engine" --timeout 20 --json "$work/report.json" \
+		--check "$kv $flags --dir . check" 2>&1)
 	rc=$?
 	case $rc in
 	0) ;;
@@ -50,7 +63,7 @@ for model in "--sector 512" "--sector 4096 --tear old,new,zeros,garbage"; do
 		state=$(sed -n 's/.*"state": *"\([^"]*\)".*/\1/p' "$work/report.json" | head -1)
 		[ -n "$state" ] || state=$(grep -o '"state":"[^"]*"' "$work/report.json" | head -1 | cut -d'"' -f4)
 		min=$("$torn" minimize "$work/t.trace" --state "$state" -q $model \
-			--check "$kv $flags --dir . check" 2>&1)
+			--engine "$engine" --check "$kv $flags --dir . check" 2>&1)
 		ndev=$(echo "$min" | sed -n 's/^minimal: .*, \([0-9]*\) deviation.*/\1/p' | head -1)
 		echo "minimize $state: $(echo "$min" | grep '^minimal:')"
 		if [ -z "$ndev" ] || [ "$ndev" -gt 4 ]; then
