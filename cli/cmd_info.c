@@ -303,7 +303,9 @@ static void report(const struct torn_trace *t, const struct info *in, uint64_t f
 	printf("faults: %llu\n", (unsigned long long)in->nlisted[0]);
 	for (uint64_t i = 0; i < in->nlisted[0] && i < INFO_LIST_MAX; i++) {
 		const struct torn_event *ev = &in->listed[0][i];
-		const char *ename = ev->result < 0 ? strerrorname_np((int)-ev->result) : NULL;
+		/* a hostile trace's result may be no errno (INT64_MIN: no -result) */
+		int e = ev->result < 0 && ev->result > -4096 ? (int)-ev->result : 0;
+		const char *ename = e ? strerrorname_np(e) : NULL;
 
 		printf("  seq %-10llu ", (unsigned long long)ev->seq);
 		tcli_put_text(stdout, ev->text, ev->text_len);
@@ -314,7 +316,7 @@ static void report(const struct torn_trace *t, const struct info *in, uint64_t f
 		if (ev->flags & TORN_F_SHORT)
 			printf(": short write of %lld bytes\n", (long long)ev->result);
 		else if (ev->result < 0)
-			printf(": %s (%s)\n", ename ? ename : "?", strerror((int)-ev->result));
+			printf(": %s (%s)\n", ename ? ename : "?", e ? strerror(e) : "not an errno");
 		else
 			printf(": injected\n");
 	}

@@ -701,6 +701,14 @@ static int do_uring_submit(struct walk *k, const struct torn_event *ev)
 	return r;
 }
 
+/* The errno of a failed call's result (< 0): a result no errno can be (a
+ * hostile trace's INT64_MIN, which -result would overflow) still fails, as
+ * EIO. */
+static int result_errno(int64_t result)
+{
+	return result >= 0 ? 0 : result > -4096 ? (int)-result : EIO;
+}
+
 /* The completion of a write: cut what was not written, note when the rest
  * was seen complete. */
 static void uring_write_done(struct walk *k, const struct usqe *q, int64_t res, uint64_t at)
@@ -763,7 +771,7 @@ static int do_uring_cqe(struct walk *k, const struct torn_event *ev)
 				sync_dir(k, h->ino, q->seq, ev->seq);
 		} else {
 			return sync_file(k, h->ino, q->seq, ev->seq,
-					 ev->result < 0 ? (int)-ev->result : 0, lo, hi);
+					 result_errno(ev->result), lo, hi);
 		}
 	}
 	return 0;
@@ -857,7 +865,7 @@ static int do_fsync(struct walk *k, const struct torn_event *ev)
 {
 	struct handle *h = handle_slot(k, ev->handle, 0);
 	uint64_t start = ev->aux_seq ? ev->aux_seq : ev->seq;
-	int failed = ev->result < 0 ? (int)-ev->result : 0;   /* its errno */
+	int failed = result_errno(ev->result);   /* its errno */
 
 	if (!h) {
 		crash_warn(k->s, "event %llu: fsync of an unknown handle, ignored",

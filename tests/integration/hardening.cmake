@@ -30,7 +30,7 @@ if(TORN_SANITIZE)
   # explore's RSS under ASan measures the sanitizer's quarantine.
   set(HARD_CASES hostile limits stress kill direct-tmpfs direct-ext4 sanitized-shim)
 else()
-  set(HARD_CASES hostile limits valgrind stress kill explore-memory direct-tmpfs
+  set(HARD_CASES hostile limits valgrind valgrind-load stress kill explore-memory direct-tmpfs
                  direct-ext4)
 endif()
 foreach(c ${HARD_CASES})

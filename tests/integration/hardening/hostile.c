@@ -6,8 +6,8 @@
  *
  * writes DIR/esc-NAME.trace (paths that escape the root: refused with exit
  * 2 by info, replay and explore, nothing written anywhere) and
- * DIR/big-NAME.trace (sizes and counts far beyond anything real: refused
- * or handled, without allocating what they claim).  OUTSIDE is an absolute
+ * DIR/big-NAME.trace (sizes, counts and results far beyond anything real:
+ * refused or handled, without allocating what they claim).  OUTSIDE is an absolute
  * directory the escaping traces aim at (it holds a file named "victim").
  * Prints the names written, one a line.
  */
@@ -250,6 +250,34 @@ static void huge(void)
 	tb_write(UINT64_MAX, 0, "BIG", 3, 0);
 	tb_write((uint64_t)1 << 62, 0, "BIG", 3, 0);
 	tb_fsync(UINT64_MAX);
+	finish();
+	begin("big", "results-min");
+	/* results no call returns: INT64_MIN as a write's, an fsync's and an
+	 * injected fault's result (-result would overflow), and a short-write
+	 * fault claiming INT64_MAX bytes */
+	tb_open_file(1, "a", TORN_F_CREATED);
+	tb_write(1, 0, "BIG", 3, 0);
+	{
+		struct torn_event ev = tb_ev(TORN_EV_FAULT);
+
+		TB_STR(ev, text, "posix/io/sync/fsync");
+		ev.handle = 1;
+		ev.result = INT64_MIN;
+		tb_event(&ev);
+		ev = tb_ev(TORN_EV_FSYNC);
+		ev.handle = 1;
+		ev.aux = TORN_SYNC_FSYNC;
+		ev.result = INT64_MIN;
+		tb_event(&ev);
+		ev = tb_ev(TORN_EV_FAULT);
+		TB_STR(ev, text, "posix/io/rw/pwrite/reduce");
+		ev.handle = 1;
+		ev.flags = TORN_F_SHORT;
+		ev.result = INT64_MAX;
+		tb_event(&ev);
+	}
+	write_claiming(1, 0, 3, INT64_MIN);
+	tb_fsync(1);
 	finish();
 	begin("big", "many-handles");
 	/* 200000 open descriptions never closed, and one fsync at the end */
