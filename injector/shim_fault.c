@@ -358,14 +358,18 @@ static void emit_fault(struct shim_call *c, int64_t result, uint16_t flags)
 	shim_emit(&ev);
 }
 
-/* The prefix of a write: the same call with fewer bytes. */
+/* The prefix of a write: the same call with fewer bytes.  At most
+ * SHORT_IOV segments are kept (the wrapper runs on the program's stack): a
+ * prefix that would need more is cut at their end, a shorter write still. */
+#define SHORT_IOV 64
+
 static ssize_t short_write(struct shim_call *c, uint64_t keep)
 {
 	const struct shim_write *w = &c->w;
-	struct iovec v[IOV_MAX];
+	struct iovec v[SHORT_IOV];
 	int n = 0;
 
-	for (uint64_t left = keep; n < w->cnt && left; n++) {
+	for (uint64_t left = keep; n < w->cnt && n < SHORT_IOV && left; n++) {
 		v[n] = w->iov[n];
 		if (v[n].iov_len > left)
 			v[n].iov_len = left;

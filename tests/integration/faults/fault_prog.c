@@ -7,6 +7,8 @@
  *   fault_prog DIR fork      2 rounds, then a fork child makes 2 rounds
  *                            (waited for), then the parent 1 more
  *   fault_prog DIR exec      1 round, then exec "fault_prog DIR seq 2"
+ *   fault_prog DIR fork2 N   N rounds, then two fork children one after the
+ *                            other (roles C1, C2), N rounds each
  *
  * Every call's result is printed, one line each, prefixed with the role
  * (P: the first process, C: a fork child, X: an exec'd image):
@@ -48,8 +50,8 @@ int main(int argc, char **argv)
 {
 	char path[4096];
 
-	if (argc < 3 || (strcmp(argv[2], "seq") == 0 && argc != 4)) {
-		fprintf(stderr, "usage: fault_prog DIR seq N | fork | exec\n");
+	if (argc < 3 || ((!strcmp(argv[2], "seq") || !strcmp(argv[2], "fork2")) && argc != 4)) {
+		fprintf(stderr, "usage: fault_prog DIR seq N | fork | exec | fork2 N\n");
 		return 2;
 	}
 	if (getenv("FAULT_PROG_ROLE"))
@@ -76,6 +78,22 @@ int main(int argc, char **argv)
 		if (pid < 0 || waitpid(pid, &st, 0) != pid)
 			return 2;
 		rounds(1);
+	} else if (!strcmp(argv[2], "fork2")) {
+		int n = atoi(argv[3]);
+
+		rounds(n);
+		for (int k = 1; k <= 2; k++) {
+			pid_t pid = fork();
+			int st;
+
+			if (pid == 0) {
+				g_role = k == 1 ? "C1" : "C2";
+				rounds(n);
+				_exit(0);
+			}
+			if (pid < 0 || waitpid(pid, &st, 0) != pid)
+				return 2;
+		}
 	} else if (!strcmp(argv[2], "exec")) {
 		char *args[] = { argv[0], argv[1], "seq", "2", NULL };
 

@@ -27,7 +27,9 @@
 #                without failinfo come from the point's list
 #   onetime      an onetime point fails once
 #   fork         torn's counts span the process tree (the 3rd fsync is the
-#                child's); libfiu's onetime is per process, inherited by fork
+#                child's); libfiu's onetime is per process, inherited by fork;
+#                enable_random in two fork children: each its own sequence,
+#                the same in two runs of one seed
 #   exec         the faults follow into an exec'd image; libfiu's state
 #                starts afresh there
 #   uring        io_uring write and fsync completions fail in torn's form
@@ -306,6 +308,16 @@ P fsync 0"
 	# fired in the parent before the fork: the child's copy has fired too
 	[ "$(grep -c 'EIO' "$W/fiu.out")" -eq 1 ] && grep -q '^P fsync -1 EIO' "$W/fiu.out" ||
 		fail "libfiu onetime across fork: $(cat "$W/fiu.out")"
+	for run in r1 r2; do
+		fresh
+		rec $run --fault 'enable_random name=posix/io/rw/write,probability=0.5,failinfo=EIO' \
+			--fault-seed 11 -- "$BIN/fault_prog" "$R" fork2 12 || fail "record failed"
+	done
+	cmp -s "$W/r1.out" "$W/r2.out" || fail "enable_random across forks differs between two runs"
+	c1=$(awk '$1 == "C1" && $2 == "write" { printf "%s,", $3 }' "$W/r1.out")
+	c2=$(awk '$1 == "C2" && $2 == "write" { printf "%s,", $3 }' "$W/r1.out")
+	case $c1 in *-1*) ;; *) fail "no write of the first child failed: $c1" ;; esac
+	[ "$c1" != "$c2" ] || fail "the two fork children drew the same faults: $c1"
 	;;
 
 exec)

@@ -233,7 +233,7 @@ expect = sometimes' 4 "expect: expected pass or fail"
 run = true
 check = true
 expect = fail
-fault = enable name=posix/io/sync/fsync,failnum=x' 5 "failnum: expected a non-negative integer"
+fault = enable name=posix/io/sync/fsync,failnum=x' 5 "failnum: expected a non-zero integer"
 	expect_bad 'name = x
 engine = wal
 mode = buffered
