@@ -157,25 +157,25 @@ struct __kernel_timespec;
 	  (int fd, const struct iovec *iov, int cnt, off64_t off, int flags),             \
 	  (fd, iov, cnt, off, flags), -1, SHIM_E_WRITE2,                                  \
 	  "posix/io/rw/pwritev2" /* torn: */)                                             \
-	/* reads: not recorded, interposed for faults only (EIO on read) */            \
-	P(ssize_t, read, (int fd, void *buf, size_t n), (fd, buf, n), -1, SHIM_E_READ,    \
+	/* reads: not recorded, interposed for faults only (shim_read.c) */            \
+	H(ssize_t, read, (int fd, void *buf, size_t n), -1, SHIM_E_READ,                  \
 	  "posix/io/rw/read")                                                             \
-	P(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t cap),                 \
-	  (fd, buf, n, cap), -1, SHIM_E_READ, "posix/io/rw/read")                         \
-	P(ssize_t, pread, (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off),    \
+	H(ssize_t, __read_chk, (int fd, void *buf, size_t n, size_t cap), -1,             \
+	  SHIM_E_READ, "posix/io/rw/read")                                                \
+	H(ssize_t, pread, (int fd, void *buf, size_t n, off_t off), -1, SHIM_E_READ,      \
+	  "posix/io/rw/pread")                                                            \
+	H(ssize_t, pread64, (int fd, void *buf, size_t n, off64_t off), -1, SHIM_E_READ,  \
+	  "posix/io/rw/pread")                                                            \
+	H(ssize_t, __pread_chk, (int fd, void *buf, size_t n, off_t off, size_t cap), -1, \
+	  SHIM_E_READ, "posix/io/rw/pread")                                               \
+	H(ssize_t, __pread64_chk, (int fd, void *buf, size_t n, off64_t off, size_t cap), \
 	  -1, SHIM_E_READ, "posix/io/rw/pread")                                           \
-	P(ssize_t, pread64, (int fd, void *buf, size_t n, off64_t off),                   \
-	  (fd, buf, n, off), -1, SHIM_E_READ, "posix/io/rw/pread")                        \
-	P(ssize_t, __pread_chk, (int fd, void *buf, size_t n, off_t off, size_t cap),     \
-	  (fd, buf, n, off, cap), -1, SHIM_E_READ, "posix/io/rw/pread")                   \
-	P(ssize_t, __pread64_chk, (int fd, void *buf, size_t n, off64_t off, size_t cap), \
-	  (fd, buf, n, off, cap), -1, SHIM_E_READ, "posix/io/rw/pread")                   \
-	P(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), -1, \
-	  SHIM_E_READ, "posix/io/rw/readv")                                               \
-	P(ssize_t, preadv, (int fd, const struct iovec *iov, int cnt, off_t off),         \
-	  (fd, iov, cnt, off), -1, SHIM_E_READ, "posix/io/rw/preadv")                     \
-	P(ssize_t, preadv64, (int fd, const struct iovec *iov, int cnt, off64_t off),     \
-	  (fd, iov, cnt, off), -1, SHIM_E_READ, "posix/io/rw/preadv")                     \
+	H(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), -1, SHIM_E_READ,    \
+	  "posix/io/rw/readv")                                                            \
+	H(ssize_t, preadv, (int fd, const struct iovec *iov, int cnt, off_t off), -1,     \
+	  SHIM_E_READ, "posix/io/rw/preadv")                                              \
+	H(ssize_t, preadv64, (int fd, const struct iovec *iov, int cnt, off64_t off), -1, \
+	  SHIM_E_READ, "posix/io/rw/preadv")                                              \
 	H(ssize_t, copy_file_range,                                                       \
 	  (int fdin, off64_t *offin, int fdout, off64_t *offout, size_t len, unsigned int flags), \
 	  -1, SHIM_E_COPY, "posix/io/rw/copy_file_range" /* torn: */)                     \
@@ -445,7 +445,8 @@ struct __kernel_timespec;
 #define SHIM_FAULT_HAND " open open64 openat openat64 __open_2 __open64_2 __openat_2 " \
 	"__openat64_2 creat creat64 close closedir copy_file_range splice sendfile "      \
 	"sendfile64 remove mkstemp mkstemp64 mkostemp mkostemp64 mkstemps mkstemps64 "    \
-	"mkostemps mkostemps64 mkdtemp "
+	"mkostemps mkostemps64 mkdtemp read __read_chk pread pread64 __pread_chk "        \
+	"__pread64_chk readv preadv preadv64 "
 #define SHIM_FAULT_SHORT " write pwrite pwrite64 writev pwritev pwritev64 pwritev2 " \
 	"pwritev64v2 "
 #define SHIM_URING_POINTS(X)                                                              \
