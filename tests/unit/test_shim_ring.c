@@ -8,7 +8,9 @@
  * (dedup, and its 75% cap), splitting of large writes (TORN_F_SPLIT, offsets,
  * lengths), iovecs cut across chunk boundaries, short and failed writes,
  * marks drained from the pipe before an event (partial lines kept), ring
- * wrap-around with pads, the lock (signals blocked, re-entry, a dead owner),
+ * wrap-around with pads, the lock (signals blocked only while a handler is
+ * installed, an installer waiting for unblocked locks, re-entry, fork, a
+ * dead owner),
  * a closed recording, shim_exec_env.
  */
 #include <setjmp.h>
@@ -450,12 +452,23 @@ static void test_dedup_cap(void **state)
 	(void)state;
 }
 
+/* What shim_signal.c's wrappers do around sigaction(@sig, handler or
+ * SIG_DFL), without installing anything. */
+static void say_handler(int sig, int user)
+{
+	struct shim_sig_change ch;
+
+	shim_sig_change_begin(&ch, sig, user);
+	shim_sig_change_end(&ch, 1);
+}
+
 static void test_lock_blocks_signals_and_reenters(void **state)
 {
 	struct shm_ctl *c = ctl_new(1 << 20, 1024);
 	struct shim_lock lk, inner;
 	sigset_t cur;
 
+	say_handler(SIGUSR1, 1);        /* the program has a handler: block */
 	shim_lock(&lk);
 	assert_int_equal(lk.held, 2);
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
@@ -469,6 +482,97 @@ static void test_lock_blocks_signals_and_reenters(void **state)
 	assert_false(shim_in_lock());
 	pthread_sigmask(SIG_BLOCK, NULL, &cur);
 	assert_false(sigismember(&cur, SIGUSR1));
+	say_handler(SIGUSR1, 0);
+	ctl_free(c);
+	(void)state;
+}
+
+/* No handler installed: the lock leaves the mask alone and counts itself
+ * (nested locks twice); a handler installed then removed switches blocking
+ * on and off; a handler that could not be installed changes nothing. */
+static void test_lock_unblocked_without_handler(void **state)
+{
+	struct shm_ctl *c = ctl_new(1 << 20, 1024);
+	struct shim_lock lk, inner;
+	struct shim_sig_change ch;
+	sigset_t cur;
+
+	assert_non_null(g_pid_page);
+	assert_int_equal(g_sig_user, 0);
+	shim_lock(&lk);
+	assert_int_equal(lk.held, 2);
+	assert_true(lk.counted);
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	assert_false(sigismember(&cur, SIGUSR1));
+	shim_lock(&inner);
+	assert_int_equal(g_pid_page->unblocked, 2);
+	shim_unlock(&inner);
+	shim_unlock(&lk);
+	assert_int_equal(g_pid_page->unblocked, 0);
+	assert_int_equal(t_unblocked, 0);
+
+	say_handler(SIGTERM, 1);
+	shim_lock(&lk);
+	assert_false(lk.counted);
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	assert_true(sigismember(&cur, SIGUSR1));
+	assert_int_equal(g_pid_page->unblocked, 0);
+	shim_unlock(&lk);
+	say_handler(SIGTERM, 0);
+	assert_int_equal(g_sig_user, 0);
+
+	shim_sig_change_begin(&ch, SIGKILL, 1);         /* sigaction refuses it */
+	shim_sig_change_end(&ch, 0);
+	assert_int_equal(g_sig_user, 0);
+	ctl_free(c);
+	(void)state;
+}
+
+static volatile int g_installed;
+
+static void *installer(void *arg)
+{
+	(void)arg;
+	say_handler(SIGUSR2, 1);
+	__atomic_store_n(&g_installed, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* A handler is not installed while another thread holds a lock that left
+ * signals unblocked: the installer waits for the unlock.  A fork child's
+ * copy of a counted lock does not touch the child's (wiped) count. */
+static void test_installer_waits_for_unblocked_lock(void **state)
+{
+	struct shm_ctl *c = ctl_new(1 << 20, 1024);
+	struct shim_lock lk;
+	pthread_t thr;
+	int status;
+	pid_t pid;
+
+	shim_lock(&lk);
+	assert_true(lk.counted);
+	pid = fork();
+	if (pid == 0) {
+		int ok = g_pid_page->unblocked == 0;
+
+		shim_after_fork_child();
+		shim_unlock(&lk);
+		_exit(ok && g_pid_page->unblocked == 0 && t_unblocked == 0 ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_installed = 0;
+	assert_int_equal(pthread_create(&thr, NULL, installer, NULL), 0);
+	usleep(50000);
+	assert_int_equal(__atomic_load_n(&g_installed, __ATOMIC_SEQ_CST), 0);
+	shim_unlock(&lk);
+	assert_int_equal(pthread_join(thr, NULL), 0);
+	assert_int_equal(g_installed, 1);
+	shim_lock(&lk);                 /* now with a handler: blocks */
+	assert_false(lk.counted);
+	shim_unlock(&lk);
+	say_handler(SIGUSR2, 0);
 	ctl_free(c);
 	(void)state;
 }
@@ -565,6 +669,9 @@ static void test_shim_hash_is_trace_hash(void **state)
 
 int main(void)
 {
+	/* The wipe-on-fork page, as under torn record (the constructor only
+	 * makes it when $TORN_SHM is set). */
+	pid_cache_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_emit_fills_seq_pid_tid),
 		cmocka_unit_test(test_shim_hash_is_trace_hash),
@@ -577,6 +684,8 @@ int main(void)
 		cmocka_unit_test(test_ring_wraps),
 		cmocka_unit_test(test_dedup_cap),
 		cmocka_unit_test(test_lock_blocks_signals_and_reenters),
+		cmocka_unit_test(test_lock_unblocked_without_handler),
+		cmocka_unit_test(test_installer_waits_for_unblocked_lock),
 		cmocka_unit_test(test_dead_owner),
 		cmocka_unit_test(test_closed),
 		cmocka_unit_test(test_exec_env),
