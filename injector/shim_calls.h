@@ -385,7 +385,7 @@ struct __kernel_timespec;
 	  (EBADF, EINVAL, EIO, ENOSPC, EOVERFLOW, ESPIPE), "posix/stdio/seek/fsetpos")    \
 	H(int, fsetpos64, (FILE *f, const fpos64_t *pos), -1,                             \
 	  (EBADF, EINVAL, EIO, ENOSPC, EOVERFLOW, ESPIPE), "posix/stdio/seek/fsetpos")    \
-	/* 9. io_uring through liburing (shim_uring.c; torn: names, no faults) */          \
+	/* 9. io_uring via liburing (shim_uring.c; torn: names; faults at completions) */      \
 	H(int, io_uring_queue_init, (unsigned n, struct io_uring *r, unsigned fl), -ENOMEM,  \
 	  (0), "linux/io_uring/init")                                                      \
 	H(int, io_uring_queue_init_params, (unsigned n, struct io_uring *r,               \
