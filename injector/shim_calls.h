@@ -446,7 +446,10 @@ struct __kernel_timespec;
 	"__openat64_2 creat creat64 close closedir copy_file_range splice sendfile "      \
 	"sendfile64 remove mkstemp mkstemp64 mkostemp mkostemp64 mkstemps mkstemps64 "    \
 	"mkostemps mkostemps64 mkdtemp read __read_chk pread pread64 __pread_chk "        \
-	"__pread64_chk readv preadv preadv64 "
+	"__pread64_chk readv preadv preadv64 fopen fopen64 fflush fflush_unlocked "       \
+	"fwrite fwrite_unlocked fputs fputs_unlocked fputc fputc_unlocked putc "          \
+	"putc_unlocked fprintf vfprintf __fprintf_chk __vfprintf_chk printf vprintf "      \
+	"__printf_chk __vprintf_chk puts putchar putchar_unlocked "
 #define SHIM_FAULT_SHORT " write pwrite pwrite64 writev pwritev pwritev64 pwritev2 " \
 	"pwritev64v2 "
 #define SHIM_URING_POINTS(X)                                                              \

@@ -331,6 +331,14 @@ int shim_fault_check(struct shim_call *c, const char *point, const char *call)
 	return fired;
 }
 
+const char *shim_call_point(const char *name)
+{
+	for (const struct shim_call_info *i = shim_call_info; i->name; i++)
+		if (!strcmp(i->name, name))
+			return i->fiu;
+	return NULL;
+}
+
 /* ==========================================================================
  * 4. APPLYING
  * ========================================================================== */

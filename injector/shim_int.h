@@ -269,6 +269,9 @@ extern int shim_faults_on;
 int shim_fault_check(struct shim_call *c, const char *point, const char *call);
 int64_t shim_fault_apply(struct shim_call *c, int64_t errv);
 
+/* The failure point of the interposed call @name (shim_calls.h), or NULL. */
+const char *shim_call_point(const char *name);
+
 /* Fill c->w for a write call (while shim_faults_on). */
 static inline void shim_fault_wreq(struct shim_call *c, uint32_t src, int fd,
 				   const struct iovec *iov, int cnt, int64_t off, int flags)

@@ -52,6 +52,7 @@
 #define SHIM_IO_UNBUFFERED        0x0002
 #define SHIM_IO_LINE_BUF          0x0200
 #define SHIM_IO_CURRENTLY_PUTTING 0x0800
+#define SHIM_IO_ERR_SEEN          0x0020    /* ferror() */
 
 /* Read-back buffer, used under the global lock only (one thread of this
  * process at a time). */
@@ -215,10 +216,32 @@ void shim_stdio_before_sync(int fd, struct shim_fd *e)
 	funlockfile(f);
 }
 
+/* An injected fault (shim_fault.c) on a recorded stream, for the call
+ * named @name (its point from the call table): 1 when the call fails, the
+ * FAULT event emitted, errno set and the stream's error indicator with it
+ * (ferror), as a real failure leaves it; the global lock is then held. */
+static int stdio_fault(struct shim_call *c, FILE *f, int fd, struct shim_fd *e,
+		       const char *name)
+{
+	const char *point = shim_call_point(name);
+
+	c->fd = fd;
+	c->f = e;
+	if (!point || !shim_fault_check(c, point, name))
+		return 0;
+	(void)shim_fault_apply(c, -1);
+	c->err = errno;
+	f->_flags |= SHIM_IO_ERR_SEEN;
+	return 1;
+}
+
 /* The body of every bracketed call: @call runs with the stream locked and,
  * unless it cannot write (@n bytes that stay in the buffer), with the
- * global lock and the bracket around it.  @n is (size_t)-1 when unknown. */
-#define SHIM_STDIO_CALL(ret, f, n, call)                                  \
+ * global lock and the bracket around it.  @n is (size_t)-1 when unknown.
+ * With faults on, the call named @name may fail instead (its failure
+ * value: 0 for fwrite's size_t, EOF or -1 for the others). */
+#define SHIM_STDIO_CALL(ret, f, n, call) SHIM_STDIO_NAMED(ret, f, n, call, __func__)
+#define SHIM_STDIO_NAMED(ret, f, n, call, name)                           \
 	do {                                                              \
 		struct shim_call c_;                                      \
 		struct bracket b_;                                        \
@@ -231,6 +254,13 @@ void shim_stdio_before_sync(int fd, struct shim_fd *e)
 		if (!b_.e)                                                \
 			return call;                                      \
 		flockfile(f);                                             \
+		if (__builtin_expect(shim_faults_on, 0) &&                \
+		    stdio_fault(&c_, f, b_.fd, b_.e, name)) {             \
+			shim_finish(&c_);                                 \
+			funlockfile(f);                                   \
+			errno = c_.err;                                   \
+			return (ret)-1 > 0 ? (ret)0 : (ret)-1;            \
+		}                                                         \
 		if (stays_in_buffer(f, (n))) {                            \
 			r_ = call;                                        \
 			funlockfile(f);                                   \
@@ -296,6 +326,15 @@ static FILE *fopen_impl(FILE *(*real)(const char *, const char *), const char *p
 	if ((flags & (O_CREAT | O_TRUNC)) && stat(path, &st) == 0) {
 		existed = 1;
 		nonempty = S_ISREG(st.st_mode) && st.st_size > 0;
+	}
+	c.ino = 0;
+	if (__builtin_expect(shim_faults_on, 0) &&
+	    shim_fault_check(&c, "posix/stdio/oc/fopen", "fopen")) {
+		(void)shim_fault_apply(&c, -1);         /* no stream, no file made */
+		c.err = errno;
+		shim_finish(&c);
+		errno = c.err;
+		return NULL;
 	}
 	errno = c.errno0;
 	f = real(path, mode);
@@ -559,9 +598,22 @@ static size_t fmt_len(const char *fmt, va_list ap)
 
 /* The printf family: a recorded stream is bracketed unless the formatted
  * text fits in what is left of its buffer. */
+/* The variadic ones go through their v-twin under their own name (the
+ * failure point a fault names). */
+static int vfprintf_as(const char *name, FILE *f, const char *fmt, va_list ap)
+{
+	SHIM_STDIO_NAMED(int, f, fmt_len(fmt, ap), SHIM_REAL(vfprintf)(f, fmt, ap), name);
+}
+
+static int vfprintf_chk_as(const char *name, FILE *f, int flag, const char *fmt, va_list ap)
+{
+	SHIM_STDIO_NAMED(int, f, fmt_len(fmt, ap), SHIM_REAL(__vfprintf_chk)(f, flag, fmt, ap),
+			 name);
+}
+
 SHIM_EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
-	SHIM_STDIO_CALL(int, f, fmt_len(fmt, ap), SHIM_REAL(vfprintf)(f, fmt, ap));
+	return vfprintf_as("vfprintf", f, fmt, ap);
 }
 
 SHIM_EXPORT int fprintf(FILE *f, const char *fmt, ...)
@@ -570,14 +622,14 @@ SHIM_EXPORT int fprintf(FILE *f, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = vfprintf(f, fmt, ap);
+	r = vfprintf_as("fprintf", f, fmt, ap);
 	va_end(ap);
 	return r;
 }
 
 SHIM_EXPORT int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
 {
-	SHIM_STDIO_CALL(int, f, fmt_len(fmt, ap), SHIM_REAL(__vfprintf_chk)(f, flag, fmt, ap));
+	return vfprintf_chk_as("__vfprintf_chk", f, flag, fmt, ap);
 }
 
 SHIM_EXPORT int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
@@ -586,16 +638,27 @@ SHIM_EXPORT int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = __vfprintf_chk(f, flag, fmt, ap);
+	r = vfprintf_chk_as("__fprintf_chk", f, flag, fmt, ap);
 	va_end(ap);
 	return r;
 }
 
 /* stdout's printf family, puts and putchar: stdout is a recorded file when
  * the program's output is redirected into the root. */
+static int vprintf_as(const char *name, const char *fmt, va_list ap)
+{
+	SHIM_STDIO_NAMED(int, stdout, fmt_len(fmt, ap), SHIM_REAL(vprintf)(fmt, ap), name);
+}
+
+static int vprintf_chk_as(const char *name, int flag, const char *fmt, va_list ap)
+{
+	SHIM_STDIO_NAMED(int, stdout, fmt_len(fmt, ap), SHIM_REAL(__vprintf_chk)(flag, fmt, ap),
+			 name);
+}
+
 SHIM_EXPORT int vprintf(const char *fmt, va_list ap)
 {
-	SHIM_STDIO_CALL(int, stdout, fmt_len(fmt, ap), SHIM_REAL(vprintf)(fmt, ap));
+	return vprintf_as("vprintf", fmt, ap);
 }
 
 SHIM_EXPORT int printf(const char *fmt, ...)
@@ -604,14 +667,14 @@ SHIM_EXPORT int printf(const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = vprintf(fmt, ap);
+	r = vprintf_as("printf", fmt, ap);
 	va_end(ap);
 	return r;
 }
 
 SHIM_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap)
 {
-	SHIM_STDIO_CALL(int, stdout, fmt_len(fmt, ap), SHIM_REAL(__vprintf_chk)(flag, fmt, ap));
+	return vprintf_chk_as("__vprintf_chk", flag, fmt, ap);
 }
 
 SHIM_EXPORT int __printf_chk(int flag, const char *fmt, ...)
@@ -620,7 +683,7 @@ SHIM_EXPORT int __printf_chk(int flag, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = __vprintf_chk(flag, fmt, ap);
+	r = vprintf_chk_as("__printf_chk", flag, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -725,10 +788,34 @@ static int flush_all(int (*real)(FILE *))
 	return r;
 }
 
+/* Does an injected fault fail this fflush of @f (errno set)? */
+static int flush_faulted(FILE *f, const char *name)
+{
+	struct shim_call c;
+	int fd, hit;
+	struct shim_fd *e;
+
+	if (!f || !shim_begin(&c))
+		return 0;
+	e = stream_w(f, &fd);
+	if (!e) {
+		errno = c.errno0;
+		return 0;
+	}
+	flockfile(f);
+	hit = stdio_fault(&c, f, fd, e, name);
+	shim_finish(&c);
+	funlockfile(f);
+	errno = hit ? c.err : c.errno0;
+	return hit;
+}
+
 SHIM_EXPORT int fflush(FILE *f)
 {
 	if (!f && shim_active() && !shim_in_lock())
 		return flush_all(SHIM_REAL(fflush));
+	if (__builtin_expect(shim_faults_on, 0) && flush_faulted(f, "fflush"))
+		return EOF;
 	return flush_rec(f, SHIM_REAL(fflush), 0);
 }
 
@@ -736,6 +823,8 @@ SHIM_EXPORT int fflush_unlocked(FILE *f)
 {
 	if (!f && shim_active() && !shim_in_lock())
 		return flush_all(SHIM_REAL(fflush_unlocked));
+	if (__builtin_expect(shim_faults_on, 0) && flush_faulted(f, "fflush_unlocked"))
+		return EOF;
 	return flush_rec(f, SHIM_REAL(fflush_unlocked), 0);
 }
 

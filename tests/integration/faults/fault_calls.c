@@ -20,6 +20,7 @@
  * survived close.  Exit 0, or 2 when the set-up failed or CALL is unknown.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <liburing.h>
@@ -32,6 +33,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+extern int __fprintf_chk(FILE *f, int flag, const char *fmt, ...);
+extern int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap);
+extern int __printf_chk(int flag, const char *fmt, ...);
+extern int __vprintf_chk(int flag, const char *fmt, va_list ap);
 extern ssize_t __read_chk(int fd, void *buf, size_t n, size_t cap);
 extern ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t cap);
 extern ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t cap);
@@ -81,6 +86,70 @@ static long file_size(void)
 	struct stat st;
 
 	return syscall(SYS_newfstatat, AT_FDCWD, P("f"), &st, 0) == 0 ? (long)st.st_size : -1;
+}
+
+/* The v-variants of the printf family, by name. */
+static int vcall(const char *call, FILE *s, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	if (!strcmp(call, "vfprintf"))
+		r = vfprintf(s, fmt, ap);
+	else if (!strcmp(call, "__vfprintf_chk"))
+		r = __vfprintf_chk(s, 1, fmt, ap);
+	else if (!strcmp(call, "vprintf"))
+		r = vprintf(fmt, ap);
+	else
+		r = __vprintf_chk(1, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* A stdio call on stream @s (on f), or on stdout made f; *@ferr is
+ * ferror() after it.  -2: not a stdio call. */
+static long stdio_call(const char *call, int fd, int *ferr)
+{
+	static const char *const on_stdout[] = { "printf", "vprintf", "__printf_chk",
+						 "__vprintf_chk", "puts", "putchar",
+						 "putchar_unlocked" };
+	FILE *s = NULL;
+	long ret;
+
+	for (size_t i = 0; i < sizeof(on_stdout) / sizeof(on_stdout[0]); i++)
+		if (!strcmp(call, on_stdout[i]))
+			s = stdout;
+	if (s) {
+		if (syscall(SYS_dup3, fd, 1, 0) != 1)
+			die("stdout onto f");
+	} else if (!strncmp(call, "fwrite", 6) || !strncmp(call, "fput", 4) ||
+		   !strncmp(call, "putc", 4) || strstr(call, "fprintf") || !strncmp(call, "fflush", 6)) {
+		if (!(s = fdopen(fd, "r+")))
+			die("fdopen of f");
+	} else {
+		return -2;
+	}
+	if (!strcmp(call, "fwrite"))                 ret = (long)fwrite("abcdefgh", 1, 8, s);
+	else if (!strcmp(call, "fwrite_unlocked"))   ret = (long)fwrite_unlocked("abcdefgh", 1, 8, s);
+	else if (!strcmp(call, "fputs"))             ret = fputs("abc", s);
+	else if (!strcmp(call, "fputs_unlocked"))    ret = fputs_unlocked("abc", s);
+	else if (!strcmp(call, "fputc"))             ret = fputc('a', s);
+	else if (!strcmp(call, "fputc_unlocked"))    ret = fputc_unlocked('a', s);
+	else if (!strcmp(call, "putc"))              ret = putc('a', s);
+	else if (!strcmp(call, "putc_unlocked"))     ret = putc_unlocked('a', s);
+	else if (!strcmp(call, "fprintf"))           ret = fprintf(s, "%d", 42);
+	else if (!strcmp(call, "__fprintf_chk"))     ret = __fprintf_chk(s, 1, "%d", 42);
+	else if (!strcmp(call, "printf"))            ret = printf("%d", 42);
+	else if (!strcmp(call, "__printf_chk"))      ret = __printf_chk(1, "%d", 42);
+	else if (!strcmp(call, "puts"))              ret = puts("abc");
+	else if (!strcmp(call, "putchar"))           ret = putchar('a');
+	else if (!strcmp(call, "putchar_unlocked"))  ret = putchar_unlocked('a');
+	else if (!strcmp(call, "fflush"))            ret = fflush(s);
+	else if (!strcmp(call, "fflush_unlocked"))   ret = fflush_unlocked(s);
+	else                                         ret = vcall(call, s, "%d", 42);
+	*ferr = ferror(s) != 0;
+	return ret;
 }
 
 /* An io_uring operation on @fd; returns the completion's res. */
@@ -133,7 +202,9 @@ int main(int argc, char **argv)
 	char buf[16];
 	struct iovec iov[2] = { { buf, 8 }, { buf + 8, 8 } };
 	long ret;
-	int fd, e, is_write = 0, is_close = 0, errnum = 0;
+	int fd, e, is_write = 0, is_close = 0, errnum = 0, ferr = -1, out;
+	char line[256];
+	size_t len;
 
 	if (argc != 3 || strlen(argv[1]) >= sizeof(g_dir)) {
 		fprintf(stderr, "usage: fault_calls DIR CALL\n");
@@ -143,6 +214,10 @@ int main(int argc, char **argv)
 	call = argv[2];
 	memset(buf, 'x', sizeof(buf));
 	setup();
+	/* results go to the real stdout, by a raw write: stdio is under test */
+	out = (int)syscall(SYS_fcntl, 1, F_DUPFD_CLOEXEC, 100);
+	if (out < 0)
+		die("saving stdout");
 	fd = raw_open(P("f"), O_RDWR);
 	/* Writes land at the end: size - 16 is what they wrote. */
 	if (fd < 0 || syscall(SYS_lseek, fd, 16, SEEK_SET) != 16)
@@ -235,6 +310,12 @@ int main(int argc, char **argv)
 			ret = sendfile64(fd, in, &off, 8);
 	}
 	else if (IS("remove"))       ret = remove(P("f"));
+	else if (IS("fopen") || IS("fopen64")) {
+		FILE *s = IS("fopen") ? fopen(P("f"), "r") : fopen64(P("f"), "r");
+
+		ret = s ? 0 : -1;
+	}
+	else if ((ret = stdio_call(call, fd, &ferr)) != -2) { }
 	else if (!strncmp(call, "mk", 2) && strstr(call, "temp")) {
 		char t[4200];
 		int sfx = strstr(call, "temps") != NULL;
@@ -275,13 +356,19 @@ int main(int argc, char **argv)
 	}
 #undef IS
 	e = errnum ? errnum : errno;
-	printf("%s ret=%ld", call, ret);
-	if ((ret < 0 || errnum) && e)
-		printf(" errno=%s", strerrorname_np(e));
+	len = (size_t)snprintf(line, sizeof(line), "%s ret=%ld", call, ret);
+	if ((ret < 0 || errnum || ferr > 0) && e)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " errno=%s",
+					strerrorname_np(e));
 	if (is_write)
-		printf(" size=%ld", file_size());
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " size=%ld", file_size());
 	if (is_close)
-		printf(" fd=%s", syscall(SYS_fcntl, fd, F_GETFD) >= 0 ? "open" : "closed");
-	printf("\n");
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " fd=%s",
+					syscall(SYS_fcntl, fd, F_GETFD) >= 0 ? "open" : "closed");
+	if (ferr >= 0)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " ferror=%d", ferr);
+	line[len++] = '\n';
+	if (syscall(SYS_write, out, line, len) != (long)len)
+		return 2;
 	return 0;
 }

@@ -133,6 +133,9 @@ points)
 				write|pwrite*|writev|pwritev*|copy_file_range|splice|sendfile*)
 				                  want="$call ret=-1 errno=EIO size=16" ;;
 				IORING_OP_FSYNC)  want="$call ret=-1 errno=EIO" ;;
+				fwrite*)          want="$call ret=0 errno=EIO ferror=1" ;;
+				fput*|putc*|puts|putchar*|*printf*|fflush*)
+				                  want="$call ret=-1 errno=EIO ferror=1" ;;
 				IORING_OP_*)      want="$call ret=-1 errno=EIO size=24" ;;
 				*)                want="$call ret=-1 errno=EIO" ;;
 				esac
@@ -146,7 +149,8 @@ points)
 			[ "$1" = "$point" ] || fail "$point/$call: the FAULT event names '$1'"
 			[ "$3" = "$want_result" ] || fail "$point/$call: FAULT result $3, want $want_result"
 			case $call in
-			open*|__open*|creat*|close|syncfs) ;;
+			open*|__open*|creat*|close|syncfs|fopen*) ;;
+			fwrite*|fput*|putc*|puts|putchar*|*printf*|fflush*) ;;
 			mk*temp*) case $2 in t*) ;; *) fail "$point/$call: FAULT path '$2'" ;; esac ;;
 			*) [ "$2" = f ] || [ "$2" = d ] || [ "$2" = s ] || [ "$2" = e ] ||
 				fail "$point/$call: FAULT path '$2'" ;;
@@ -158,6 +162,11 @@ points)
 			open*|__open*|creat*|close|closedir|mk*temp*) case $next in open*|close*|mkdir*)
 				fail "$point/$call: a failed $call was recorded as '$next'" ;; esac ;;
 			*read*) ;;      # reads are not recorded: the FAULT event only
+			# a stdio call that failed moved nothing to the file
+			fwrite*|fput*|putc*|puts|putchar*|*printf*|fflush*) case $next in write*)
+				fail "$point/$call: a failed $call was recorded as '$next'" ;; esac ;;
+			fopen*) case $next in open*)
+				fail "$point/$call: a failed $call was recorded as '$next'" ;; esac ;;
 			copy_file_range|splice|sendfile*) case $next in write*)
 				fail "$point/$call: a failed $call was recorded as '$next'" ;; esac ;;
 			IORING_OP_*) [ "$next" = "uring-cqe -5" ] ||
