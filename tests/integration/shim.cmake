@@ -8,7 +8,7 @@
 set(SHIM_T_DIR ${CMAKE_CURRENT_SOURCE_DIR}/integration/shim)
 
 foreach(p shim_calls shim_threads shim_exec shim_ownfd shim_stdout shim_signal
-    shim_vfork)
+    shim_vfork shim_sigrace)
   add_executable(${p} ${SHIM_T_DIR}/${p}.c)
   target_include_directories(${p} PRIVATE ${SHIM_T_DIR})
   target_link_libraries(${p} PRIVATE torn-trace dl Threads::Threads)
@@ -17,7 +17,7 @@ add_executable(shim_check ${SHIM_T_DIR}/shim_check.c)
 target_include_directories(shim_check PRIVATE ${SHIM_T_DIR})
 target_link_libraries(shim_check PRIVATE torn-recovery torn-trace)
 set_target_properties(shim_calls shim_threads shim_exec shim_ownfd shim_stdout shim_signal
-  shim_vfork shim_check
+  shim_vfork shim_sigrace shim_check
   PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
@@ -28,7 +28,7 @@ set(SHIM_T_ENV
 # In the sanitized build torn record preloads the ASan runtime in front of
 # the (sanitized) shim itself: see docs/record.md.
 
-set(SHIM_T_CASES calls-ext4 calls-tmpfs threads stdio-threads signals exec vfork own-fds stdout sh-pipeline sqlite)
+set(SHIM_T_CASES calls-ext4 calls-tmpfs threads stdio-threads signals signal-race exec vfork own-fds stdout sh-pipeline sqlite)
 foreach(c ${SHIM_T_CASES})
   add_test(NAME shim/${c} COMMAND sh ${SHIM_T_DIR}/shim_test.sh ${c})
   set_tests_properties(shim/${c} PROPERTIES ENVIRONMENT "${SHIM_T_ENV}" TIMEOUT 300

@@ -13,6 +13,9 @@
 #   stdio-threads 8 threads x 1000 fprintf to one shared stream
 #   signals      writes from a SIGALRM handler (every 200 us) while the main
 #                loop writes: no deadlock, each write recorded once
+#   signal-race  a SIGUSR1 handler installed and removed every 100 us while
+#                4 threads write and are sent SIGUSR1: no deadlock, every
+#                write (the handler's too) recorded once
 #   exec         exec (execve with NULL envp, execl, execvp after
 #                clearenv) and posix_spawn without LD_PRELOAD
 #   vfork        a vfork child redirects its stdout into the root and execs:
@@ -141,6 +144,19 @@ signals)
 	[ -n "$m" ] && [ -n "$k" ] || fail "the program did not report its counts"
 	[ "$k" -gt 0 ] || fail "the signal handler never ran"
 	"$BIN/shim_check" count "$W/run.trace" main.dat "$m" || fail "main loop writes"
+	"$BIN/shim_check" count "$W/run.trace" sig.dat "$k" || fail "signal handler writes"
+	rebuilt root
+	;;
+
+signal-race)
+	mkdir root
+	record root "$BIN/shim_sigrace" root
+	k=$(sed -n 's/^signal //p' "$W/rec.err")
+	[ -n "$k" ] || fail "the program did not report its count"
+	[ "$k" -gt 0 ] || fail "the signal handler never ran"
+	for i in 0 1 2 3; do
+		"$BIN/shim_check" count "$W/run.trace" w$i.dat 20000 || fail "writer $i's writes"
+	done
 	"$BIN/shim_check" count "$W/run.trace" sig.dat "$k" || fail "signal handler writes"
 	rebuilt root
 	;;
