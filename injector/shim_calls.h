@@ -449,7 +449,8 @@ struct __kernel_timespec;
 	"__pread64_chk readv preadv preadv64 fopen fopen64 fflush fflush_unlocked "       \
 	"fwrite fwrite_unlocked fputs fputs_unlocked fputc fputc_unlocked putc "          \
 	"putc_unlocked fprintf vfprintf __fprintf_chk __vfprintf_chk printf vprintf "      \
-	"__printf_chk __vprintf_chk puts putchar putchar_unlocked "
+	"__printf_chk __vprintf_chk puts putchar putchar_unlocked fdopen fclose dprintf "  \
+	"vdprintf __dprintf_chk __vdprintf_chk fseek fseeko fseeko64 fsetpos fsetpos64 "
 #define SHIM_FAULT_SHORT " write pwrite pwrite64 writev pwritev pwritev64 pwritev2 " \
 	"pwritev64v2 "
 #define SHIM_URING_POINTS(X)                                                              \

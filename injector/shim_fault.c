@@ -275,6 +275,8 @@ int shim_fault_check(struct shim_call *c, const char *point, const char *call)
 	uint64_t want = 0;
 	int took = 0, fired = 0;
 
+	if (!point)
+		return 0;
 	c->fault_err = 0;
 	c->fault_keep = 0;
 	c->fault_point = point;

@@ -378,6 +378,16 @@ SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
 	if (!e)
 		return SHIM_REAL(fdopen)(fd, mode);
 	shim_lock(&c.lk);
+	c.fd = fd;
+	c.f = e;
+	if (__builtin_expect(shim_faults_on, 0) &&
+	    shim_fault_check(&c, "posix/stdio/oc/fdopen", "fdopen")) {
+		(void)shim_fault_apply(&c, -1);         /* no stream */
+		c.err = errno;
+		shim_finish(&c);
+		errno = c.err;
+		return NULL;
+	}
 	errno = c.errno0;
 	f = SHIM_REAL(fdopen)(fd, mode);
 	c.err = errno;
@@ -448,6 +458,19 @@ SHIM_EXPORT int fclose(FILE *f)
 	errno = c.errno0;
 	flush_rec(f, SHIM_REAL(fflush), 0);
 	shim_lock(&c.lk);
+	c.fd = fd;
+	c.f = &shim_fds[fd];
+	if (__builtin_expect(shim_faults_on, 0) &&
+	    shim_fault_check(&c, "posix/stdio/oc/fclose", "fclose")) {
+		/* the call never ran: the stream stays open (as closedir's),
+		 * its buffer written out above */
+		r = (int)shim_fault_apply(&c, -1) < 0 ? EOF : 0;
+		c.err = errno;
+		f->_flags |= SHIM_IO_ERR_SEEN;
+		shim_finish(&c);
+		errno = c.err;
+		return r;
+	}
 	errno = c.errno0;
 	r = SHIM_REAL(fclose)(f);
 	c.err = errno;
@@ -705,7 +728,7 @@ SHIM_EXPORT int putchar_unlocked(int ch)
 
 /* dprintf formats into a stream of its own on @fd and writes it out
  * inside libc: bracketed on the descriptor. */
-#define SHIM_FD_CALL(fd, call)                                            \
+#define SHIM_FD_CALL(fd, call, name)                                      \
 	do {                                                              \
 		struct shim_call c_;                                      \
 		struct bracket b_;                                        \
@@ -718,6 +741,16 @@ SHIM_EXPORT int putchar_unlocked(int ch)
 		errno = c_.errno0;                                        \
 		if (!b_.e)                                                \
 			return call;                                      \
+		c_.fd = b_.fd;                                            \
+		c_.f = b_.e;                                              \
+		if (__builtin_expect(shim_faults_on, 0) &&                \
+		    shim_fault_check(&c_, shim_call_point(name), name)) { \
+			r_ = (int)shim_fault_apply(&c_, -1);              \
+			c_.err = errno;                                   \
+			shim_finish(&c_);                                 \
+			errno = c_.err;                                   \
+			return r_;                                        \
+		}                                                         \
 		shim_lock(&c_.lk);                                        \
 		b_.before = where(&b_);                                   \
 		errno = c_.errno0;                                        \
@@ -735,9 +768,19 @@ SHIM_EXPORT int putchar_unlocked(int ch)
 		return r_;                                                \
 	} while (0)
 
+static int vdprintf_as(const char *name, int fd, const char *fmt, va_list ap)
+{
+	SHIM_FD_CALL(fd, SHIM_REAL(vdprintf)(fd, fmt, ap), name);
+}
+
+static int vdprintf_chk_as(const char *name, int fd, int flag, const char *fmt, va_list ap)
+{
+	SHIM_FD_CALL(fd, SHIM_REAL(__vdprintf_chk)(fd, flag, fmt, ap), name);
+}
+
 SHIM_EXPORT int vdprintf(int fd, const char *fmt, va_list ap)
 {
-	SHIM_FD_CALL(fd, SHIM_REAL(vdprintf)(fd, fmt, ap));
+	return vdprintf_as("vdprintf", fd, fmt, ap);
 }
 
 SHIM_EXPORT int dprintf(int fd, const char *fmt, ...)
@@ -746,14 +789,14 @@ SHIM_EXPORT int dprintf(int fd, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = vdprintf(fd, fmt, ap);
+	r = vdprintf_as("dprintf", fd, fmt, ap);
 	va_end(ap);
 	return r;
 }
 
 SHIM_EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
 {
-	SHIM_FD_CALL(fd, SHIM_REAL(__vdprintf_chk)(fd, flag, fmt, ap));
+	return vdprintf_chk_as("__vdprintf_chk", fd, flag, fmt, ap);
 }
 
 SHIM_EXPORT int __dprintf_chk(int fd, int flag, const char *fmt, ...)
@@ -762,7 +805,7 @@ SHIM_EXPORT int __dprintf_chk(int fd, int flag, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = __vdprintf_chk(fd, flag, fmt, ap);
+	r = vdprintf_chk_as("__dprintf_chk", fd, flag, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -788,8 +831,9 @@ static int flush_all(int (*real)(FILE *))
 	return r;
 }
 
-/* Does an injected fault fail this fflush of @f (errno set)? */
-static int flush_faulted(FILE *f, const char *name)
+/* Does an injected fault fail this call named @name on @f (fflush, the
+ * seeks; errno set)? */
+static int stream_faulted(FILE *f, const char *name)
 {
 	struct shim_call c;
 	int fd, hit;
@@ -814,7 +858,7 @@ SHIM_EXPORT int fflush(FILE *f)
 {
 	if (!f && shim_active() && !shim_in_lock())
 		return flush_all(SHIM_REAL(fflush));
-	if (__builtin_expect(shim_faults_on, 0) && flush_faulted(f, "fflush"))
+	if (__builtin_expect(shim_faults_on, 0) && stream_faulted(f, "fflush"))
 		return EOF;
 	return flush_rec(f, SHIM_REAL(fflush), 0);
 }
@@ -823,7 +867,7 @@ SHIM_EXPORT int fflush_unlocked(FILE *f)
 {
 	if (!f && shim_active() && !shim_in_lock())
 		return flush_all(SHIM_REAL(fflush_unlocked));
-	if (__builtin_expect(shim_faults_on, 0) && flush_faulted(f, "fflush_unlocked"))
+	if (__builtin_expect(shim_faults_on, 0) && stream_faulted(f, "fflush_unlocked"))
 		return EOF;
 	return flush_rec(f, SHIM_REAL(fflush_unlocked), 0);
 }
@@ -862,6 +906,11 @@ static void after_seek(FILE *f)
 		if (!f)                                \
 			return call;                   \
 		flockfile(f);                          \
+		if (__builtin_expect(shim_faults_on, 0) && \
+		    stream_faulted(f, __func__)) {     \
+			funlockfile(f);                \
+			return -1;                     \
+		}                                      \
 		flush_before_seek(f);                  \
 		errno = saved_;                        \
 		r_ = call;                             \

@@ -34,6 +34,8 @@
 #include <unistd.h>
 
 extern int __fprintf_chk(FILE *f, int flag, const char *fmt, ...);
+extern int __dprintf_chk(int fd, int flag, const char *fmt, ...);
+extern int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap);
 extern int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap);
 extern int __printf_chk(int flag, const char *fmt, ...);
 extern int __vprintf_chk(int flag, const char *fmt, va_list ap);
@@ -101,6 +103,10 @@ static int vcall(const char *call, FILE *s, const char *fmt, ...)
 		r = __vfprintf_chk(s, 1, fmt, ap);
 	else if (!strcmp(call, "vprintf"))
 		r = vprintf(fmt, ap);
+	else if (!strcmp(call, "vdprintf"))
+		r = vdprintf(fileno(s), fmt, ap);
+	else if (!strcmp(call, "__vdprintf_chk"))
+		r = __vdprintf_chk(fileno(s), 1, fmt, ap);
 	else
 		r = __vprintf_chk(1, fmt, ap);
 	va_end(ap);
@@ -124,7 +130,8 @@ static long stdio_call(const char *call, int fd, int *ferr)
 		if (syscall(SYS_dup3, fd, 1, 0) != 1)
 			die("stdout onto f");
 	} else if (!strncmp(call, "fwrite", 6) || !strncmp(call, "fput", 4) ||
-		   !strncmp(call, "putc", 4) || strstr(call, "fprintf") || !strncmp(call, "fflush", 6)) {
+		   !strncmp(call, "putc", 4) || strstr(call, "printf") || !strncmp(call, "fflush", 6) ||
+		   !strncmp(call, "fseek", 5) || !strncmp(call, "fsetpos", 7) || !strcmp(call, "fclose")) {
 		if (!(s = fdopen(fd, "r+")))
 			die("fdopen of f");
 	} else {
@@ -147,8 +154,22 @@ static long stdio_call(const char *call, int fd, int *ferr)
 	else if (!strcmp(call, "putchar_unlocked"))  ret = putchar_unlocked('a');
 	else if (!strcmp(call, "fflush"))            ret = fflush(s);
 	else if (!strcmp(call, "fflush_unlocked"))   ret = fflush_unlocked(s);
+	else if (!strcmp(call, "fclose"))            ret = fclose(s);   /* fails: s stays */
+	else if (!strcmp(call, "fseek"))             ret = fseek(s, 0, SEEK_SET);
+	else if (!strcmp(call, "fseeko"))            ret = fseeko(s, 0, SEEK_SET);
+	else if (!strcmp(call, "fseeko64"))          ret = fseeko64(s, 0, SEEK_SET);
+	else if (!strcmp(call, "fsetpos") || !strcmp(call, "fsetpos64")) {
+		fpos_t pos;
+		fpos64_t pos64;
+
+		if (fgetpos(s, &pos) != 0 || fgetpos64(s, &pos64) != 0)
+			die("fgetpos");
+		ret = !strcmp(call, "fsetpos") ? fsetpos(s, &pos) : fsetpos64(s, &pos64);
+	}
+	else if (!strcmp(call, "dprintf"))           ret = dprintf(fd, "%d", 42);
+	else if (!strcmp(call, "__dprintf_chk"))     ret = __dprintf_chk(fd, 1, "%d", 42);
 	else                                         ret = vcall(call, s, "%d", 42);
-	*ferr = ferror(s) != 0;
+	*ferr = strstr(call, "dprintf") ? -1 : ferror(s) != 0;
 	return ret;
 }
 
@@ -310,6 +331,7 @@ int main(int argc, char **argv)
 			ret = sendfile64(fd, in, &off, 8);
 	}
 	else if (IS("remove"))       ret = remove(P("f"));
+	else if (IS("fdopen"))       ret = fdopen(fd, "r+") ? 0 : -1;
 	else if (IS("fopen") || IS("fopen64")) {
 		FILE *s = IS("fopen") ? fopen(P("f"), "r") : fopen64(P("f"), "r");
 

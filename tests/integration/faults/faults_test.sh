@@ -134,7 +134,8 @@ points)
 				                  want="$call ret=-1 errno=EIO size=16" ;;
 				IORING_OP_FSYNC)  want="$call ret=-1 errno=EIO" ;;
 				fwrite*)          want="$call ret=0 errno=EIO ferror=1" ;;
-				fput*|putc*|puts|putchar*|*printf*|fflush*)
+				*dprintf*)        want="$call ret=-1 errno=EIO" ;;
+				fput*|putc*|puts|putchar*|*printf*|fflush*|fclose|fseek*|fsetpos*)
 				                  want="$call ret=-1 errno=EIO ferror=1" ;;
 				IORING_OP_*)      want="$call ret=-1 errno=EIO size=24" ;;
 				*)                want="$call ret=-1 errno=EIO" ;;
@@ -149,8 +150,8 @@ points)
 			[ "$1" = "$point" ] || fail "$point/$call: the FAULT event names '$1'"
 			[ "$3" = "$want_result" ] || fail "$point/$call: FAULT result $3, want $want_result"
 			case $call in
-			open*|__open*|creat*|close|syncfs|fopen*) ;;
-			fwrite*|fput*|putc*|puts|putchar*|*printf*|fflush*) ;;
+			open*|__open*|creat*|close|syncfs|fopen*|fdopen) ;;
+			fwrite*|fput*|putc*|puts|putchar*|*printf*|fflush*|fclose|fseek*|fsetpos*) ;;
 			mk*temp*) case $2 in t*) ;; *) fail "$point/$call: FAULT path '$2'" ;; esac ;;
 			*) [ "$2" = f ] || [ "$2" = d ] || [ "$2" = s ] || [ "$2" = e ] ||
 				fail "$point/$call: FAULT path '$2'" ;;
@@ -159,11 +160,11 @@ points)
 			# (a failed open or close has none: no description changed)
 			next=$(after_fault "$n")
 			case $call in
-			open*|__open*|creat*|close|closedir|mk*temp*) case $next in open*|close*|mkdir*)
+			open*|__open*|creat*|close|closedir|fclose|fdopen|mk*temp*) case $next in open*|close*|mkdir*)
 				fail "$point/$call: a failed $call was recorded as '$next'" ;; esac ;;
 			*read*) ;;      # reads are not recorded: the FAULT event only
 			# a stdio call that failed moved nothing to the file
-			fwrite*|fput*|putc*|puts|putchar*|*printf*|fflush*) case $next in write*)
+			fwrite*|fput*|putc*|puts|putchar*|*printf*|fflush*|fseek*|fsetpos*) case $next in write*)
 				fail "$point/$call: a failed $call was recorded as '$next'" ;; esac ;;
 			fopen*) case $next in open*)
 				fail "$point/$call: a failed $call was recorded as '$next'" ;; esac ;;
