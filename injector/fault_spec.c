@@ -581,7 +581,9 @@ int fault_spec_parse(const char *text, struct fault_spec *out, char *err, size_t
 		rc = parse_fiu(text, params, out, err, errlen);
 		goto out;
 	}
-	if (text[wl]) {
+	/* Not a command: torn's form, whose path may hold spaces ("a b@..."
+	 * is a bad CALL, said by parse_torn). */
+	if (text[wl] && !strchr(text, '@')) {
 		fs_err(err, errlen, "expected a libfiu command (enable, enable_random or "
 		       "disable) or CALL@PATH=WHAT, got '%.*s' in '%s'", (int)wl, text, text);
 		return -EINVAL;

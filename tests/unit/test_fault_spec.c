@@ -176,6 +176,9 @@ static void test_torn_form(void **state)
 	assert_int_equal(f.nth, 1);
 	f = parse_ok("open@x@y=EACCES");
 	assert_string_equal(f.path, "x@y");
+	f = parse_ok("write@my file.log#2=EIO");        /* a path with a space */
+	assert_string_equal(f.path, "my file.log");
+	assert_int_equal(f.nth, 2);
 }
 
 static void test_bad(void **state)
@@ -199,6 +202,7 @@ static void test_bad(void **state)
 	parse_bad("write/reduce@kv.log=EIO", "libfiu short-write point");
 	parse_bad("fsync wal.log", "expected a libfiu command");
 	parse_bad("fsync", "expected CALL@PATH");
+	parse_bad("fsync x@wal.log=EIO", "unknown call 'fsync x'");
 	parse_bad("enable", "expected 'enable name=FAILURE_POINT");
 	parse_bad("enable name=posix/io/sync/fsyncx", "unknown failure point 'posix/io/sync/fsyncx'");
 	parse_bad("enable name=posix/nothing/*", "unknown failure point 'posix/nothing/*'");
@@ -248,6 +252,8 @@ static void test_round_trip(void **state)
 	round_trip("fdatasync@.=5", "posix/io/sync/fdatasync@.#1=EIO");
 	round_trip("write@a#b=EIO", "posix/io/rw/write@a#b#1=EIO");
 	round_trip("write@a#7x#2=EINTR", NULL);
+	round_trip("write@my file#3+=EIO", "posix/io/rw/write@my file#3+=EIO");
+	round_trip("write@a#5#1=EIO", "posix/io/rw/write@a#5#1=EIO");
 	round_trip("enable name=posix/io/sync/fsync,failinfo=5,onetime",
 		   "enable name=posix/io/sync/fsync,failinfo=EIO,onetime");
 	round_trip("enable name=posix/io/sync/fsync,failnum=7", "enable name=posix/io/sync/fsync,failnum=7");
