@@ -16,6 +16,9 @@ set(FAULTS_T_ENV
   "BIN=${CMAKE_BINARY_DIR}/tests"
   "TOOLS=${CMAKE_SOURCE_DIR}/tests/tools"
   "WORK=${CMAKE_BINARY_DIR}/tests/faults-work")
+if(TORN_SANITIZE)
+  list(APPEND FAULTS_T_ENV "SANITIZED=1")
+endif()
 set(FAULTS_T_CASES points fsync-eio write-enospc short eintr random-seed onetime fork exec
   uring bad-spec no-fault fsync-retry)
 foreach(c ${FAULTS_T_CASES})
