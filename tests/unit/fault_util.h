@@ -415,4 +415,52 @@ static inline void fu_case_bug_short_write(const struct fu_engine *fe)
 	}
 }
 
+/* ---- One engine's fault cases as cmocka tests ----
+ * In a test file with `dir`, setup() and teardown():
+ *	FU_ENGINE_TESTS(&wal_engine, ".log", 0, 1)
+ * defines test_fault_* and test_bug_* (the cases above in the modes they
+ * apply to; in uring mode a failed write completes with the sync, fatal
+ * like it) and fault_teardown; FU_ENGINE_TEST_LIST(setup) lists them in
+ * main's table. */
+#define FU_CASE(name, mode_, fn)                                               \
+	static void name(void **state)                                         \
+	{                                                                      \
+		struct fu_engine fe = fault_engine(mode_);                     \
+		(void)state;                                                   \
+		fn(&fe);                                                       \
+	}
+#define FU_ENGINE_TESTS(ops_, match_, write_fatal_, log_tail_)                 \
+	static struct fu_engine fault_engine(enum eio_mode mode)               \
+	{                                                                      \
+		return (struct fu_engine){ ops_, dir, mode, match_,            \
+					   (write_fatal_) || mode == EIO_URING, \
+					   log_tail_ };                        \
+	}                                                                      \
+	FU_CASE(test_fault_fsync, EIO_BUFFERED, fu_case_fsync_fails)           \
+	FU_CASE(test_fault_fsync_uring, EIO_URING, fu_case_fsync_fails)        \
+	FU_CASE(test_fault_fsync_direct, EIO_DIRECT, fu_case_fsync_fails)      \
+	FU_CASE(test_fault_write, EIO_BUFFERED, fu_case_write_fails)           \
+	FU_CASE(test_fault_write_direct, EIO_DIRECT, fu_case_write_fails)      \
+	FU_CASE(test_fault_write_uring, EIO_URING, fu_case_write_fails)        \
+	FU_CASE(test_fault_short_tail, EIO_BUFFERED, fu_case_short_tail)       \
+	FU_CASE(test_fault_eintr, EIO_BUFFERED, fu_case_eintr)                 \
+	FU_CASE(test_bug_fsync_retry, EIO_BUFFERED, fu_case_bug_fsync_retry)   \
+	FU_CASE(test_bug_short_write, EIO_BUFFERED, fu_case_bug_short_write)   \
+	static int fault_teardown(void **state)                                \
+	{                                                                      \
+		fu_reset(); /* a failed assertion leaves rules armed */        \
+		return teardown(state);                                        \
+	}
+#define FU_ENGINE_TEST_LIST(setup_)                                            \
+	cmocka_unit_test_setup_teardown(test_fault_fsync, setup_, fault_teardown),        \
+	cmocka_unit_test_setup_teardown(test_fault_fsync_uring, setup_, fault_teardown),  \
+	cmocka_unit_test_setup_teardown(test_fault_fsync_direct, setup_, fault_teardown), \
+	cmocka_unit_test_setup_teardown(test_fault_write, setup_, fault_teardown),        \
+	cmocka_unit_test_setup_teardown(test_fault_write_direct, setup_, fault_teardown), \
+	cmocka_unit_test_setup_teardown(test_fault_write_uring, setup_, fault_teardown),  \
+	cmocka_unit_test_setup_teardown(test_fault_short_tail, setup_, fault_teardown),   \
+	cmocka_unit_test_setup_teardown(test_fault_eintr, setup_, fault_teardown),        \
+	cmocka_unit_test_setup_teardown(test_bug_fsync_retry, setup_, fault_teardown),    \
+	cmocka_unit_test_setup_teardown(test_bug_short_write, setup_, fault_teardown)
+
 #endif /* TORN_TESTS_UNIT_FAULT_UTIL_H */

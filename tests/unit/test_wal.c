@@ -422,78 +422,7 @@ static void test_recover_bad_checkpoint(void **state)
 
 /* ---- faults (issue 7), through eio's test hook: fault_util.h ------------- */
 
-static struct fu_engine fault_engine(enum eio_mode mode)
-{
-	/* uring: a failed write completes with the sync, fatal like it */
-	return (struct fu_engine){ &wal_engine, dir, mode, ".log",
-				   0 || mode == EIO_URING, 1 };
-}
-
-static void test_fault_fsync(void **state)
-{
-	struct fu_engine fe = fault_engine(EIO_BUFFERED);
-	fu_case_fsync_fails(&fe);
-}
-
-static void test_fault_fsync_uring(void **state)
-{
-	struct fu_engine fe = fault_engine(EIO_URING);
-	fu_case_fsync_fails(&fe);
-}
-
-static void test_fault_fsync_direct(void **state)
-{
-	struct fu_engine fe = fault_engine(EIO_DIRECT);
-	fu_case_fsync_fails(&fe);
-}
-
-static void test_fault_write_direct(void **state)
-{
-	struct fu_engine fe = fault_engine(EIO_DIRECT);
-	fu_case_write_fails(&fe);
-}
-
-static void test_fault_write(void **state)
-{
-	struct fu_engine fe = fault_engine(EIO_BUFFERED);
-	fu_case_write_fails(&fe);
-}
-
-static void test_fault_write_uring(void **state)
-{
-	struct fu_engine fe = fault_engine(EIO_URING);
-	fu_case_write_fails(&fe);
-}
-
-static void test_fault_short_tail(void **state)
-{
-	struct fu_engine fe = fault_engine(EIO_BUFFERED);
-	fu_case_short_tail(&fe);
-}
-
-static void test_fault_eintr(void **state)
-{
-	struct fu_engine fe = fault_engine(EIO_BUFFERED);
-	fu_case_eintr(&fe);
-}
-
-static void test_bug_fsync_retry(void **state)
-{
-	struct fu_engine fe = fault_engine(EIO_BUFFERED);
-	fu_case_bug_fsync_retry(&fe);
-}
-
-static void test_bug_short_write(void **state)
-{
-	struct fu_engine fe = fault_engine(EIO_BUFFERED);
-	fu_case_bug_short_write(&fe);
-}
-
-static int fault_teardown(void **state)
-{
-	fu_reset(); /* a failed assertion leaves rules armed */
-	return teardown(state);
-}
+FU_ENGINE_TESTS(&wal_engine, ".log", 0, 1)
 
 int main(void)
 {
@@ -510,16 +439,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recover_torn_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_bad_checksum_bug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_bad_checkpoint, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fault_fsync, setup, fault_teardown),
-		cmocka_unit_test_setup_teardown(test_fault_fsync_uring, setup, fault_teardown),
-		cmocka_unit_test_setup_teardown(test_fault_fsync_direct, setup, fault_teardown),
-		cmocka_unit_test_setup_teardown(test_fault_write, setup, fault_teardown),
-		cmocka_unit_test_setup_teardown(test_fault_write_direct, setup, fault_teardown),
-		cmocka_unit_test_setup_teardown(test_fault_write_uring, setup, fault_teardown),
-		cmocka_unit_test_setup_teardown(test_fault_short_tail, setup, fault_teardown),
-		cmocka_unit_test_setup_teardown(test_fault_eintr, setup, fault_teardown),
-		cmocka_unit_test_setup_teardown(test_bug_fsync_retry, setup, fault_teardown),
-		cmocka_unit_test_setup_teardown(test_bug_short_write, setup, fault_teardown),
+		FU_ENGINE_TEST_LIST(setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
