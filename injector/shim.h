@@ -9,7 +9,7 @@
  *	if (!shim_active() || !<fd or path is under the root>)
  *		return real_call(...);            // pass through, untouched
  *	struct shim_lock lk;
- *	shim_lock(&lk);                          // global order; signals blocked
+ *	shim_lock(&lk);                          // global order; no handler runs
  *	ret = real_call(...); saved = errno;     // the call itself, under the lock
  *	if (<it did something worth recording>) {
  *		struct torn_event ev = { .type = ..., .result = ret < 0 ? -saved : ret, ... };
