@@ -233,12 +233,37 @@ static void mark_text(const struct kvw_opts *o, const struct wop *op, uint64_t s
  * each key's last delete, and (for the in-process checker, built once in
  * torn before it forks) the text of every operation's mark.
  */
+/* one operation on a key: put (seq, j) or delete */
+struct kop {
+	uint64_t seq;
+	unsigned j;
+	int type;
+};
+
 struct kvw_plan {
 	size_t nops;
 	struct wop *w;
 	uint64_t *lastdel;
 	char **mark; /* [seq], or NULL: computed when a mark is read */
+	/* Every key's name ("k17"), NUL-terminated, KVW_KNAME bytes each. */
+	char *kname;
+	/* Every key's operations in order, those of key k at kops[kfirst[k]]
+	 * up to kops[kfirst[k + 1]]: the state of k after operations 1..P
+	 * (P3, P5) is a binary search, not a replay of the whole workload. */
+	struct kop *kops;
+	size_t *kfirst;
+	/* The in-process plan only (NULL otherwise, or when they would take
+	 * more than KVW_VALS_MAX): every value the workload issued, the one
+	 * of (seq, j) at vbuf + voff[seq * KVW_MAX_BATCH + j], vlen[] bytes
+	 * long; a recovered value is compared with it byte for byte instead
+	 * of being regenerated (kvw_value's snprintf) in every child. */
+	char *vbuf;
+	size_t *voff;
+	uint16_t *vlen;
 };
+
+#define KVW_KNAME 12               /* "k" + up to 1,000,000 + NUL */
+#define KVW_VALS_MAX (64u << 20)   /* bytes of precomputed values at most */
 
 static void plan_free(struct kvw_plan *p)
 {
@@ -248,9 +273,91 @@ static void plan_free(struct kvw_plan *p)
 		for (size_t s = 0; s <= p->nops; s++)
 			free(p->mark[s]);
 	free(p->mark);
+	free(p->kname);
+	free(p->kops);
+	free(p->kfirst);
+	free(p->vbuf);
+	free(p->voff);
+	free(p->vlen);
 	free(p->lastdel);
 	free(p->w);
 	free(p);
+}
+
+/* Every key's operations, into p->kops and p->kfirst: 0 or -ENOMEM */
+static int plan_kops(const struct kvw_opts *o, struct kvw_plan *p)
+{
+	size_t n = 0, *at;
+
+	p->kfirst = calloc((size_t)o->keys + 1, sizeof(*p->kfirst));
+	if (!p->kfirst)
+		return -ENOMEM;
+	for (uint64_t s = 1; s <= o->ops; s++)
+		for (int j = 0; j < p->w[s].count; j++)
+			p->kfirst[p->w[s].key[j] + 1]++;
+	for (unsigned k = 0; k < o->keys; k++)
+		p->kfirst[k + 1] += p->kfirst[k];
+	n = p->kfirst[o->keys];
+	p->kops = malloc((n ? n : 1) * sizeof(*p->kops));
+	at = malloc(((size_t)o->keys + 1) * sizeof(*at));
+	if (!p->kops || !at) {
+		free(at);
+		return -ENOMEM;
+	}
+	memcpy(at, p->kfirst, ((size_t)o->keys + 1) * sizeof(*at));
+	for (uint64_t s = 1; s <= o->ops; s++)
+		for (int j = 0; j < p->w[s].count; j++)
+			p->kops[at[p->w[s].key[j]]++] =
+				(struct kop){ s, (unsigned)j, p->w[s].type[j] };
+	free(at);
+	return 0;
+}
+
+/* the last operation on key k among 1..s, or NULL */
+static const struct kop *last_op(const struct kvw_plan *p, unsigned k, uint64_t s)
+{
+	size_t lo = p->kfirst[k], hi = p->kfirst[k + 1];
+
+	while (lo < hi) { /* the first op after s */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->kops[mid].seq <= s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > p->kfirst[k] ? &p->kops[lo - 1] : NULL;
+}
+
+/* The values of every put, into p->vbuf (none when too many): 0 or -ENOMEM */
+static int plan_values(const struct kvw_opts *o, struct kvw_plan *p)
+{
+	size_t total = 0, slots = ((size_t)o->ops + 1) * KVW_MAX_BATCH;
+	/* the longest header, "v s=<10M> j=3 k<1M> ", is under 32 bytes */
+	size_t each = (o->value_size > 32 ? o->value_size : 32);
+
+	for (uint64_t s = 1; s <= o->ops; s++)
+		total += (size_t)p->w[s].count * each;
+	if (total > KVW_VALS_MAX)
+		return 0;
+	p->vbuf = malloc(total ? total : 1);
+	p->voff = calloc(slots, sizeof(*p->voff));
+	p->vlen = calloc(slots, sizeof(*p->vlen));
+	if (!p->vbuf || !p->voff || !p->vlen)
+		return -ENOMEM;
+	total = 0;
+	for (uint64_t s = 1; s <= o->ops; s++)
+		for (int j = 0; j < p->w[s].count; j++) {
+			size_t i = s * KVW_MAX_BATCH + (size_t)j;
+
+			if (p->w[s].type[j] != ENG_PUT)
+				continue;
+			p->voff[i] = total;
+			p->vlen[i] = (uint16_t)kvw_value(o, s, (unsigned)j, p->w[s].key[j],
+							 p->vbuf + total, each);
+			total += p->vlen[i];
+		}
+	return 0;
 }
 
 static struct kvw_plan *plan_new(const struct kvw_opts *o, int with_marks)
@@ -263,7 +370,12 @@ static struct kvw_plan *plan_new(const struct kvw_opts *o, int with_marks)
 	p->nops = o->ops;
 	p->w = generate(o);
 	p->lastdel = calloc(o->keys, sizeof(*p->lastdel));
-	if (!p->w || !p->lastdel)
+	p->kname = malloc((size_t)o->keys * KVW_KNAME);
+	if (!p->w || !p->lastdel || !p->kname)
+		goto fail;
+	for (unsigned k = 0; k < o->keys; k++)
+		snprintf(p->kname + (size_t)k * KVW_KNAME, KVW_KNAME, "k%u", k);
+	if (plan_kops(o, p) < 0)
 		goto fail;
 	for (uint64_t s = 1; s <= o->ops; s++)
 		for (int j = 0; j < p->w[s].count; j++)
@@ -278,6 +390,8 @@ static struct kvw_plan *plan_new(const struct kvw_opts *o, int with_marks)
 			if (!(p->mark[s] = strdup(text)))
 				goto fail;
 		}
+		if (plan_values(o, p) < 0)
+			goto fail;
 	}
 	return p;
 fail:
@@ -409,8 +523,11 @@ struct kst {
 
 struct chk {
 	const struct kvw_opts *o;
+	const struct kvw_plan *p;
 	const struct wop *w;
 	struct kst *rec; /* recovered, per key */
+	struct kst *st;  /* per key: check_prefix's scratch */
+	uint64_t *seqs;  /* per key: check_batches' scratch */
 	uint64_t *lastdel; /* per key: seq of its last delete in the workload */
 	unsigned live;   /* keys seen by iterate */
 	char *msg;
@@ -480,6 +597,73 @@ static int fail(struct chk *c, const char *fmt, ...)
 	return 1;
 }
 
+/* Decimal digits at *p (at most @max of them, at least one) up to @end,
+ * into *out: 0, or -1 (none, too many: the caller takes the slow path). */
+static int take_num(const char **p, const char *end, int max, uint64_t *out)
+{
+	uint64_t v = 0;
+	int n = 0;
+
+	while (*p < end && **p >= '0' && **p <= '9' && n < max) {
+		v = v * 10 + (uint64_t)(**p - '0');
+		(*p)++;
+		n++;
+	}
+	if (n == 0 || (*p < end && **p >= '0' && **p <= '9'))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The value (seq, j) issued, at *out: the plan's copy, or regenerated into
+ * buf (ENG_MAX_VAL bytes); its length. */
+static size_t value_of(const struct chk *c, uint64_t seq, unsigned j, char *buf,
+		       const char **out)
+{
+	size_t i = seq * KVW_MAX_BATCH + j;
+
+	if (c->p->vbuf) {
+		*out = c->p->vbuf + c->p->voff[i];
+		return c->p->vlen[i];
+	}
+	*out = buf;
+	return kvw_value(c->o, seq, j, c->w[seq].key[j], buf, ENG_MAX_VAL);
+}
+
+/*
+ * The fast path of value_known: 1 with *out when v is byte for byte the
+ * value some put of the workload wrote to key, found by its header "v
+ * s=SEQ j=J kKEY " read by hand.  0 otherwise, and value_known's own
+ * sscanf path decides (and words the failure): a value accepted here is
+ * one sscanf reads as the same (seq, j, key), as kvw_value wrote it so.
+ */
+static int value_fast(const struct chk *c, unsigned key, const char *v, size_t vlen,
+		      struct kst *out)
+{
+	const char *p = v, *end = v + vlen, *want;
+	char buf[ENG_MAX_VAL];
+	uint64_t seq, j, k;
+
+	if (vlen < 4 || memcmp(p, "v s=", 4))
+		return 0;
+	p += 4;
+	if (take_num(&p, end, 18, &seq) || end - p < 3 || memcmp(p, " j=", 3))
+		return 0;
+	p += 3;
+	if (take_num(&p, end, 9, &j) || end - p < 2 || memcmp(p, " k", 2))
+		return 0;
+	p += 2;
+	if (take_num(&p, end, 9, &k) || seq == 0 || seq > c->o->ops || k != key ||
+	    j >= (uint64_t)c->w[seq].count || c->w[seq].key[j] != key ||
+	    c->w[seq].type[j] != ENG_PUT)
+		return 0;
+	if (value_of(c, seq, (unsigned)j, buf, &want) != vlen || memcmp(want, v, vlen))
+		return 0;
+	out->seq = seq;
+	out->j = (unsigned)j;
+	return 1;
+}
+
 /* P2 for one value: it is exactly one the workload wrote to this key */
 static int value_known(struct chk *c, unsigned key, const char *v, size_t vlen, struct kst *out)
 {
@@ -488,6 +672,10 @@ static int value_known(struct chk *c, unsigned key, const char *v, size_t vlen, 
 	unsigned j, k;
 	size_t wl;
 
+	if (value_fast(c, key, v, vlen, out))
+		return 0;
+	/* not plainly an issued value: the header through sscanf, the value
+	 * regenerated, for the verdict and its wording */
 	memcpy(buf, v, vlen < ENG_MAX_VAL ? vlen : ENG_MAX_VAL);
 	buf[vlen < ENG_MAX_VAL ? vlen : ENG_MAX_VAL] = 0;
 	if (sscanf(buf, "v s=%llu j=%u k%u ", &seq, &j, &k) != 3 || seq == 0 ||
@@ -510,7 +698,23 @@ static int iter_fn(void *arg, const char *key, size_t klen, const void *val, siz
 	unsigned k;
 	char extra;
 	struct kst st;
+	const char *kend = key + klen;
+	const char *kp = key + 1;
+	uint64_t fk;
 
+	/* The fast path: "kN" (N plain digits, as sscanf reads them) holding
+	 * byte for byte the value the lookup found; anything else below. */
+	if (klen >= 2 && klen <= 10 && key[0] == 'k' && take_num(&kp, kend, 9, &fk) == 0 &&
+	    kp == kend && fk < c->o->keys && c->rec[fk].seq) {
+		const struct kst *r = &c->rec[fk];
+		const char *want;
+		char buf[ENG_MAX_VAL];
+
+		if (value_of(c, r->seq, r->j, buf, &want) == vlen && !memcmp(want, val, vlen)) {
+			c->live++;
+			return 0;
+		}
+	}
 	if (klen >= sizeof(kb) || (memcpy(kb, key, klen), kb[klen] = 0,
 				   sscanf(kb, "k%u%c", &k, &extra) != 1) || k >= c->o->keys)
 		return fail(c, "unknown key '%.*s' in the store", (int)(klen > 40 ? 40 : klen), key);
@@ -541,46 +745,49 @@ static int at_or_after(const struct chk *c, unsigned key, uint64_t s, int type)
 
 static void check_acked(struct chk *c, uint64_t acked)
 {
-	uint64_t *last = calloc(c->o->keys, sizeof(*last));
-	int *type = calloc(c->o->keys, sizeof(*type));
-
-	if (!last || !type) {
-		fail(c, "out of memory");
-		goto out;
-	}
-	/* the last acknowledged operation on each key */
-	for (uint64_t s = 1; s <= acked; s++)
-		for (int j = 0; j < c->w[s].count; j++) {
-			last[c->w[s].key[j]] = s;
-			type[c->w[s].key[j]] = c->w[s].type[j];
-		}
 	for (unsigned k = 0; k < c->o->keys && !c->bad; k++) {
-		if (!last[k] || at_or_after(c, k, last[k], type[k]))
+		/* the last acknowledged operation on the key */
+		const struct kop *l = last_op(c->p, k, acked);
+
+		if (!l || at_or_after(c, k, l->seq, l->type))
 			continue;
 		if (c->rec[k].seq)
 			fail(c, "k%u: acknowledged %s s=%" PRIu64 " lost: the key holds the older s=%" PRIu64,
-			     k, type[k] == ENG_PUT ? "put" : "delete", last[k], c->rec[k].seq);
+			     k, l->type == ENG_PUT ? "put" : "delete", l->seq, c->rec[k].seq);
 		else
-			fail(c, "k%u: acknowledged put s=%" PRIu64 " lost: the key is missing", k, last[k]);
+			fail(c, "k%u: acknowledged put s=%" PRIu64 " lost: the key is missing", k, l->seq);
 	}
-out:
-	free(last);
-	free(type);
 }
 
+static int cmp_seq(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* the batches with a visible put, in the order of their operations: the
+ * only ones that can be partially applied */
 static void check_batches(struct chk *c)
 {
-	for (uint64_t s = 1; s <= c->o->ops && !c->bad; s++) {
+	uint64_t *vis = c->seqs;
+	size_t n = 0;
+
+	for (unsigned k = 0; k < c->o->keys; k++)
+		if (c->rec[k].seq && c->w[c->rec[k].seq].n)
+			vis[n++] = c->rec[k].seq;
+	if (n > 1)
+		qsort(vis, n, sizeof(*vis), cmp_seq);
+	for (size_t i = 0; i < n && !c->bad; i++) {
+		uint64_t s = vis[i];
 		const struct wop *op = &c->w[s];
 		int shown = -1;
 
-		if (!op->n)
+		if (i > 0 && vis[i - 1] == s)
 			continue;
 		for (int j = 0; j < op->count; j++)
 			if (op->type[j] == ENG_PUT && c->rec[op->key[j]].seq == s)
 				shown = j;
-		if (shown < 0)
-			continue;
 		for (int j = 0; j < op->count; j++)
 			if (!at_or_after(c, op->key[j], s, op->type[j]))
 				fail(c, "batch s=%" PRIu64 " partially applied: k%u has it, k%u does not",
@@ -598,26 +805,28 @@ static void apply_op(struct kst *st, const struct wop *op, uint64_t s)
 
 static void check_prefix(struct chk *c, uint64_t acked)
 {
-	struct kst *st = calloc(c->o->keys, sizeof(*st));
+	struct kst *st = c->st;
 	uint64_t from = acked;
 	unsigned diff = 0;
 
-	if (!st) {
-		fail(c, "out of memory");
-		return;
-	}
 	for (unsigned k = 0; k < c->o->keys; k++)
 		if (c->rec[k].seq > from)
 			from = c->rec[k].seq;
-	for (uint64_t s = 1; s <= from; s++)
-		apply_op(st, &c->w[s], s);
+	/* the state after operations 1..from */
+	for (unsigned k = 0; k < c->o->keys; k++) {
+		const struct kop *l = last_op(c->p, k, from);
+		int put = l && l->type == ENG_PUT;
+
+		st[k].seq = put ? l->seq : 0;
+		st[k].j = put ? l->j : 0;
+	}
 	for (uint64_t p = from;; p++) {
 		unsigned k;
 		for (k = 0; k < c->o->keys; k++)
 			if (st[k].seq != c->rec[k].seq || st[k].j != c->rec[k].j)
 				break;
 		if (k == c->o->keys)
-			goto out;
+			return;
 		if (p == from)
 			diff = k;
 		if (p == c->o->ops)
@@ -626,23 +835,24 @@ static void check_prefix(struct chk *c, uint64_t acked)
 	}
 	fail(c, "hole: the state is no prefix of the operations (s=%" PRIu64 " is visible or "
 	     "acknowledged, but k%u does not hold what the operations before it left)", from, diff);
-out:
-	free(st);
 }
 
 static int check_plan(const struct kvw_opts *o, const struct kvw_plan *p,
 		      const char *marks_path, const uint64_t *known_acked, char *msg, size_t cap)
 {
-	struct chk c = { .o = o, .w = p->w, .lastdel = p->lastdel, .msg = msg, .cap = cap };
+	struct chk c = { .o = o, .p = p, .w = p->w, .lastdel = p->lastdel, .msg = msg, .cap = cap };
 	char vmsg[256] = "";
 	uint64_t acked;
 	void *e = NULL;
 	int rc;
 
 	msg[0] = 0;
-	c.rec = calloc(o->keys, sizeof(*c.rec));
+	/* one allocation for the three per-key arrays */
+	c.rec = calloc(o->keys, 2 * sizeof(*c.rec) + sizeof(*c.seqs));
 	if (!c.rec)
 		return -ENOMEM;
+	c.st = c.rec + o->keys;
+	c.seqs = (uint64_t *)(c.st + o->keys);
 	/* known_acked: the in-process checker matched the marks file already */
 	if (known_acked)
 		acked = *known_acked;
@@ -664,12 +874,11 @@ static int check_plan(const struct kvw_opts *o, const struct kvw_plan *p,
 	}
 	/* P2: every key by lookup, then every key by scan */
 	for (unsigned k = 0; k < o->keys && !c.bad; k++) {
-		char key[16];
+		const char *key = p->kname + (size_t)k * KVW_KNAME;
 		void *v;
 		size_t vlen;
-		int klen = snprintf(key, sizeof(key), "k%u", k);
 
-		rc = o->engine->get(e, key, (size_t)klen, &v, &vlen);
+		rc = o->engine->get(e, key, strlen(key), &v, &vlen);
 		if (rc == -ENOENT)
 			continue;
 		if (rc < 0) {
