@@ -48,6 +48,28 @@ extern int __openat_2(int dirfd, const char *path, int flags);
 extern int __openat64_2(int dirfd, const char *path, int flags);
 
 static char g_dir[4096];
+/* glibc inlines putchar and the _unlocked character calls into the program when it is
+ * optimised (bits/stdio.h): through a pointer the real function is called,
+ * as in a program built without optimisation. */
+static int (*volatile fputc_unlocked_p)(int, FILE *) = fputc_unlocked;
+static int (*volatile putc_unlocked_p)(int, FILE *) = putc_unlocked;
+static int (*volatile putchar_unlocked_p)(int) = putchar_unlocked;
+static int (*volatile putchar_p)(int) = putchar;   /* inline: putc(c, stdout) */
+/* and gcc rewrites some calls with constant arguments (fputs of a literal
+ * becomes fwrite, fwrite_unlocked a putc loop): every stdio call below goes
+ * through a pointer, so the program makes exactly the call it names */
+static size_t (*volatile fwrite_p)(const void *, size_t, size_t, FILE *) = fwrite;
+static size_t (*volatile fwrite_unlocked_p)(const void *, size_t, size_t, FILE *) = fwrite_unlocked;
+static int (*volatile fputs_p)(const char *, FILE *) = fputs;
+static int (*volatile fputs_unlocked_p)(const char *, FILE *) = fputs_unlocked;
+static int (*volatile fputc_p)(int, FILE *) = fputc;
+static int (*volatile putc_p)(int, FILE *) = putc;
+static int (*volatile puts_p)(const char *) = puts;
+static int (*volatile fflush_unlocked_p)(FILE *) = fflush_unlocked;
+static int (*volatile printf_p)(const char *, ...) = printf;
+static int (*volatile fprintf_p)(FILE *, const char *, ...) = fprintf;
+static int (*volatile vprintf_p)(const char *, va_list) = vprintf;   /* inline: vfprintf */
+static int (*volatile vfprintf_p)(FILE *, const char *, va_list) = vfprintf;
 static DIR *g_failed_dir;      /* closedir's stream after its injected failure */
 
 static void die(const char *what)
@@ -98,11 +120,11 @@ static int vcall(const char *call, FILE *s, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (!strcmp(call, "vfprintf"))
-		r = vfprintf(s, fmt, ap);
+		r = vfprintf_p(s, fmt, ap);
 	else if (!strcmp(call, "__vfprintf_chk"))
 		r = __vfprintf_chk(s, 1, fmt, ap);
 	else if (!strcmp(call, "vprintf"))
-		r = vprintf(fmt, ap);
+		r = vprintf_p(fmt, ap);
 	else if (!strcmp(call, "vdprintf"))
 		r = vdprintf(fileno(s), fmt, ap);
 	else if (!strcmp(call, "__vdprintf_chk"))
@@ -137,23 +159,23 @@ static long stdio_call(const char *call, int fd, int *ferr)
 	} else {
 		return -2;
 	}
-	if (!strcmp(call, "fwrite"))                 ret = (long)fwrite("abcdefgh", 1, 8, s);
-	else if (!strcmp(call, "fwrite_unlocked"))   ret = (long)fwrite_unlocked("abcdefgh", 1, 8, s);
-	else if (!strcmp(call, "fputs"))             ret = fputs("abc", s);
-	else if (!strcmp(call, "fputs_unlocked"))    ret = fputs_unlocked("abc", s);
-	else if (!strcmp(call, "fputc"))             ret = fputc('a', s);
-	else if (!strcmp(call, "fputc_unlocked"))    ret = fputc_unlocked('a', s);
-	else if (!strcmp(call, "putc"))              ret = putc('a', s);
-	else if (!strcmp(call, "putc_unlocked"))     ret = putc_unlocked('a', s);
-	else if (!strcmp(call, "fprintf"))           ret = fprintf(s, "%d", 42);
+	if (!strcmp(call, "fwrite"))                 ret = (long)fwrite_p("abcdefgh", 1, 8, s);
+	else if (!strcmp(call, "fwrite_unlocked"))   ret = (long)fwrite_unlocked_p("abcdefgh", 1, 8, s);
+	else if (!strcmp(call, "fputs"))             ret = fputs_p("abc", s);
+	else if (!strcmp(call, "fputs_unlocked"))    ret = fputs_unlocked_p("abc", s);
+	else if (!strcmp(call, "fputc"))             ret = fputc_p('a', s);
+	else if (!strcmp(call, "fputc_unlocked"))    ret = fputc_unlocked_p('a', s);
+	else if (!strcmp(call, "putc"))              ret = putc_p('a', s);
+	else if (!strcmp(call, "putc_unlocked"))     ret = putc_unlocked_p('a', s);
+	else if (!strcmp(call, "fprintf"))           ret = fprintf_p(s, "%d", 42);
 	else if (!strcmp(call, "__fprintf_chk"))     ret = __fprintf_chk(s, 1, "%d", 42);
-	else if (!strcmp(call, "printf"))            ret = printf("%d", 42);
+	else if (!strcmp(call, "printf"))            ret = printf_p("%d", 42);
 	else if (!strcmp(call, "__printf_chk"))      ret = __printf_chk(1, "%d", 42);
-	else if (!strcmp(call, "puts"))              ret = puts("abc");
-	else if (!strcmp(call, "putchar"))           ret = putchar('a');
-	else if (!strcmp(call, "putchar_unlocked"))  ret = putchar_unlocked('a');
+	else if (!strcmp(call, "puts"))              ret = puts_p("abc");
+	else if (!strcmp(call, "putchar"))           ret = putchar_p('a');
+	else if (!strcmp(call, "putchar_unlocked"))  ret = putchar_unlocked_p('a');
 	else if (!strcmp(call, "fflush"))            ret = fflush(s);
-	else if (!strcmp(call, "fflush_unlocked"))   ret = fflush_unlocked(s);
+	else if (!strcmp(call, "fflush_unlocked"))   ret = fflush_unlocked_p(s);
 	else if (!strcmp(call, "fclose"))            ret = fclose(s);   /* fails: s stays */
 	else if (!strcmp(call, "fseek"))             ret = fseek(s, 0, SEEK_SET);
 	else if (!strcmp(call, "fseeko"))            ret = fseeko(s, 0, SEEK_SET);
