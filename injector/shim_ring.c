@@ -642,6 +642,11 @@ void shim_emit_mark(const char *text, size_t len)
 
 	if (!can_emit() || drain() < 0)
 		return;
+	/* As shim_emit: io_uring completions the program has seen before it
+	 * made the mark come first (a completion reaped without a call the
+	 * shim sees is only found here). */
+	if (shim_uring_poll)
+		shim_uring_poll();
 	if (nl)
 		len = (size_t)(nl - text);
 	who(&pid, &tid);

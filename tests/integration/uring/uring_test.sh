@@ -10,6 +10,9 @@
 #   bad    write + fsync in one batch without a link, 8 records: torn
 #          explore finds a promised record missing
 #   good   the same, linked: torn explore finds nothing
+#   spin   linked, completions reaped by spinning on io_uring_peek_cqe (no
+#          call the shim sees after they arrive): the mark right after them
+#          must still come after them in the trace, so nothing is found
 # Exit 0 pass, 1 fail, 77 no io_uring in this kernel.
 set -u
 case=$1
@@ -43,7 +46,7 @@ ops)
 		echo "FAIL: torn explore does not warn of the unmodelled operation:"
 		echo "$out" | head; exit 1; }
 	echo "ok: uring ops ($(cat "$work/status")), torn info: $n unsupported";;
-bad|good)
+bad|good|spin)
 	if ! "$TORN" record -q -o "$work/t.trace" --root "$work/d" -- \
 		"$OPS" commit "$work/d" "$case" 8; then
 		echo "FAIL: torn record of uring_ops commit $case failed"; exit 1
@@ -56,7 +59,7 @@ bad|good)
 		echo "FAIL: write and fsync in one batch without a link: explore exited $rc, expected 1"
 		echo "$out" | head -20; exit 1
 	fi
-	if [ $case = good ] && [ $rc != 0 ]; then
+	if [ $case != bad ] && [ $rc != 0 ]; then
 		echo "FAIL: linked write and fsync: explore exited $rc, expected 0"
 		echo "$out" | head -20; exit 1
 	fi
