@@ -228,11 +228,6 @@ static void mark_text(const struct kvw_opts *o, const struct wop *op, uint64_t s
 		snprintf(buf + pos, cap - pos, " s=%" PRIu64, seq);
 }
 
-/*
- * What the checker derives from the workload flags alone: the operations,
- * each key's last delete, and (for the in-process checker, built once in
- * torn before it forks) the text of every operation's mark.
- */
 /* one operation on a key: put (seq, j) or delete */
 struct kop {
 	uint64_t seq;
@@ -240,6 +235,13 @@ struct kop {
 	int type;
 };
 
+/*
+ * What the checker derives from the workload flags alone: the operations,
+ * each key's last delete, each key's operations in order and its name,
+ * and (for the in-process checker, built once in torn before it forks, so
+ * that every child only reads them) the text of every operation's mark
+ * and every value issued.
+ */
 struct kvw_plan {
 	size_t nops;
 	struct wop *w;
