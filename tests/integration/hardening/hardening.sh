@@ -193,8 +193,11 @@ valgrind-load)
 		d=$W/k$i
 		mkdir -p "$d/root"
 		setsid "$TORN" record -q -o "$d/t.trace" --root "$d/root" -- \
-			"$BIN/hard_stress" "$d/root" 1 4 2 400 >/dev/null 2>&1 &
+			"$BIN/hard_stress" "$d/root" 1 4 2 400 "$d/pid" >/dev/null 2>&1 &
 		rpid=$!
+		# from the moment every worker runs (the pid file; 10 s at most)
+		t=0
+		while [ ! -s "$d/pid" ] && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
 		ms=$((20 + 40 * i))     # the program is done in about 300 ms
 		sleep "$(printf '0.%03d' $ms)"
 		kill -9 "-$rpid" 2>/dev/null
@@ -245,11 +248,15 @@ kill)
 		setsid "$TORN" record -q -o "$d/t.trace" --root "$d/root" -- \
 			"$BIN/hard_stress" "$d/root" 1 4 2 400 "$d/pid" >/dev/null 2>"$d/err" &
 		rpid=$!
+		# counted from the moment every worker runs (the pid file; a
+		# loaded machine may take a while to get there; 10 s at most)
+		t=0
+		while [ ! -s "$d/pid" ] && [ $t -lt 100 ]; do sleep 0.1; t=$((t + 1)); done
 		sleep "$(printf '0.%03d' "$ms")" 2>/dev/null || sleep 1
 		if [ $((i % 2)) -eq 0 ] && [ -s "$d/pid" ]; then
 			kill -9 "$(cat "$d/pid")" 2>/dev/null     # the program's main process
 		else
-			kill -9 "-$rpid"                         # torn and every process of the run
+			kill -9 "-$rpid" 2>/dev/null             # torn and every process of the run (if still running)
 		fi
 		wait "$rpid" 2>/dev/null
 		# whatever is left of the run's process group ends now
