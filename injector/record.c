@@ -23,8 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -99,42 +101,191 @@ static ssize_t robust_read(int fd, void *buf, size_t len)
 /* Appends whole records to the trace: the recorder's own through a buffer,
  * the program's straight from the ring (writer_putv), written as soon as
  * the consumer has taken them out, so that a killed recorder leaves a trace
- * readable up to a recent record. */
+ * readable up to a recent record.
+ *
+ * Direct mode.  A trace on a disk is a second copy of every byte the
+ * program writes; through the page cache it costs the recorder a copy into
+ * the cache and the kernel its writeback, on the machine the program runs
+ * on (on 2 cores, ~15 ms of the 64 MiB stream benchmark's 80).  So where
+ * the file system takes O_DIRECT (writer_direct_open: a regular file, not
+ * tmpfs, which has no device to bypass), whole blocks go to the device from
+ * an aligned buffer through a second descriptor, @dfd: @buf then holds the
+ * file's bytes [bytes - used, bytes), its start block-aligned.  What is
+ * left of a block when the recorder flushes (writer_flush: the consumer
+ * found the ring empty, or the end) is written through the page cache
+ * (@fd, pwrite) and stays in @buf, to be written again, directly, once its
+ * block is whole: the file never holds padding, its size is always the
+ * bytes written, and a killed recorder leaves what a buffered one would.
+ * A direct write the file system refuses (EINVAL) turns direct mode off
+ * for good; its bytes go through @fd. */
 struct writer {
 	int      fd;
+	int      dfd;               /* the trace opened O_DIRECT, or -1 */
+	uint32_t dalign;            /* its offset and length alignment */
 	int      err;               /* first write error (-errno), later writes dropped */
 	size_t   used;
+	size_t   cap;               /* of buf: WRITER_BUF, or WRITER_DIRECT_BUF */
 	uint64_t bytes;             /* written or buffered */
+	uint64_t flushed;           /* of which in the file (direct mode: the rest in buf) */
 	uint64_t kicked;            /* bytes whose writeback was started */
 	uint8_t *buf;
 };
 
 #define WRITER_KICK (8u << 20)
+#define WRITER_DIRECT_BUF (4u << 20)
+#define WRITER_DIRECT_ALIGN 4096u
+
+static ssize_t robust_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Open @path (already open as @w->fd) for direct writes, where that helps
+ * and works; nothing changes when it does not. */
+static void writer_direct_open(struct writer *w, const char *path)
+{
+	struct statx stx;
+	struct statfs sfs;
+	struct stat a, b;
+	uint8_t *buf = NULL;
+	int dfd;
+
+	if (fstat(w->fd, &a) != 0 || !S_ISREG(a.st_mode) || fstatfs(w->fd, &sfs) != 0 ||
+	    sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC)
+		return;
+	dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	/* The same file (not one renamed into its place meanwhile), blocks the
+	 * buffer's alignment covers (Linux >= 6.1 says; else try, see above). */
+	if (fstat(dfd, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino ||
+	    (statx(dfd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+	     (stx.stx_mask & STATX_DIOALIGN) &&
+	     (!stx.stx_dio_offset_align || WRITER_DIRECT_ALIGN % stx.stx_dio_offset_align ||
+	      WRITER_DIRECT_ALIGN % (stx.stx_dio_mem_align ? stx.stx_dio_mem_align : 1))) ||
+	    posix_memalign((void **)&buf, WRITER_DIRECT_ALIGN, WRITER_DIRECT_BUF) != 0) {
+		close(dfd);
+		return;
+	}
+	memcpy(buf, w->buf, w->used);
+	free(w->buf);
+	w->buf = buf;
+	w->cap = WRITER_DIRECT_BUF;
+	w->dfd = dfd;
+	w->dalign = WRITER_DIRECT_ALIGN;
+}
+
+/* Direct mode off: what @buf holds goes through @fd, which goes on from
+ * the end (buffered mode writes at its position). */
+static void writer_direct_off(struct writer *w)
+{
+	close(w->dfd);
+	w->dfd = -1;
+	if (w->used && !w->err)
+		w->err = robust_pwrite(w->fd, w->buf, w->used, w->bytes - w->used);
+	w->used = 0;
+	if (!w->err && lseek(w->fd, (off_t)w->bytes, SEEK_SET) < 0)
+		w->err = -errno;
+	w->flushed = w->kicked = w->bytes;
+}
+
+/* Direct mode: write the whole blocks of @buf, keep the rest at its start. */
+static void writer_direct_blocks(struct writer *w)
+{
+	size_t whole = w->used / w->dalign * w->dalign;
+	int rc;
+
+	if (!whole || w->err)
+		return;
+	rc = robust_pwrite(w->dfd, w->buf, whole, w->bytes - w->used);
+	if (rc == -EINVAL) {
+		writer_direct_off(w);
+		return;
+	}
+	if (rc < 0) {
+		w->err = rc;
+		return;
+	}
+	memmove(w->buf, w->buf + whole, w->used - whole);
+	w->used -= whole;
+}
 
 /* Start the writeback of what is written as we go (no waiting), so that the
- * fsync at the end has only the tail left to wait for. */
+ * fsync at the end has only the tail left to wait for.  (Direct mode has
+ * nothing to start: its blocks are on the device.) */
 static void writer_kick(struct writer *w)
 {
-	if (!w->err && w->bytes - w->kicked >= WRITER_KICK) {
+	if (!w->err && w->dfd < 0 && w->bytes - w->kicked >= WRITER_KICK) {
 		sync_file_range(w->fd, (off_t)w->kicked, (off_t)(w->bytes - w->kicked),
 				SYNC_FILE_RANGE_WRITE);
 		w->kicked = w->bytes;
 	}
 }
 
+/* Write out everything appended so far (in direct mode, the last partial
+ * block through the page cache, kept for its direct write later). */
 static int writer_flush(struct writer *w)
 {
+	if (w->dfd >= 0) {
+		writer_direct_blocks(w);
+		if (w->dfd >= 0 && w->used && !w->err)
+			w->err = robust_pwrite(w->fd, w->buf, w->used, w->bytes - w->used);
+		w->flushed = w->bytes;
+		return w->err;
+	}
 	if (w->used && !w->err)
 		w->err = robust_write(w->fd, w->buf, w->used);
 	w->used = 0;
+	w->flushed = w->bytes;
 	writer_kick(w);
 	return w->err;
 }
 
-/* Append the @n pieces of @iov as they are (records in the ring: no copy),
- * after what is buffered. */
+/* Append @len bytes to the buffer, writing whole blocks out as it fills
+ * (direct mode). */
+static void writer_copy(struct writer *w, const uint8_t *p, size_t len)
+{
+	while (len > 0 && !w->err) {
+		size_t n = w->cap - w->used < len ? w->cap - w->used : len;
+
+		memcpy(w->buf + w->used, p, n);
+		w->used += n;
+		w->bytes += n;
+		p += n;
+		len -= n;
+		if (w->used == w->cap)
+			writer_direct_blocks(w);
+		if (w->dfd < 0 && len) {        /* direct mode went off: the rest as it was */
+			w->bytes += len;
+			w->err = w->err ? w->err : robust_write(w->fd, p, len);
+			return;
+		}
+	}
+}
+
+/* Append the @n pieces of @iov as they are (records in the ring: no copy,
+ * or in direct mode copied into the aligned buffer), after what is
+ * buffered. */
 static void writer_putv(struct writer *w, struct iovec *iov, int n)
 {
+	if (w->dfd >= 0) {
+		for (int i = 0; i < n; i++)
+			writer_copy(w, iov[i].iov_base, iov[i].iov_len);
+		if (w->used >= WRITER_BUF)
+			writer_direct_blocks(w);
+		return;
+	}
 	writer_flush(w);
 	for (int i = 0; i < n; i++)
 		w->bytes += iov[i].iov_len;
@@ -163,6 +314,10 @@ static void writer_putv(struct writer *w, struct iovec *iov, int n)
 
 static void writer_put(struct writer *w, const void *rec, size_t len)
 {
+	if (w->dfd >= 0) {
+		writer_copy(w, rec, len);
+		return;
+	}
 	if (w->used + len > WRITER_BUF)
 		writer_flush(w);
 	memcpy(w->buf + w->used, rec, len);
@@ -656,6 +811,41 @@ static void consumer_flush(struct consumer *k, struct iovec *iov, int *n, uint64
 	}
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Allocate and zero the pages of the dedup set and the ring now, beside
+ * the program rather than in its way: otherwise its first lap round the
+ * ring allocates and zeroes a page every 4 KiB, and its prefault
+ * (shim_ring.c) does the same for the set; once they exist, mapping them
+ * costs it ~0.1 us a page.  Written through our mapping, in the order the
+ * program uses them (the set, then the ring from its start), a MiB at a
+ * time so that it finds the first ones ready.  (fallocate would allocate
+ * them but leave the zeroing to the first touch, on tmpfs.)  Best effort:
+ * a kernel without MADV_POPULATE_WRITE (< 5.14) gets fallocate, and a
+ * sparse mapping works too. */
+static void consumer_prefault(struct consumer *k)
+{
+	struct shm_ctl *c = k->c;
+	uint64_t to = c->ring_off + c->ring_size, step = 1u << 20;
+
+	for (uint64_t at = c->dedup_off; at < to; at += step)
+		if (madvise((uint8_t *)c + at, to - at < step ? to - at : step,
+			    MADV_POPULATE_WRITE) != 0) {
+			(void)fallocate(k->ctl_fd, FALLOC_FL_KEEP_SIZE, (off_t)at, (off_t)(to - at));
+			return;
+		}
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void *consumer_main(void *arg)
 {
 	struct consumer *k = arg;
@@ -666,10 +856,9 @@ static void *consumer_main(void *arg)
 	size_t batched = 0;
 	int n = 0;
 
-	/* Allocate the ring's pages now, beside the program rather than in its
-	 * way: otherwise its first lap round the ring allocates and zeroes a
-	 * page every 4 KiB (best effort: a sparse ring works too). */
-	(void)fallocate(k->ctl_fd, FALLOC_FL_KEEP_SIZE, (off_t)c->ring_off, (off_t)size);
+	uint64_t dirty_since = 0;   /* direct mode: when bytes began waiting in the writer */
+
+	consumer_prefault(k);
 	for (;;) {
 		/* stop before head: once stop is seen, head is final. */
 		uint32_t stop = __atomic_load_n(&k->stop, __ATOMIC_ACQUIRE);
@@ -678,10 +867,22 @@ static void *consumer_main(void *arg)
 		if (head == tail) {
 			if (stop)
 				break;
-			/* Ring empty (and everything taken out of it written: a
-			 * recorder killed now leaves a trace up to here): nap;
-			 * producers wake us early when the ring fills (announce,
-			 * re-check, wait). */
+			/* Ring empty, and everything taken out of it written - or,
+			 * in direct mode, written once it has waited a nap (a block
+			 * written partly now is written again when whole): a
+			 * recorder killed now leaves a trace up to a recent record.
+			 * Nap; producers wake us early when the ring fills
+			 * (announce, re-check, wait). */
+			if (k->w->dfd >= 0 && k->w->bytes > k->w->flushed) {
+				uint64_t t = now_ns();
+
+				if (!dirty_since)
+					dirty_since = t;
+				else if (t - dirty_since >= SHM_CONSUMER_NAP_MS * 1000000ull) {
+					writer_flush(k->w);
+					dirty_since = 0;
+				}
+			}
 			__atomic_store_n(&c->cons_sleep, 1, __ATOMIC_SEQ_CST);
 			if (__atomic_load_n(&c->head, __ATOMIC_SEQ_CST) == tail &&
 			    !__atomic_load_n(&k->stop, __ATOMIC_SEQ_CST))
@@ -897,19 +1098,12 @@ static int fsync_parent(const char *path)
 	return rc;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 int record_run(const struct record_opts *o, struct record_result *res, struct record_error *err)
 {
 	char root[PATH_MAX], *text = NULL;
 	struct ctlfile cf = { .path = "", .fd = -1 };
-	struct writer w = { .fd = -1 };
+	struct writer w = { .fd = -1, .dfd = -1, .cap = WRITER_BUF };
 	struct child ch = { .pid = -1, .ctl_fd = -1, .mark_rd = -1, .mark_wr = -1, .out_rd = -1, .out_wr = -1 };
 	struct consumer k = { 0 };
 	struct snap s = { 0 };
@@ -954,6 +1148,7 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 		rc = fail(err, 1, -errno, "%s: cannot create the trace: %s", o->trace, strerror(errno));
 		goto out;
 	}
+	writer_direct_open(&w, o->trace);
 	if ((rc = ctl_create(&cf, root, o->ring_size, o->marks_from_stdout, err)) < 0)
 		goto out;
 
@@ -1134,6 +1329,8 @@ out:
 		close(dirfd);
 	child_free(&ch);
 	ctl_destroy(&cf);
+	if (w.dfd >= 0)
+		close(w.dfd);
 	if (w.fd >= 0)
 		close(w.fd);
 	/* Failed before the program ran: no trace is better than a stub (only

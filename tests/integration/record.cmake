@@ -34,7 +34,7 @@ if(TORN_SANITIZE)
 endif()
 
 set(REC_CASES snapshot usage marks sh-marks threads kill-program kill-recorder
-              recorder-gone no-shim order sqlite-marks)
+              recorder-gone no-shim order trace-media sqlite-marks)
 foreach(c ${REC_CASES})
   add_test(NAME record/${c} COMMAND sh ${REC_DIR}/record_test.sh ${c})
   set_tests_properties(record/${c} PROPERTIES ENVIRONMENT "${REC_ENV}" TIMEOUT 120)
