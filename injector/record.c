@@ -786,12 +786,14 @@ struct consumer {
 	int ctl_fd;                 /* the control file, to allocate the ring's pages */
 	int corrupt;                /* a record in the ring was not well formed */
 	uint64_t records;
+	struct shm_namer namer;     /* the hashes of the unhashed blobs (shm.h) */
 };
 
 static uint32_t get32le(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
+
 
 #define CONSUMER_IOV 256
 
@@ -909,8 +911,22 @@ static void *consumer_main(void *arg)
 				break;
 			}
 			if (!k->corrupt) {
-				iov[n++] = (struct iovec){ (void *)(ring + pos), len };
-				batched += len;
+				int keep = 1;
+
+				if (shm_unhashed(ring + pos))
+					keep = shm_name(c, &k->namer, (uint8_t *)ring + pos, len,
+							record_hash);
+				if (keep < 0) {
+					consumer_flush(k, iov, &n, tail);
+					batched = 0;
+					k->corrupt = 1;
+					tail = head;
+					break;
+				}
+				if (keep) {
+					iov[n++] = (struct iovec){ (void *)(ring + pos), len };
+					batched += len;
+				}
 			}
 			k->records++;
 			tail += shm_align8(len);

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "torn/trace.h"
+
 struct record_opts {
 	const char *trace;          /* the trace file to write (replaced) */
 	const char *root;           /* the directory whose files are recorded */
@@ -66,5 +68,9 @@ int record_fault_setup(const struct record_opts *o, struct record_error *err);
  * the faults through $TORN_FAULTS and $TORN_FAULT_SEED, set (or, without
  * faults, removed) in this process's environment by record_run. */
 int record_run(const struct record_opts *o, struct record_result *res, struct record_error *err);
+
+/* The content hash of @len bytes: trace_hash(), computed with AVX2 when
+ * the CPU has it (record_hash.c). */
+torn_hash record_hash(const void *data, size_t len);
 
 #endif /* TORN_INJECTOR_RECORD_H */

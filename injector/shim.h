@@ -110,15 +110,15 @@ void shim_emit(struct torn_event *ev);
 
 /* Under the lock: record a write event @ev (type TORN_EV_WRITE or
  * TORN_EV_URING_SUBMIT, with handle, off, len, result, flags, aux set) whose
- * payload is the first @nbytes bytes of @iov.  Emits the blobs not yet in
- * the trace, fills in the chunk hashes, and splits a write of more than
- * 16 chunks into several events (TORN_F_SPLIT on the continuations). */
+ * payload is the first @nbytes bytes of @iov.  Puts the bytes in as
+ * unhashed blobs and the event after them (the recorder hashes, dedups and
+ * fills in the chunk hashes: shm.h), splitting a write of more than 16
+ * chunks into several events (TORN_F_SPLIT on the continuations). */
 void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt, size_t nbytes);
 
 /* Under the lock: record @ev (TORN_EV_IMPORT: path, mode, ino, len set by
  * the caller) with the @len bytes at @data as its content, in one record:
- * emits the blobs not yet in the trace, then the event with every chunk
- * hash.  Returns 0, -E2BIG when the content takes more than
+ * unhashed blobs, then the event naming them (as shim_emit_write).  Returns 0, -E2BIG when the content takes more than
  * TORN_WRITE_MAX_CHUNKS chunks (nothing emitted), or -EPIPE when recording
  * stopped. */
 int shim_emit_content(struct torn_event *ev, const void *data, size_t len);
@@ -152,10 +152,6 @@ const char *shim_fault_env_seed(void) __attribute__((weak));
  * returned 0) and before exec.  They keep the ring usable across both. */
 void shim_after_fork_child(void);
 void shim_before_exec(void);
-
-/* The content hash of @len bytes: trace_hash(), computed with AVX2 when
- * the CPU has it (shim_hash.c). */
-torn_hash shim_hash(const void *data, size_t len);
 
 /* This process's pid without a syscall in the common case (cached; the
  * cache is emptied in any fork child by the kernel, and bypassed inside

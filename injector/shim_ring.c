@@ -71,7 +71,6 @@ struct fork_page {
 	                           a fork child must not inherit it held) */
 	/* Prefaulting the shared mapping (section 3, under the lock). */
 	uint32_t no_populate;   /* MADV_POPULATE_WRITE refused: stop trying */
-	uint32_t dedup_mapped;  /* the dedup set is mapped in */
 	uint64_t put_bytes;     /* payload bytes this process put in the ring */
 	uint64_t ring_mapped;   /* bit i: region i of the ring is mapped in */
 };
@@ -489,9 +488,9 @@ static const uint8_t *payload_take(struct payload *p, size_t len)
 
 /* Prefaulting.  The first touch of each page of the shared mapping costs
  * this process a page fault (0.6 to 1.3 us here): 4096 for a lap of the
- * 16 MiB ring and ~1024 for the 4 MiB dedup set, which a large writer
- * touches all over (random hashes) - a tenth of the shim's cost on the
- * 64 MiB stream benchmark.  MADV_POPULATE_WRITE (Linux 5.14) maps a range
+ * 16 MiB ring - a tenth of the shim's cost on the 64 MiB stream benchmark
+ * (the recorder allocates and zeroes the pages as the program starts,
+ * record.c's consumer_prefault; mapping them is left).  MADV_POPULATE_WRITE (Linux 5.14) maps a range
  * in one call at ~0.25 us a page.  Only for processes that have put
  * SHIM_PREFAULT_AFTER bytes already: a small writer (a shell command) only
  * faults in the few pages it uses, where populating whole regions would
@@ -512,7 +511,7 @@ static int populate(void *at, uint64_t len)
 }
 
 /* About to put @len bytes: map in the regions of the ring they go to and
- * the next one, and the dedup set. */
+ * the next one. */
 static void prefault(size_t len)
 {
 	struct fork_page *fp = g_pid_page;
@@ -522,13 +521,8 @@ static void prefault(size_t len)
 	if (!fp || fp->no_populate || shim_t_vfork > 0)
 		return;
 	fp->put_bytes += len;
-	if (fp->put_bytes < SHIM_PREFAULT_AFTER || ((uintptr_t)ring | g_ctl->dedup_off) % page)
+	if (fp->put_bytes < SHIM_PREFAULT_AFTER || (uintptr_t)ring % page)
 		return;
-	if (!fp->dedup_mapped) {
-		if (populate(shm_dedup(g_ctl), 16ull * g_ctl->dedup_slots) < 0)
-			return;
-		fp->dedup_mapped = 1;
-	}
 	region = (size / 64 + page - 1) / page * page;  /* at most 64 regions */
 	pos = g_ctl->head % size;
 	for (uint64_t k = 0; k < len / region + 2 && k < 64; k++, pos = (pos + region) % size) {
@@ -542,6 +536,10 @@ static void prefault(size_t len)
 	}
 }
 
+/* The chunk hashes of an event the consumer names (SHM_F_UNHASHED): zero
+ * placeholders, as many as one event can name. */
+static const uint8_t g_nohash[16u * TORN_WRITE_MAX_CHUNKS];
+
 /* Write events: one per SHIM_WRITE_CHUNKS chunks of the bytes written.  A
  * continuation has TORN_F_SPLIT and its offset moved on; each piece has
  * result = its bytes, len = its bytes except the last piece, whose len also
@@ -549,7 +547,6 @@ static void prefault(size_t len)
 void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt, size_t nbytes)
 {
 	struct payload pl = { iov, iovcnt, 0, 0 };
-	uint8_t hashes[SHIM_WRITE_CHUNKS * 16];
 	const size_t piece_max = (size_t)SHIM_WRITE_CHUNKS * TORN_CHUNK;
 	int64_t requested = ev->len;
 	size_t done = 0;
@@ -574,14 +571,11 @@ void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt,
 		for (size_t at = 0; at < piece; at += TORN_CHUNK, k++) {
 			size_t n = piece - at < TORN_CHUNK ? piece - at : TORN_CHUNK;
 			const uint8_t *data = payload_take(&pl, n);
-			torn_hash h;
 
 			if (!data) {            /* iovecs shorter than nbytes: a caller bug */
 				return;
 			}
-			h = shim_hash(data, n);
-			check(shm_put_blob(g_ctl, h, data, (uint32_t)n, pid, tid));
-			shm_hash_bytes(hashes + 16 * k, h);
+			check(shm_put_data(g_ctl, data, (uint32_t)n, pid, tid));
 		}
 		if (g_dead)
 			return;
@@ -590,10 +584,11 @@ void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt,
 			if (e.off >= 0)
 				e.off += (int64_t)done;
 		}
+		e.flags |= SHM_F_UNHASHED;      /* the consumer names the k chunks */
 		e.len = done + piece == nbytes && requested > (int64_t)done ?
 			requested - (int64_t)done : (int64_t)piece;
 		e.result = (int64_t)piece;
-		e.chunks = hashes;
+		e.chunks = g_nohash;
 		e.nchunks = k;
 		check(shm_put(g_ctl, &e));
 		ev->seq = e.seq;
@@ -605,7 +600,6 @@ void shim_emit_write(struct torn_event *ev, const struct iovec *iov, int iovcnt,
  * event, INIT_FILE-like, up to TORN_WRITE_MAX_CHUNKS chunks (no split). */
 int shim_emit_content(struct torn_event *ev, const void *data, size_t len)
 {
-	uint8_t hashes[TORN_WRITE_MAX_CHUNKS * 16];
 	uint32_t pid, tid, k = 0;
 
 	if (trace_nchunks(len) > TORN_WRITE_MAX_CHUNKS)
@@ -617,16 +611,16 @@ int shim_emit_content(struct torn_event *ev, const void *data, size_t len)
 	ev->tid = tid;
 	for (size_t at = 0; at < len; at += TORN_CHUNK, k++) {
 		size_t n = len - at < TORN_CHUNK ? len - at : TORN_CHUNK;
-		torn_hash h = shim_hash((const uint8_t *)data + at, n);
 
-		check(shm_put_blob(g_ctl, h, (const uint8_t *)data + at, (uint32_t)n, pid, tid));
+		check(shm_put_data(g_ctl, (const uint8_t *)data + at, (uint32_t)n, pid, tid));
 		if (g_dead)
 			return -EPIPE;
-		shm_hash_bytes(hashes + 16 * k, h);
 	}
-	ev->chunks = hashes;
+	ev->flags |= SHM_F_UNHASHED;
+	ev->chunks = g_nohash;
 	ev->nchunks = k;
 	check(shm_put(g_ctl, ev));
+	ev->flags &= (uint16_t)~SHM_F_UNHASHED;
 	ev->chunks = NULL;
 	return g_dead ? -EPIPE : 0;
 }

@@ -23,7 +23,17 @@
  *   offset ring_off           the byte ring: ring_size bytes
  *
  * The ring holds trace records exactly as trace_encode() writes them, each
- * starting at an 8-byte aligned ring position and taking align8(len) bytes.
+ * starting at an 8-byte aligned ring position and taking align8(len) bytes,
+ * with one exception: the content of a write is not hashed by the program.
+ * Its bytes go in as a blob record flagged SHM_F_UNHASHED, its hash (and
+ * the record's checksum) left for the consumer to fill in, and the event
+ * naming them is flagged too, its chunk hashes left zero: the consumer
+ * hashes each such blob, drops it when the trace already has that content
+ * (the dedup set is the recorder's alone), and gives the event the hashes
+ * of the last nchunks unhashed blobs before it - a producer puts a write's
+ * blobs and its event under one hold of the lock, so they are adjacent.
+ * Hashing every written byte was the largest part of the shim's cost per
+ * write; on the consumer's core it is off the program's path.
  * A record never wraps: when it does not fit before the end of the ring, a
  * pad marker (a 4-byte length of 0) is written at the current position and
  * the record starts at the beginning.  The consumer skips pads; they never
@@ -36,8 +46,9 @@
  *     head where it was, and the next producer overwrites its half-record;
  *   - tail is written only by the consumer (the recorder), after it wrote
  *     the record out;  tail <= head <= tail + ring_size;
- *   - a hash is in the dedup set only if its blob record was committed
- *     (head advanced past it) before: the set is filled after the commit;
+ *   - the dedup set is the recorder's: the snapshot fills it before the
+ *     program starts, the consumer after (a hash is in it once its blob is
+ *     on its way to the trace); producers never touch it;
  *   - seq is the seq of the last event put in the ring (or written by the
  *     recorder); it is taken under the lock, so ring order is seq order.
  *     A producer that dies after taking a seq leaves a gap, never a reorder.
@@ -64,11 +75,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "torn/mark.h"
 #include "torn/trace.h"
 
 #define SHM_MAGIC           0x314d48534e524f54ull   /* "TORNSHM1" little-endian */
-#define SHM_VERSION         3u                      /* bump on any change of struct shm_ctl */
+/* A ring record whose content hashes the consumer fills in (never in a
+ * trace: no TORN_F_* flag has this bit). */
+#define SHM_F_UNHASHED      0x8000u
+#define SHM_VERSION         4u                      /* bump on any change of struct shm_ctl */
 #define SHM_CTL_SIZE        65536u                  /* room for the header below */
 /* 16 MiB: large enough that the consumer (a write to the page cache, GB/s)
  * seldom lets it fill, small enough that it is reused soon: a page of
@@ -120,7 +136,8 @@ struct shm_ctl {
 	uint64_t handle;                /* last open-file-description handle handed out */
 	uint32_t dedup_used;            /* filled slots; adding stops at 75% */
 	uint32_t closed;                /* recording finished: record nothing more */
-	uint64_t events, blobs;         /* records put in the ring (statistics) */
+	uint64_t events;                /* events put in the ring (statistics) */
+	uint64_t blobs;                 /* distinct chunks stored (by the recorder) */
 	uint32_t attached;              /* processes whose shim mapped this block (atomic) */
 	struct shm_line mark_line;      /* partial line of the $TORN_MARK_FD pipe */
 	struct shm_line out_line;       /* partial line of the stdout pipe */
@@ -288,15 +305,13 @@ static inline int shm_put(struct shm_ctl *c, struct torn_event *ev)
 	if (ev->type != TORN_REC_BLOB) {
 		__atomic_store_n(&c->seq, ev->seq, __ATOMIC_RELEASE);
 		c->events++;
-	} else {
-		c->blobs++;
 	}
 	shm_commit(c, nhead);
 	return 0;
 }
 
 /* ==========================================================================
- * 4. THE DEDUP SET (under the lock)
+ * 4. THE DEDUP SET (the recorder's: snapshot, then consumer)
  * ========================================================================== */
 
 /* Open addressing, linear probing; an all-zero slot is empty (a content
@@ -348,26 +363,85 @@ static inline void shm_hash_bytes(uint8_t *out, torn_hash h)
 #endif
 }
 
-/* Put a blob for the chunk @data (@len <= TORN_CHUNK) of hash @h unless the
- * trace already carries it.  Returns 0 or what shm_put returns. */
-static inline int shm_put_blob(struct shm_ctl *c, torn_hash h, const void *data, uint32_t len,
+/* Put the @len bytes at @data (one chunk, @len <= TORN_CHUNK) as an
+ * unhashed blob (see the top of this file).  Returns what shm_put returns. */
+static inline int shm_put_data(struct shm_ctl *c, const void *data, uint32_t len,
 			       uint32_t pid, uint32_t tid)
 {
-	uint8_t hb[16];
-	struct torn_event b = { .type = TORN_REC_BLOB, .pid = pid, .tid = tid };
-	int rc;
+	static const uint8_t nohash[16];
+	struct torn_event b = { .type = TORN_REC_BLOB, .flags = SHM_F_UNHASHED,
+				.pid = pid, .tid = tid, .chunks = nohash, .nchunks = 1,
+				.data = data, .data_len = len };
 
-	if (shm_dedup_has(c, h))
-		return 0;
-	shm_hash_bytes(hb, h);
-	b.chunks = hb;
-	b.nchunks = 1;
-	b.data = data;
-	b.data_len = len;
-	rc = shm_put(c, &b);
-	if (rc == 0)
+	return shm_put(c, &b);
+}
+
+/* ==========================================================================
+ * 4b. NAMING UNHASHED RECORDS (the consumer's side)
+ * ========================================================================== */
+
+/* The hashes of the unhashed blobs since the last unhashed event: as many
+ * as one event can name. */
+struct shm_namer {
+	uint64_t n;
+	torn_hash h[TORN_WRITE_MAX_CHUNKS];
+};
+
+static inline int shm_unhashed(const uint8_t *rec)
+{
+	return ((rec[6] | rec[7] << 8) & SHM_F_UNHASHED) != 0;
+}
+
+static inline uint32_t shm_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Name the content of the unhashed record @rec (@len bytes, in the ring) in
+ * place, with @hash (XXH3-128): a blob gets its hash and is dropped when
+ * the trace has that content already (the dedup set); an event gets the
+ * hashes of the last nchunks blobs before it.  Either then loses the flag
+ * and gets its checksum, as trace_encode() would have made it.  Returns 1
+ * to write the record out, 0 to drop it, -1 when it is not well formed
+ * (the program can scribble on the mapping: nothing unchecked is used). */
+static inline int shm_name(struct shm_ctl *c, struct shm_namer *nm, uint8_t *rec, uint32_t len,
+			   torn_hash (*hash)(const void *, size_t))
+{
+	uint32_t type = (uint32_t)(rec[4] | rec[5] << 8);
+	uint32_t nchunks = shm_get32(rec + 112), data_len = shm_get32(rec + 116);
+	uint64_t var = (uint64_t)(rec[104] | rec[105] << 8) + (uint64_t)(rec[106] | rec[107] << 8) +
+		       shm_get32(rec + 108);
+	uint8_t *chunks = rec + TORN_REC_FIXED_LEN + var;
+	uint64_t sum;
+
+	if (TORN_REC_FIXED_LEN + var + 16ull * nchunks + data_len != len)
+		return -1;
+	if (type == TORN_REC_BLOB) {
+		torn_hash h;
+
+		if (nchunks != 1 || data_len == 0)
+			return -1;
+		h = hash(chunks + 16, data_len);
+		nm->h[nm->n++ % TORN_WRITE_MAX_CHUNKS] = h;
+		if (shm_dedup_has(c, h))
+			return 0;
+		shm_hash_bytes(chunks, h);
 		shm_dedup_add(c, h);
-	return rc;
+		c->blobs++;
+	} else {
+		if (data_len || nchunks > nm->n || nchunks > TORN_WRITE_MAX_CHUNKS)
+			return -1;
+		for (uint32_t i = 0; i < nchunks; i++)
+			shm_hash_bytes(chunks + 16 * i,
+				       nm->h[(nm->n - nchunks + i) % TORN_WRITE_MAX_CHUNKS]);
+		nm->n = 0;
+	}
+	rec[7] &= (uint8_t)~(SHM_F_UNHASHED >> 8);
+	memset(rec + 24, 0, 8);
+	sum = XXH3_64bits(rec, len - data_len);
+	for (int i = 0; i < 8; i++)
+		rec[24 + i] = (uint8_t)(sum >> (8 * i));
+	return 1;
 }
 
 /* ==========================================================================

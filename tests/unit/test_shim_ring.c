@@ -20,9 +20,10 @@
 
 #include <sys/wait.h>
 
-/* The unit under test, with its statics (and the hash it calls). */
+/* The unit under test, with its statics (and the hash the recorder names
+ * the content with). */
 #include "injector/shim_ring.c"
-#include "injector/shim_hash.c"
+#include "injector/record_hash.c"
 
 /* ---- a control block and a consumer */
 
@@ -63,12 +64,14 @@ static void ctl_free(struct shm_ctl *c)
 	g_ctl = NULL;
 }
 
-/* What the consumer took out of the ring: records copied, decoded. */
+/* What the consumer took out of the ring: records named (shm_name, as the
+ * recorder does), copied, decoded. */
 struct got {
 	uint8_t *buf;
 	size_t used, cap;
 	size_t off[8192];
 	int n;
+	struct shm_namer namer;
 };
 
 static void consume(struct shm_ctl *c, struct got *g)
@@ -85,6 +88,14 @@ static void consume(struct shm_ctl *c, struct got *g)
 			continue;
 		}
 		assert_true(len >= TORN_REC_FIXED_LEN && pos + len <= c->ring_size);
+		tail += shm_align8(len);
+		if (shm_unhashed(shm_ring(c) + pos)) {
+			int keep = shm_name(c, &g->namer, shm_ring(c) + pos, len, record_hash);
+
+			assert_true(keep >= 0);
+			if (!keep)
+				continue;
+		}
 		if (g->used + len > g->cap) {
 			g->cap = (g->used + len) * 2;
 			g->buf = realloc(g->buf, g->cap);
@@ -94,7 +105,6 @@ static void consume(struct shm_ctl *c, struct got *g)
 		assert_true(g->n < 8192);
 		g->off[g->n++] = g->used;
 		g->used += len;
-		tail += shm_align8(len);
 	}
 	__atomic_store_n(&c->tail, tail, __ATOMIC_RELEASE);
 }
@@ -441,8 +451,8 @@ static void test_dedup_cap(void **state)
 			shim_emit_write(&ev, &iov, 1, sizeof(d));
 		}
 	shim_unlock(&lk);
-	assert_int_equal(c->dedup_used, 12);            /* 75% of 16, then no more */
 	consume(c, g);
+	assert_int_equal(c->dedup_used, 12);            /* 75% of 16, then no more */
 	for (int i = 0; i < g->n; i++)
 		blobs += rec(g, i).type == TORN_REC_BLOB;
 	/* 20 distinct contents: the first 12 stored once, the other 8 each time */
@@ -648,9 +658,9 @@ static void test_exec_env(void **state)
 	(void)state;
 }
 
-/* shim_hash (AVX2 when the CPU has it) is trace_hash bit for bit, at
+/* record_hash (AVX2 when the CPU has it) is trace_hash bit for bit, at
  * every size class of XXH3 and at unaligned addresses. */
-static void test_shim_hash_is_trace_hash(void **state)
+static void test_record_hash_is_trace_hash(void **state)
 {
 	static uint8_t buf[65536 + 64];
 	static const size_t lens[] = { 0, 1, 3, 4, 8, 9, 16, 17, 128, 129, 240, 241, 1023,
@@ -661,7 +671,7 @@ static void test_shim_hash_is_trace_hash(void **state)
 		buf[i] = (uint8_t)(i * 131 + (i >> 9));
 	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
 		for (size_t at = 0; at < 3; at++) {
-			torn_hash a = shim_hash(buf + at, lens[k]), b = trace_hash(buf + at, lens[k]);
+			torn_hash a = record_hash(buf + at, lens[k]), b = trace_hash(buf + at, lens[k]);
 
 			assert_true(a.lo == b.lo && a.hi == b.hi);
 		}
@@ -674,7 +684,7 @@ int main(void)
 	pid_cache_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_emit_fills_seq_pid_tid),
-		cmocka_unit_test(test_shim_hash_is_trace_hash),
+		cmocka_unit_test(test_record_hash_is_trace_hash),
 		cmocka_unit_test(test_write_blob_once),
 		cmocka_unit_test(test_write_split_and_iovecs),
 		cmocka_unit_test(test_write_short_and_failed),

@@ -1,11 +1,12 @@
 /*
- * injector/shim_hash.c - the content hash of the bytes the shim records
+ * injector/record_hash.c - the content hash of the bytes a program writes
  * (XXH3-128, the trace's content address: include/torn/trace.h), with AVX2
- * when the CPU and the kernel have it.
+ * when the CPU and the kernel have it; computed by the recorder's consumer
+ * thread (record.c), off the program's path (injector/shm.h).
  *
  * Sections: 1. the AVX2 copy of XXH3, 2. the dispatch.
  *
- * Why: hashing every written byte is most of the shim's cost per write
+ * Why: hashing every written byte is most of the cost of recording a write
  * (issue 2, the record-overhead benchmark); xxHash's AVX2 loop is two to
  * four times its SSE2 one (x86-64's baseline, what trace_codec.c gets).
  * The result is the same function either way (xxHash guarantees it; every
@@ -15,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shim.h"
+#include "record.h"
 
 /* ==========================================================================
  * 1. THE AVX2 COPY OF XXH3 (only this section is compiled for AVX2)
@@ -46,7 +47,7 @@ static torn_hash hash_avx2(const void *data, size_t len)
  * use (cpuid and xgetbv only: no allocation, no lock, safe anywhere). */
 static int g_mode;
 
-torn_hash shim_hash(const void *data, size_t len)
+torn_hash record_hash(const void *data, size_t len)
 {
 	int m = __atomic_load_n(&g_mode, __ATOMIC_RELAXED);
 
