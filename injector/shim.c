@@ -417,8 +417,10 @@ SHIM_CALLS(SHIM_GEN_PLAIN, SHIM_NOTHING)
 /* --- data ---------------------------------------------------------------- */
 
 /* A recorded descriptor: take the lock, note the offset the write will use
- * (@off, or the file position when @off < 0). */
-static int pre_data(struct shim_call *c, int fd, int64_t off)
+ * (@off, or the file position when @off < 0, unless the write appends:
+ * rec_write then takes it from the size after the write, and the lseek
+ * would be a system call for nothing; @rwf: the pwritev2 flags). */
+static int pre_data_rwf(struct shim_call *c, int fd, int64_t off, int rwf)
 {
 	c->fd = fd;
 	c->f = shim_fd_rec(fd);
@@ -431,8 +433,18 @@ static int pre_data(struct shim_call *c, int fd, int64_t off)
 		shim_unlock(&c->lk);
 		return 0;
 	}
-	c->off = off >= 0 ? off : (int64_t)lseek(fd, 0, SEEK_CUR);
+	if (off >= 0)
+		c->off = off;
+	else if (((c->f->oflags & O_APPEND) && !(rwf & RWF_NOAPPEND)) || (rwf & RWF_APPEND))
+		c->off = -1;
+	else
+		c->off = (int64_t)lseek(fd, 0, SEEK_CUR);
 	return 1;
+}
+
+static int pre_data(struct shim_call *c, int fd, int64_t off)
+{
+	return pre_data_rwf(c, fd, off, 0);
 }
 
 /* Record one write call: @r is its result, @iov/@cnt what was asked for,
@@ -587,7 +599,7 @@ static int pre_pwritev2(struct shim_call *c, int fd, const struct iovec *iov, in
 			int flags)
 {
 	SHIM_WREQ_VEC(TORN_SRC_PWRITEV2, off, flags)
-	return cnt >= 0 && off >= -1 && pre_data(c, fd, off);
+	return cnt >= 0 && off >= -1 && pre_data_rwf(c, fd, off, flags);
 }
 
 static void post_pwritev2(struct shim_call *c, int64_t r, int fd, const struct iovec *iov, int cnt,
@@ -600,7 +612,7 @@ static int pre_pwritev64v2(struct shim_call *c, int fd, const struct iovec *iov,
 			   off64_t off, int flags)
 {
 	SHIM_WREQ_VEC(TORN_SRC_PWRITEV2, off, flags)
-	return cnt >= 0 && off >= -1 && pre_data(c, fd, off);
+	return cnt >= 0 && off >= -1 && pre_data_rwf(c, fd, off, flags);
 }
 
 static void post_pwritev64v2(struct shim_call *c, int64_t r, int fd, const struct iovec *iov,
