@@ -559,9 +559,11 @@ inproc_child(int (*fn)(void *, const char *, const char *), void *arg, const cha
 		if (n < 0 || outfd < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0 ||
 		    chdir(rq.dir) < 0)
 			_exit(126);
-		/* What the last state's check left open goes, with outfd. */
+		/* What the last state's check left open goes, with outfd.
+		 * The signal dispositions are the server's still: @fn (the
+		 * bundled engines' check) changes none, and a state that
+		 * did and then failed is checked again in a fresh child. */
 		closefrom(4);
-		child_signals();
 		rc = fn(arg, rq.dir, rq.marks);
 	}
 	_exit(rc);
