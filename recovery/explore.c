@@ -5,10 +5,14 @@
  *   1. Small helpers: time, robust I/O, rmtree, file hash, outcome names
  *   2. The dedup set (open addressing over XXH3-128 hashes)
  *   3. The checker command: argv (shell or direct), environment, spawn
- *   3b. The fork server of the in-process checker (--engine)
- *   4. Jobs: start (the spawner thread, or the fork server), wait (pidfd
- *      poll), classify, collect output; the queue of materialised states
- *      and the pool of reusable state directories
+ *   3b. The fork server of the in-process checker (--engine): requests,
+ *      the children, which are workers in explore_run (a child that passes
+ *      a state checks the next one it is sent)
+ *   4. Jobs: start (the spawner thread, or the fork server), the workers
+ *      (reuse after a pass; a non-pass of a reused one checked again in a
+ *      fresh child), wait (pidfd poll), classify, collect output; the
+ *      queue of materialised states and the pool of reusable state
+ *      directories
  *   5. explore_run: enumerate, dedup, shard, run, report
  *   6. explore_runner: one state at a time (minimize)
  *   7. Reports, options implied by an id
