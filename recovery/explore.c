@@ -1337,6 +1337,18 @@ static enum job_state job_state(struct run *r, const struct job *j)
 	return st;
 }
 
+/* Fork job @j's child from torn (RUNNING or BROKEN): what a run with a
+ * fork server does when the server cannot take a request.  Not through
+ * forkserver_spawn: its answer would be one meant for a FORKING job. */
+static void job_fork(const struct run *r, struct job *j)
+{
+	pid_t pid = 0;
+	int rc = checker_fork(r->o, j->dir, j->marks, j->outfd, &pid);
+
+	job_spawned(r, j, rc, pid);
+	j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
+}
+
 /* End worker @w (if it runs: killed with its group and reaped, its wait
  * status in *@status when not NULL). */
 static void worker_drop(struct worker *w, int *status)
@@ -1455,8 +1467,11 @@ static int job_start(struct run *r, struct job *j, const char *dir, const char *
 		pthread_mutex_unlock(&r->mu);
 		return 0;
 	}
-	if (r->fs_async && worker_start(r, j, 0) == 0)
+	if (r->fs_async) {
+		if (worker_start(r, j, 0) < 0)
+			job_fork(r, j);
 		return 0;
+	}
 	job_spawn(r, j);
 	j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
 	return 0;
@@ -1739,10 +1754,8 @@ static int worker_reap(struct run *r, struct job *j, int dead)
 		job_release(r, j);
 		return rc;
 	}
-	if (worker_start(r, j, 1) < 0) {
-		job_spawn(r, j);
-		j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
-	}
+	if (worker_start(r, j, 1) < 0)
+		job_fork(r, j);
 	return 0;
 }
 
