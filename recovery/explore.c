@@ -5,10 +5,14 @@
  *   1. Small helpers: time, robust I/O, rmtree, file hash, outcome names
  *   2. The dedup set (open addressing over XXH3-128 hashes)
  *   3. The checker command: argv (shell or direct), environment, spawn
- *   3b. The fork server of the in-process checker (--engine)
- *   4. Jobs: start (the spawner thread, or the fork server), wait (pidfd
- *      poll), classify, collect output; the queue of materialised states
- *      and the pool of reusable state directories
+ *   3b. The fork server of the in-process checker (--engine): requests,
+ *      the children, which are workers in explore_run (a child that passes
+ *      a state checks the next one it is sent)
+ *   4. Jobs: start (the spawner thread, or the fork server), the workers
+ *      (reuse after a pass; a non-pass of a reused one checked again in a
+ *      fresh child), wait (pidfd poll), classify, collect output; the
+ *      queue of materialised states and the pool of reusable state
+ *      directories
  *   5. explore_run: enumerate, dedup, shard, run, report
  *   6. explore_runner: one state at a time (minimize)
  *   7. Reports, options implied by an id
@@ -496,28 +500,77 @@ static int checker_spawn(const struct checker *c, char **env, const char *dir, i
 	return cerr ? -cerr : 0;
 }
 
-/* The child of the in-process checker: in @dir, in a process group of its
- * own, stdout+stderr to @outfd, default signal dispositions; exits with
- * @fn's result (126 when it cannot even be set up). */
-static void __attribute__((noreturn))
-inproc_child(int (*fn)(void *, const char *, const char *), void *arg, const char *dir,
-	     const char *marks, int outfd)
+struct fs_req {
+	char dir[PATH_MAX + 32];
+	char marks[PATH_MAX + 40];
+};
+
+static ssize_t req_recv(int sock, struct fs_req *rq, int *fds, unsigned nfds);
+
+/* Default signal dispositions, nothing blocked: what an exec'ed checker
+ * starts with, before each state a worker checks. */
+static void child_signals(void)
 {
-	int nullfd = open("/dev/null", O_RDONLY);
 	sigset_t none;
 
-	setpgid(0, 0);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The child of the in-process checker: in @dir, in a process group of its
+ * own, stdout+stderr to @outfd, default signal dispositions; exits with
+ * @fn's result (126 when it cannot even be set up).
+ *
+ * With @wsock (a worker, explore_run's fork server children; else -1), a
+ * state that passes does not end the child: it answers one byte "p" on
+ * @wsock and checks the next state torn sends there (struct fs_req, its
+ * output descriptor attached), until torn closes the socket.  Forking
+ * (clone, copy-on-write faults, exit) cost more than the check itself;
+ * a worker pays it once for a run of passing states.  Any other result
+ * ends the child with it, as without a worker, and torn checks that state
+ * again in a fresh child when it was not the worker's first (explore_run,
+ * section 4): every finding comes from a pristine copy of the server. */
+static void __attribute__((noreturn))
+inproc_child(int (*fn)(void *, const char *, const char *), void *arg, const char *dir,
+	     const char *marks, int outfd, int wsock)
+{
+	static struct fs_req rq;
+	int nullfd = open("/dev/null", O_RDONLY), rc;
+
+	setpgid(0, 0);
+	child_signals();
 	if (nullfd < 0 || dup2(nullfd, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0 ||
 	    chdir(dir) < 0)
 		_exit(126);
-	closefrom(3);
-	_exit(fn(arg, dir, marks));
+	/* The worker's socket at 3, everything else closed: the same
+	 * descriptors before every state. */
+	if (wsock >= 0 && wsock != 3 && dup2(wsock, 3) < 0)
+		_exit(126);
+	closefrom(wsock >= 0 ? 4 : 3);
+	rc = fn(arg, dir, marks);
+	while (wsock >= 0 && rc == 0) {
+		ssize_t n;
+
+		if (send(3, "p", 1, MSG_NOSIGNAL) != 1)
+			_exit(0);
+		n = req_recv(3, &rq, &outfd, 1);
+		if (n == 0)
+			_exit(0);    /* torn is done with this worker */
+		if (n < 0 || outfd < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0 ||
+		    chdir(rq.dir) < 0)
+			_exit(126);
+		/* What the last state's check left open goes, with outfd.
+		 * The signal dispositions are the server's still: @fn (the
+		 * bundled engines' check) changes none, and a state that
+		 * did and then failed is checked again in a fresh child. */
+		closefrom(4);
+		rc = fn(arg, rq.dir, rq.marks);
+	}
+	_exit(rc);
 }
 
 /* The in-process checker (opts.check_fn) without a fork server: a forked
@@ -530,7 +583,7 @@ static int checker_fork(const struct explore_opts *o, const char *dir, const cha
 	if (p < 0)
 		return -errno;
 	if (p == 0)
-		inproc_child(o->check_fn, o->check_arg, dir, marks, outfd);
+		inproc_child(o->check_fn, o->check_arg, dir, marks, outfd, -1);
 	setpgid(p, p); /* the child does it too: whichever runs first */
 	*pid = p;
 	return 0;
@@ -538,9 +591,12 @@ static int checker_fork(const struct explore_opts *o, const char *dir, const cha
 
 /* ---- The fork server (explore.h) ----
  * Requests on a SOCK_SEQPACKET pair: torn sends a struct fs_req with the
- * output descriptor attached (SCM_RIGHTS); the server clones a child with
- * CLONE_PARENT (torn's child, not the server's) and answers with its pid
- * or -errno as a long.  One request at a time (fs->mu). */
+ * output descriptor attached (SCM_RIGHTS), and a worker's socket after it
+ * when the child is to be a worker (inproc_child); the server clones a
+ * child with CLONE_PARENT (torn's child, not the server's) and answers
+ * with its pid or -errno as a long.  One request at a time (fs->mu).
+ * A request is its two strings only, each up to its NUL (req_send): the
+ * whole struct was 8 KB to copy through the socket for a 60-byte path. */
 struct explore_forkserver {
 	int sock;                    /* torn's end */
 	pid_t pid;
@@ -548,60 +604,136 @@ struct explore_forkserver {
 	pthread_mutex_t mu;
 };
 
-struct fs_req {
-	char dir[PATH_MAX + 32];
-	char marks[PATH_MAX + 40];
-};
+/* Send @dir and @marks with @nfds descriptors @fds attached: 0 or -errno. */
+static int req_send(int sock, const char *dir, const char *marks, const int *fds, unsigned nfds)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	size_t dl = strlen(dir) + 1, ml = strlen(marks) + 1;
+	struct iovec iov[2] = { { (void *)dir, dl }, { (void *)marks, ml } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = cm.buf,
+			     .msg_controllen = CMSG_SPACE(nfds * sizeof(int)) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (dl > sizeof(((struct fs_req *)0)->dir) || ml > sizeof(((struct fs_req *)0)->marks))
+		return -ENAMETOOLONG;
+	memset(cm.buf, 0, sizeof(cm.buf));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)(dl + ml) ? 0 : -EPIPE;
+}
+
+/* Receive a request into @rq, up to @nfds descriptors into @fds (-1 when
+ * absent; closed on a malformed request): its size, 0 at EOF, or -errno. */
+static ssize_t req_recv(int sock, struct fs_req *rq, int *fds, unsigned nfds)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	char buf[sizeof(*rq)];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *c;
+	ssize_t n;
+	size_t dl;
+
+	for (unsigned i = 0; i < nfds; i++)
+		fds[i] = -1;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 ? -errno : 0;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		unsigned got = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+
+		for (unsigned i = 0; i < got; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (i < nfds)
+				fds[i] = fd;
+			else
+				close(fd);
+		}
+	}
+	/* "DIR\0MARKS\0", each within its field */
+	dl = strnlen(buf, (size_t)n);
+	if (fds[0] < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || dl + 1 >= (size_t)n ||
+	    dl >= sizeof(rq->dir) || buf[n - 1] || (size_t)n - dl - 1 > sizeof(rq->marks)) {
+		for (unsigned i = 0; i < nfds; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		fds[0] = -1;
+		return -EBADMSG;
+	}
+	memcpy(rq->dir, buf, dl + 1);
+	memcpy(rq->marks, buf + dl + 1, (size_t)n - dl - 1);
+	return n;
+}
 
 static void __attribute__((noreturn))
 fs_serve(int sock, pid_t torn, int (*fn)(void *, const char *, const char *), void *arg)
 {
 	static struct fs_req rq;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cm;
 
 	/* Gone with torn: the parent-death signal, or EOF on the socket. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != torn)
 		_exit(0);
+	/* What exec does for an exec'ed checker: a signal with a handler
+	 * (torn's, or a test harness's SIGSEGV handler) gets the default
+	 * action back, an ignored one stays ignored.  Once, here: every
+	 * child inherits it. */
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if ((sa.sa_flags & SA_SIGINFO) ||
+		    (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN))
+			signal(sig, SIG_DFL);
+	}
 	/* ^C reaches torn's process group: torn handles it and closes the
 	 * socket; the children reset these (inproc_child). */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	for (;;) {
-		struct iovec iov = { &rq, sizeof(rq) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
-		struct cmsghdr *c;
-		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		int fds[2];   /* outfd, the worker's socket (or -1) */
+		ssize_t n = req_recv(sock, &rq, fds, 2);
 		long reply;
-		int outfd = -1;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if (n == 0 || (n < 0 && n != -EBADMSG))
 			_exit(0);
-		c = CMSG_FIRSTHDR(&mh);
-		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(&outfd, CMSG_DATA(c), sizeof(int));
-		if (outfd < 0 || (size_t)n != sizeof(rq)) {
+		if (n < 0) {
 			reply = -EBADMSG;
 		} else {
-			rq.dir[sizeof(rq.dir) - 1] = 0;
-			rq.marks[sizeof(rq.marks) - 1] = 0;
 			/* A fork whose child is torn's (exit signal: the
 			 * server's own, SIGCHLD). */
 			reply = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL,
 					NULL, NULL);
 			if (reply == 0)
-				inproc_child(fn, arg, rq.dir, rq.marks, outfd);
+				inproc_child(fn, arg, rq.dir, rq.marks, fds[0], fds[1]);
 			if (reply < 0)
 				reply = -errno;
 		}
-		if (outfd >= 0)
-			close(outfd);
+		for (unsigned i = 0; i < 2; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
 		if (write(sock, &reply, sizeof(reply)) != (ssize_t)sizeof(reply))
 			_exit(1);
 	}
@@ -657,39 +789,19 @@ void explore_forkserver_stop(struct explore_forkserver *fs)
 	free(fs);
 }
 
-/* Send a request for a child in @dir (caller holds fs->mu): 0 or -errno. */
-static int fs_send(struct explore_forkserver *fs, const char *dir, const char *marks, int outfd)
+/* Send a request for a child in @dir, a worker on @wsock unless it is -1
+ * (caller holds fs->mu): 0 or -errno. */
+static int fs_send(struct explore_forkserver *fs, const char *dir, const char *marks, int outfd,
+		   int wsock)
 {
-	static struct fs_req rq;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cm;
-	struct iovec iov = { &rq, sizeof(rq) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
-	struct cmsghdr *c;
-	ssize_t n;
+	int fds[2] = { outfd, wsock }, rc;
 
 	if (fs->broken)
 		return -EPIPE;
-	if (snprintf(rq.dir, sizeof(rq.dir), "%s", dir) >= (int)sizeof(rq.dir) ||
-	    snprintf(rq.marks, sizeof(rq.marks), "%s", marks) >= (int)sizeof(rq.marks))
-		return -ENAMETOOLONG;
-	memset(cm.buf, 0, sizeof(cm.buf));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &outfd, sizeof(int));
-	do
-		n = sendmsg(fs->sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(rq)) {
+	rc = req_send(fs->sock, dir, marks, fds, wsock >= 0 ? 2 : 1);
+	if (rc < 0 && rc != -ENAMETOOLONG)
 		fs->broken = 1;
-		return n < 0 ? -errno : -EPIPE;
-	}
-	return 0;
+	return rc;
 }
 
 /* The answer to the oldest request: 0 with *@pid (now in a process group
@@ -723,7 +835,7 @@ static int forkserver_spawn(struct explore_forkserver *fs, const char *dir, cons
 	int rc;
 
 	pthread_mutex_lock(&fs->mu);
-	rc = fs_send(fs, dir, marks, outfd);
+	rc = fs_send(fs, dir, marks, outfd, -1);
 	if (rc == 0)
 		rc = fs_recv(fs, pid, 0);
 	pthread_mutex_unlock(&fs->mu);
@@ -759,11 +871,30 @@ struct job {
 	int      own_out;            /* out[] is this state's own file (else the slot's) */
 	unsigned gen;                /* bumped by each job_start (the spawner's check) */
 	int      exited;             /* the spawner saw its checker exit */
+	int      wk;                 /* 1 + the index of its worker (r->wk), 0: none */
+	int      reused;             /* that worker had passed states before */
 	const struct crash_ackloss *ack;  /* crash_state_ackloss of its state */
 	int      ack_ref;            /* the reference state at ack's point */
 	char     dir[PATH_MAX + 32]; /* SCRATCH/sN */
 	char     marks[PATH_MAX + 40];
 	char     out[PATH_MAX + 40];
+};
+
+/* A worker: a child of the fork server that, after each state it passes,
+ * checks the next one torn sends it (inproc_child), until it has passed
+ * WORKER_STATES (a bound on what the checks may leak) or anything else
+ * happens.  At most opts.jobs, each running one job or idle.  FORKING:
+ * asked of the server (its job is FORKING too); BUSY: running r->jobs[]'s
+ * job whose wk names it; IDLE: waiting for a state. */
+enum wk_state { W_NONE = 0, W_FORKING, W_BUSY, W_IDLE };
+#define WORKER_STATES 256
+
+struct worker {
+	enum wk_state state;
+	pid_t    pid;
+	int      pidfd;
+	int      sock;               /* torn's end of its socketpair */
+	unsigned passed;             /* states it passed */
 };
 
 /* A state materialised, waiting for a free slot. */
@@ -807,6 +938,7 @@ struct run {
 	 * FORKING jobs in the order of their requests. */
 	int fs_async;
 	unsigned *fsq, fsq_head, fsq_n;
+	struct worker *wk;           /* [opts.jobs], with fs_async */
 	int keep_any;
 	int keep_dirs;               /* never remove a state dir (explore_check_dir) */
 	/* explore_run */
@@ -1205,6 +1337,93 @@ static enum job_state job_state(struct run *r, const struct job *j)
 	return st;
 }
 
+/* Fork job @j's child from torn (RUNNING or BROKEN): what a run with a
+ * fork server does when the server cannot take a request.  Not through
+ * forkserver_spawn: its answer would be one meant for a FORKING job. */
+static void job_fork(const struct run *r, struct job *j)
+{
+	pid_t pid = 0;
+	int rc = checker_fork(r->o, j->dir, j->marks, j->outfd, &pid);
+
+	job_spawned(r, j, rc, pid);
+	j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
+}
+
+/* End worker @w (if it runs: killed with its group and reaped, its wait
+ * status in *@status when not NULL). */
+static void worker_drop(struct worker *w, int *status)
+{
+	int st = 0;
+
+	if (w->pid > 0) {
+		kill(-w->pid, SIGKILL);
+		while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (w->pidfd >= 0)
+		close(w->pidfd);
+	if (w->sock >= 0)
+		close(w->sock);
+	w->state = W_NONE;
+	w->pid = 0;
+	w->pidfd = -1;
+	w->sock = -1;
+	w->passed = 0;
+	if (status)
+		*status = st;
+}
+
+/* Give job @j (outfd open, inputs set) to a worker: an idle one, unless
+ * @fresh, else a new one asked of the fork server (j FORKING until its
+ * answer; j->outfd stays open until then: a server gone meanwhile means
+ * a fork from torn, reap_forkserver).  0, or -errno: the caller spawns
+ * it otherwise. */
+static int worker_start(struct run *r, struct job *j, int fresh)
+{
+	struct worker *w = NULL, *none = NULL;
+	int sv[2], rc;
+
+	for (unsigned i = 0; i < r->o->jobs; i++) {
+		if (!fresh && !w && r->wk[i].state == W_IDLE)
+			w = &r->wk[i];
+		if (!none && r->wk[i].state == W_NONE)
+			none = &r->wk[i];
+	}
+	if (w) {
+		if (req_send(w->sock, j->dir, j->marks, &j->outfd, 1) == 0) {
+			w->state = W_BUSY;
+			j->wk = (int)(w - r->wk) + 1;
+			j->reused = 1;
+			job_spawned(r, j, -ECHILD, 0);  /* closes outfd, starts the clock */
+			j->spawn_err = 0;
+			j->pid = w->pid;
+			j->deadline = r->o->timeout_s > 0 ? j->start + r->o->timeout_s : 0;
+			j->state = J_RUNNING;
+			return 0;
+		}
+		worker_drop(w, NULL);   /* gone meanwhile: a new one instead */
+		none = w;
+	}
+	if (!none)
+		return -EBUSY;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	rc = fs_send(r->o->forkserver, j->dir, j->marks, j->outfd, sv[1]);
+	close(sv[1]);
+	if (rc < 0) {
+		close(sv[0]);
+		return rc;
+	}
+	none->state = W_FORKING;
+	none->sock = sv[0];
+	none->passed = 0;
+	j->wk = (int)(none - r->wk) + 1;
+	j->reused = 0;
+	j->state = J_FORKING;
+	r->fsq[(r->fsq_head + r->fsq_n++) % r->o->jobs] = (unsigned)(j - r->jobs);
+	return 0;
+}
+
 /* Start the checker on the state already written to @dir, with its marks
  * in @marks and its output going to @out (own_*: files of this state, to
  * be removed with it; else shared ones, linked or moved when kept). */
@@ -1248,11 +1467,9 @@ static int job_start(struct run *r, struct job *j, const char *dir, const char *
 		pthread_mutex_unlock(&r->mu);
 		return 0;
 	}
-	if (r->fs_async && fs_send(r->o->forkserver, dir, j->marks, j->outfd) == 0) {
-		/* j->outfd stays open until the answer: a server gone meanwhile
-		 * means a fork from torn (reap_forkserver). */
-		j->state = J_FORKING;
-		r->fsq[(r->fsq_head + r->fsq_n++) % r->o->jobs] = (unsigned)(j - r->jobs);
+	if (r->fs_async) {
+		if (worker_start(r, j, 0) < 0)
+			job_fork(r, j);
 		return 0;
 	}
 	job_spawn(r, j);
@@ -1468,11 +1685,78 @@ static void reap_forkserver(struct run *r, int nonblock)
 			break;
 		r->fsq_head = (r->fsq_head + 1) % r->o->jobs;
 		r->fsq_n--;
+		if (rc < 0 && j->wk) {
+			worker_drop(&r->wk[j->wk - 1], NULL);
+			j->wk = 0;
+		}
 		if (rc < 0)
 			rc = checker_fork(r->o, j->dir, j->marks, j->outfd, &pid);
 		job_spawned(r, j, rc, pid);
+		if (j->wk) {
+			/* The worker owns the pidfd: it outlives the job. */
+			struct worker *w = &r->wk[j->wk - 1];
+
+			if (j->spawn_err) {
+				worker_drop(w, NULL);
+				j->wk = 0;
+			} else {
+				w->state = W_BUSY;
+				w->pid = pid;
+				w->pidfd = j->pidfd;
+				j->pidfd = -1;
+			}
+		}
 		j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
 	}
+}
+
+/* Running job @j's worker answered (a pass) or ended (@dead: its pidfd
+ * says so).  A pass finishes the job and leaves the worker idle; an end
+ * finishes it with the worker's wait status, unless the worker had
+ * passed states before this one: then the state is checked again from
+ * the start in a fresh child, so that no finding depends on what earlier
+ * checks left in the worker's memory.  1 when the job finished, 0 when
+ * it did not (nothing yet, or checked again), or < 0 (the first error). */
+static int worker_reap(struct run *r, struct job *j, int dead)
+{
+	struct worker *w = &r->wk[j->wk - 1];
+	int status = 0, rc;
+	ssize_t n;
+	char c;
+
+	do
+		n = recv(w->sock, &c, 1, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && c == 'p' && !j->hung) {
+		j->wk = 0;
+		if (++w->passed >= WORKER_STATES)
+			worker_drop(w, NULL);
+		else
+			w->state = W_IDLE;
+		rc = job_finish(r, j, 0);
+		return rc < 0 ? rc : 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !dead)
+		return 0;
+	/* Anything else: the worker is done for (a garbled answer too). */
+	worker_drop(w, &status);
+	j->wk = 0;
+	if (!j->reused) {
+		rc = job_finish(r, j, status);
+		return rc < 0 ? rc : 1;
+	}
+	j->hung = 0;
+	j->outfd = open(j->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (j->outfd < 0) {
+		rc = -errno;
+		seterr(r->errbuf, r->errlen, "cannot create %s: %s", j->out, strerror(-rc));
+		job_dispose(r, j, 0, NULL);
+		job_release(r, j);
+		return rc;
+	}
+	if (worker_start(r, j, 1) < 0)
+		job_fork(r, j);
+	return 0;
 }
 
 /* Wait until at least one job finished (block) or poll once (!block);
@@ -1481,8 +1765,10 @@ static void reap_forkserver(struct run *r, int nonblock)
 static int reap(struct run *r, int block)
 {
 	unsigned cap = r->nslots;
-	struct pollfd pf[cap + 2];
-	unsigned map[cap + 2];
+	/* a job's pidfd, or its worker's pidfd and socket; two more */
+	struct pollfd pf[2 * cap + 2];
+	unsigned map[2 * cap + 2];
+	uint8_t handled[cap];
 	int finished = 0;
 
 	while (r->njobs) {
@@ -1506,13 +1792,18 @@ static int reap(struct run *r, int block)
 				continue;
 			if (j->deadline && !j->hung && t >= j->deadline) {
 				siginfo_t si;
+				char c;
 
 				/* A checker that exited while this thread was busy
 				 * (materialising a large state) is not a hang: only
-				 * one still running past its deadline is. */
+				 * one still running past its deadline is; nor is a
+				 * worker whose pass is not read yet. */
 				memset(&si, 0, sizeof(si));
-				if (waitid(P_PID, (id_t)j->pid, &si,
-					   WEXITED | WNOHANG | WNOWAIT) != 0 || !si.si_pid) {
+				if (j->pid > 0 &&
+				    !(j->wk && recv(r->wk[j->wk - 1].sock, &c, 1,
+						    MSG_PEEK | MSG_DONTWAIT) == 1) &&
+				    (waitid(P_PID, (id_t)j->pid, &si,
+					    WEXITED | WNOHANG | WNOWAIT) != 0 || !si.si_pid)) {
 					/* Over time: the whole group, grandchildren included. */
 					j->hung = 1;
 					kill(-j->pid, SIGKILL);
@@ -1520,9 +1811,22 @@ static int reap(struct run *r, int block)
 			}
 			if (j->deadline && !j->hung && (!next || j->deadline < next))
 				next = j->deadline;
-			if (j->pidfd < 0)
-				nopidfd = 1;
-			pf[n].fd = j->pidfd;       /* < 0: ignored by poll */
+			if (j->wk) {
+				/* map: i for the pidfd, cap + 2 + i for the socket */
+				const struct worker *w = &r->wk[j->wk - 1];
+
+				pf[n].fd = w->sock;
+				pf[n].events = POLLIN;
+				pf[n].revents = 0;
+				map[n++] = cap + 2 + i;
+				if (w->pidfd < 0)
+					nopidfd = 1;
+				pf[n].fd = w->pidfd;
+			} else {
+				if (j->pidfd < 0)
+					nopidfd = 1;
+				pf[n].fd = j->pidfd;       /* < 0: ignored by poll */
+			}
 			pf[n].events = POLLIN;
 			pf[n].revents = 0;
 			map[n++] = i;
@@ -1573,12 +1877,35 @@ static int reap(struct run *r, int block)
 				rc = rc > 0 ? rc + 1 : 1;
 			}
 		}
+		memset(handled, 0, sizeof(handled));
 		for (unsigned k = 0; rc > 0 && k < n; k++) {
 			struct job *j;
 			int status = 0;
 
 			if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			if (map[k] >= cap + 2 || map[k] < cap) {
+				/* A job's entry: a worker's has two (its socket,
+				 * then its pidfd), and the job is done with at
+				 * the first (it may be released, or restarted). */
+				unsigned i = map[k] >= cap + 2 ? map[k] - cap - 2 : map[k];
+
+				if (handled[i])
+					continue;
+				handled[i] = 1;
+			}
+			if (map[k] >= cap + 2 || (map[k] < cap && r->jobs[map[k]].wk)) {
+				unsigned i = map[k] >= cap + 2 ? map[k] - cap - 2 : map[k];
+				int frc;
+
+				frc = worker_reap(r, &r->jobs[i], map[k] < cap ||
+						  (k + 1 < n && map[k + 1] == i &&
+						   (pf[k + 1].revents & (POLLIN | POLLHUP | POLLERR))));
+				if (frc < 0)
+					return frc;
+				finished += frc;
+				continue;
+			}
 			if (map[k] == cap + 1) {
 				reap_forkserver(r, 1);
 				continue;
@@ -1594,7 +1921,8 @@ static int reap(struct run *r, int block)
 			j = &r->jobs[map[k]];
 			/* The leader is a zombie, so its pid (the group id) is not
 			 * reused yet: kill what it left running in its group. */
-			kill(-j->pid, SIGKILL);
+			if (j->pid > 0)
+				kill(-j->pid, SIGKILL);
 			while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
 				;
 			int frc = job_finish(r, j, status);
@@ -1617,12 +1945,14 @@ static void kill_all(struct run *r)
 	spawner_stop(r);
 	if (r->fsq)
 		reap_forkserver(r, 0);
+	for (unsigned i = 0; r->wk && i < r->o->jobs; i++)
+		worker_drop(&r->wk[i], NULL);
 	for (unsigned i = 0; r->jobs && i < r->nslots; i++) {
 		struct job *j = &r->jobs[i];
 
 		if (j->state == J_FREE)
 			continue;
-		if (j->state == J_RUNNING) {
+		if (j->state == J_RUNNING && !j->wk) {
 			kill(-j->pid, SIGKILL);
 			while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
 				;
@@ -1778,6 +2108,7 @@ static void run_fini(struct run *r)
 	free(r->jobs);
 	checker_free(&r->chk);
 	free(r->fsq);
+	free(r->wk);
 	hset_free(&r->seen);
 	hset_free(&r->seen_applied);
 	crash_applied_free(r->applied);
@@ -2063,7 +2394,12 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 		/* Requests to the server do not block: no spawner thread. */
 		r.fs_async = 1;
 		r.fsq = calloc(o->jobs, sizeof(*r.fsq));
-		rc = r.fsq ? 0 : -ENOMEM;
+		r.wk = calloc(o->jobs, sizeof(*r.wk));
+		rc = r.fsq && r.wk ? 0 : -ENOMEM;
+		for (unsigned i = 0; r.wk && i < o->jobs; i++) {
+			r.wk[i].pidfd = -1;
+			r.wk[i].sock = -1;
+		}
 	} else {
 		rc = spawner_start(&r);
 	}

@@ -230,8 +230,14 @@ int explore_opts_from_id(struct crash_opts *co, const char *id, int sector_set, 
  * child is then cloned from the server with CLONE_PARENT, so that it is
  * torn's child all the same (torn waits for it, polls its pidfd, kills its
  * process group) and runs @fn(@arg, dir, marks) as checker_fork's child
- * would.  The server exits when torn closes its end (or dies).
- * 0 or -errno. */
+ * would.  explore_run makes each such child a worker: when @fn returns 0
+ * it checks the next state torn sends it, in the same process (the clone,
+ * its copy-on-write faults and its exit cost more than a check); any other
+ * result ends it, and torn checks that state again in a fresh child unless
+ * it was the worker's first.  So @fn must leave the process as it found it
+ * when it passes (memory it frees, descriptors: closed for it, signal
+ * dispositions: its own business).  The server exits when torn closes its
+ * end (or dies).  0 or -errno. */
 struct explore_forkserver;
 int explore_forkserver_start(int (*fn)(void *arg, const char *dir, const char *marks),
 			     void *arg, struct explore_forkserver **out);

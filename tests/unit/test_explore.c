@@ -7,7 +7,11 @@
  *      and leaves a grandchild, 126/127, the environment, output capture
  *   2. explore_run on hand-built traces: a known failing state, the same ids
  *      and outcomes with -j1 and -j2, the union of the shards is the
- *      unsharded run, dedup, keep-failing, scratch cleanup, progress
+ *      unsharded run, dedup, keep-failing, scratch cleanup, progress; the
+ *      in-process checker's workers (fork server children that check one
+ *      state after another while they pass) against the exec checker:
+ *      the same fail, crash and hang states, also when a worker's earlier
+ *      checks would change a later one's result
  *   3. Ids: the options an id implies
  */
 #include <stdarg.h>
@@ -493,6 +497,125 @@ static void test_jobs_and_shards_agree(void **state)
 	explore_report_free(&two);
 }
 
+/* The exec checker and the in-process one below agree state by state:
+ * CHECKER, except that the states with f "hello" crash (SIGSEGV) and
+ * those with f "hellowor" and "ack world" hang.  ($(cat f) drops NULs.) */
+#define CHECKER_CRASH_HANG "f=$(cat f 2>/dev/null); if [ \"$f\" = hello ]; then kill -SEGV $$; fi; " \
+	"if [ \"$f\" = hellowor ] && grep -q 'ack world' \"$TORN_MARKS\"; then sleep 100; fi; " CHECKER
+
+static int inproc_checked;   /* states this process checked */
+
+/* CHECKER_CRASH_HANG in C; with *@arg (taint) 1, a process that checked a
+ * state before fails every later one (exit 7): what an engine keeping
+ * state in static memory would do; with 2, it hangs on the later ones
+ * with f "helloworld".  explore_run must check such a state again in a
+ * fresh child, and so report exactly what the exec checker reports. */
+static int inproc_check(void *arg, const char *dir, const char *marks)
+{
+	const int *taint = arg;
+	char f[64] = "", line[256];
+	int acked = 0, fd;
+	FILE *m;
+
+	(void)dir;
+	if (*taint == 1 && inproc_checked++ > 0)
+		return 7;
+	fd = open("f", O_RDONLY);
+	if (fd >= 0) {
+		ssize_t n = read(fd, line, sizeof(f) - 1), k = 0;
+
+		for (ssize_t i = 0; i < n; i++)
+			if (line[i])
+				f[k++] = line[i];
+		f[k] = 0;
+		close(fd);
+	}
+	if (!strcmp(f, "hello"))
+		raise(SIGSEGV);
+	m = fopen(marks, "r");
+	while (m && fgets(line, sizeof(line), m))
+		acked |= strstr(line, "ack world") != NULL;
+	if (m)
+		fclose(m);
+	if ((acked && !strcmp(f, "hellowor")) ||
+	    (*taint == 2 && inproc_checked++ > 0 && !strcmp(f, "helloworld")))
+		for (;;)
+			pause();
+	if (acked && strcmp(f, "helloworld")) {
+		dprintf(1, "lost: %s\n", f);   /* unbuffered: the child _exits */
+		return 4;
+	}
+	return 0;
+}
+
+/* explore_run with -j @jobs, the exec checker, or (@taint not NULL) the
+ * in-process one through a fork server. */
+static void run_checker(int *taint, unsigned jobs, struct explore_report *rep)
+{
+	struct torn_trace *t = NULL;
+	struct crash_space *sp = NULL;
+	struct trace_error terr;
+	struct crash_opts co;
+	struct explore_opts o;
+	char err[512] = "";
+
+	crash_opts_default(&co);
+	assert_int_equal(crash_opts_parse_strategy(&co, "sync,prefix,reorder:2", err, sizeof(err)), 0);
+	assert_int_equal(trace_open(tpath, &t, &terr), 0);
+	assert_int_equal(crash_space_new(t, &co, &sp, &terr), 0);
+	explore_opts_default(&o);
+	o.check = CHECKER_CRASH_HANG;
+	o.trace = tpath;
+	o.jobs = jobs;
+	o.scratch = scratch;
+	o.timeout_s = 0.5;
+	if (taint) {
+		o.check_fn = inproc_check;
+		o.check_arg = taint;
+		assert_int_equal(explore_forkserver_start(inproc_check, taint, &o.forkserver), 0);
+	}
+	explore_report_init(rep);
+	if (explore_run(t, sp, &o, rep, err, sizeof(err)) < 0)
+		fail_msg("explore_run (%s, -j %u): %s", taint ? "in-process" : "exec", jobs, err);
+	explore_forkserver_stop(o.forkserver);
+	crash_space_free(sp);
+	trace_close(t);
+}
+
+static void test_inproc_workers(void **state)
+{
+	struct explore_report ex, ip[4];
+	int clean = 0, taint = 1, taint_hang = 2;
+
+	(void)state;
+	build_trace();
+	run_checker(NULL, 2, &ex);
+	assert_true(ex.outcomes[EXPLORE_PASS] >= 4);
+	assert_true(ex.outcomes[EXPLORE_FAIL] > 0);
+	assert_true(ex.outcomes[EXPLORE_CRASH] > 0);
+	assert_true(ex.outcomes[EXPLORE_HANG] > 0);
+	run_checker(&clean, 2, &ip[0]);
+	run_checker(&clean, 1, &ip[1]);
+	run_checker(&taint, 2, &ip[2]);
+	run_checker(&taint_hang, 2, &ip[3]);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(ip[k].states_checked, ex.states_checked);
+		assert_memory_equal(ip[k].outcomes, ex.outcomes, sizeof(ex.outcomes));
+		assert_same_failures(&ex, &ip[k]);
+		for (size_t i = 0; i < ex.nfailures; i++) {
+			const struct explore_result *a = &ex.failures[i].res, *b = &ip[k].failures[i].res;
+
+			assert_int_equal(a->sig, b->sig);
+			assert_int_equal(a->noutput, b->noutput);
+			for (size_t l = 0; l < a->noutput; l++)
+				assert_string_equal(a->output[l], b->output[l]);
+		}
+		explore_report_free(&ip[k]);
+	}
+	assert_int_equal(count_entries(scratch), 0);
+	explore_report_free(&ex);
+}
+
 static void test_keep_failing(void **state)
 {
 	struct torn_trace *t = NULL;
@@ -718,6 +841,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_output_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_finds_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jobs_and_shards_agree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inproc_workers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keep_failing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checker_error_stops, setup, teardown),
