@@ -217,7 +217,10 @@ int crash_id_parse_opts(const char *id, struct crash_opts *o, char *err, size_t 
 
 const char *crash_state_id(const struct crash_state *st);
 uint64_t crash_state_point(const struct crash_state *st);
-/* XXH3-128 of the state's directory: sorted names, types, sizes, bytes. */
+/* XXH3-128 of the state's directory: sorted names, types, sizes, and each
+ * file's bytes (up to its last nonzero one) as the XXH3-128 of each 4 KiB
+ * page, so that a page the previous state of this object hashed is not read
+ * again (crash_state.c). */
 torn_hash crash_state_hash(struct crash_state *st);
 /* Write the state's files into the existing, empty directory @dir. */
 int crash_state_write(struct crash_state *st, const char *dir);

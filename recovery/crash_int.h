@@ -200,6 +200,18 @@ struct st_file {
 	uint64_t *psig;
 	size_t   npsig, pscap;
 	uint64_t fsig;
+	/* The hashes of its pages (crash_state_hash), kept across the states
+	 * this object is set to: page k's is still good while psig[k], fsig
+	 * and the bytes hashed of it are the same (hc_fsig: fsig then). */
+	struct page_hash *hc;
+	size_t   nhc, hccap;
+	uint64_t hc_fsig;
+};
+
+struct page_hash {
+	uint64_t sig;
+	uint64_t len;         /* bytes hashed (up to CRASH_PAGE) */
+	uint64_t lo, hi;      /* their XXH3-128 */
 };
 
 #define CRASH_PAGE_SHIFT 12

@@ -71,6 +71,7 @@ void crash_state_free(struct crash_state *st)
 		if (st->files) {
 			free(st->files[i].buf);
 			free(st->files[i].psig);
+			free(st->files[i].hc);
 		}
 		if (st->dirs)
 			free(st->dirs[i].e);
@@ -513,9 +514,10 @@ static int hash_one(void *arg, const char *path, uint32_t ino)
 	XXH3_128bits_update(h, path, strlen(path) + 1);
 	XXH3_128bits_update(h, hdr, sizeof(hdr));
 	if (c->type == CI_FILE) {
-		const struct st_file *f = &st->files[ino];
+		struct st_file *f = &st->files[ino];
 		const uint8_t *d = fdata(f);
 		uint64_t known = file_known(f);
+		size_t np;
 
 		/* The size is hashed above, so the bytes up to the last nonzero
 		 * one say it all: a sparse tail (a truncate or write far out,
@@ -523,7 +525,41 @@ static int hash_one(void *arg, const char *path, uint32_t ino)
 		 * whether their zeros are stored or implied. */
 		while (known && !d[known - 1])
 			known--;
-		XXH3_128bits_update(h, d, known);
+		/* Those bytes go in as the XXH3-128 of each page: a page whose
+		 * signature and length are those of the last state hashed
+		 * holds the same bytes, and is not read again (a prefix state
+		 * adds a write or two to the one before it). */
+		np = (size_t)((known + CRASH_PAGE - 1) >> CRASH_PAGE_SHIFT);
+		if (f->hc_fsig != f->fsig) {
+			f->nhc = 0;
+			f->hc_fsig = f->fsig;
+		}
+		if (np > f->hccap) {
+			struct page_hash *n = realloc(f->hc, np * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			f->hc = n;
+			f->hccap = np;
+		}
+		for (size_t p = 0; p < np; p++) {
+			struct page_hash *e = &f->hc[p];
+			uint64_t o = (uint64_t)p << CRASH_PAGE_SHIFT;
+			uint64_t len = known - o < CRASH_PAGE ? known - o : CRASH_PAGE;
+			uint64_t sig = p < f->npsig ? f->psig[p] : 0;
+
+			if (p >= f->nhc || e->sig != sig || e->len != len) {
+				XXH128_hash_t v = XXH3_128bits(d + o, (size_t)len);
+
+				e->sig = sig;
+				e->len = len;
+				e->lo = v.low64;
+				e->hi = v.high64;
+			}
+			XXH3_128bits_update(h, &e->lo, 2 * sizeof(uint64_t));
+		}
+		if (np > f->nhc)
+			f->nhc = np;
 	} else if (c->type == CI_SYMLINK) {
 		XXH3_128bits_update(h, c->target, c->tlen);
 	}

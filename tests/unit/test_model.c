@@ -1524,7 +1524,9 @@ static void test_random_events(void **state)
  * tree differs, as explore does), holds byte for byte what crash_state_write
  * makes in an empty directory: names, types, permission bits, sizes, bytes.
  * On the random traces (namespace changes, links, truncates, fallocates)
- * and on one of large writes over many pages of two flat files. */
+ * and on one of large writes over many pages of two flat files.  And the
+ * content hash, built from page hashes cached across states, is that of
+ * the state built afresh from its id. */
 static uint64_t dx_fnv(uint64_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
@@ -1605,6 +1607,7 @@ static char *dx_dir(const char *dir)
 struct dx {
 	char dir[64];
 	struct crash_snap *sn;
+	struct crash_space *s;
 	size_t n, fast;
 };
 
@@ -1641,6 +1644,20 @@ static int dx_visit(void *arg, struct crash_state *st)
 	free(want);
 	free(got);
 	ct_rm_rf(AT_FDCWD, fresh);
+	/* The content hash, from the pages hashed for earlier states of this
+	 * object, is that of the same state built afresh from its id. */
+	{
+		struct crash_state *one = NULL;
+		torn_hash h = crash_state_hash(st), h1;
+		char e[256];
+
+		if (crash_state_from_id(x->s, crash_state_id(st), &one, e, sizeof(e)) < 0)
+			fail_msg("%s: %s", crash_state_id(st), e);
+		h1 = crash_state_hash(one);
+		if (h.lo != h1.lo || h.hi != h1.hi)
+			fail_msg("%s: hash differs from its id's", crash_state_id(st));
+		crash_state_free(one);
+	}
 	x->n++;
 	return 0;
 }
@@ -1649,6 +1666,7 @@ static void dx_run(struct torn_trace *t, const char *strat, const char *tear, st
 {
 	struct crash_space *s = sp(t, strat, NULL, tear, 0, 0, NULL);
 
+	x->s = s;
 	assert_int_equal(crash_space_enumerate(s, dx_visit, x), 0);
 	crash_space_free(s);
 }
