@@ -1292,6 +1292,10 @@ static void sd_drain(struct run *r)
 			}
 			p += sizeof(*ev) + ev->len;
 		}
+		/* A read returns every event that fits: room left for one
+		 * more means the queue was empty (no second read for EAGAIN). */
+		if ((size_t)n + sizeof(struct inotify_event) + NAME_MAX + 1 <= sizeof(buf))
+			break;
 	}
 }
 
