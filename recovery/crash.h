@@ -217,7 +217,10 @@ int crash_id_parse_opts(const char *id, struct crash_opts *o, char *err, size_t 
 
 const char *crash_state_id(const struct crash_state *st);
 uint64_t crash_state_point(const struct crash_state *st);
-/* XXH3-128 of the state's directory: sorted names, types, sizes, bytes. */
+/* XXH3-128 of the state's directory: sorted names, types, sizes, and each
+ * file's bytes (up to its last nonzero one) as the XXH3-128 of each 4 KiB
+ * page, so that a page the previous state of this object hashed is not read
+ * again (crash_state.c). */
 torn_hash crash_state_hash(struct crash_state *st);
 /* Write the state's files into the existing, empty directory @dir. */
 int crash_state_write(struct crash_state *st, const char *dir);
@@ -228,6 +231,30 @@ int crash_state_write(struct crash_state *st, const char *dir);
  * links, -EPERM: @dir is not torn's; on any error remove @dir and start
  * afresh. */
 int crash_state_rewrite(struct crash_state *st, const char *dir, unsigned mode);
+/* What torn wrote into a state directory, for writing the next state over
+ * it by changing only what differs (explore's reused directories):
+ *	sn = crash_snap_new();
+ *	crash_state_write(a, dir);   // or crash_state_rewrite
+ *	crash_snap_take(sn, a);      // 1: recorded; 0: a state the delta
+ *	                             // path does not do (hard links, more
+ *	                             // than CRASH_SNAP_MAX entries): invalid
+ *	... nothing but torn changes dir ...
+ *	crash_state_write_delta(b, dfd, sn);  // dir holds b; sn describes b
+ * crash_state_write_delta returns -EXDEV (nothing written) when b's tree
+ * differs from a's (other paths, inodes or types) or sn is invalid; on any
+ * other error the directory is between the two states (sn invalid): use
+ * crash_state_rewrite.  The caller must know that nothing changed the
+ * directory since (its checker may have written anything there). */
+#define CRASH_SNAP_MAX 64
+struct crash_snap;
+struct crash_snap *crash_snap_new(void);
+void crash_snap_free(struct crash_snap *sn);
+int crash_snap_take(struct crash_snap *sn, struct crash_state *st);
+void crash_snap_invalidate(struct crash_snap *sn);
+/* The paths (relative) of the entries of a valid snapshot, at most @max
+ * into @paths; returns how many there are (0 when invalid). */
+size_t crash_snap_paths(const struct crash_snap *sn, const char **paths, size_t max);
+int crash_state_write_delta(struct crash_state *st, int dfd, struct crash_snap *sn);
 /* Write the marks made before the crash point, one per line, to @file. */
 int crash_state_write_marks(const struct crash_state *st, const char *file);
 /* Per file, which units differ from the reference state and how, with a

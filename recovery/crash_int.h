@@ -190,7 +190,32 @@ struct st_file {
 	uint64_t size;
 	const uint8_t *ro;    /* when set, the bytes are the base state's (copy on
 	                         first change): an untouched file costs nothing */
+	/* Page signatures (crash_state_write_delta): psig[k] is the sum of one
+	 * pseudo-random value per (data unit, how) applied to a byte of page k
+	 * (CRASH_PAGE bytes), fsig the same over the truncates, fallocates and
+	 * starting contents applied to the file.  Two states of the same file
+	 * with equal fsig and equal psig[k] applied the same writes to page k
+	 * in the same order (units are applied in trace order): its bytes are
+	 * equal wherever both hold them (up to a 2^-64 chance per page). */
+	uint64_t *psig;
+	size_t   npsig, pscap;
+	uint64_t fsig;
+	/* The hashes of its pages (crash_state_hash), kept across the states
+	 * this object is set to: page k's is still good while psig[k], fsig
+	 * and the bytes hashed of it are the same (hc_fsig: fsig then). */
+	struct page_hash *hc;
+	size_t   nhc, hccap;
+	uint64_t hc_fsig;
 };
+
+struct page_hash {
+	uint64_t sig;
+	uint64_t len;         /* bytes hashed (up to CRASH_PAGE) */
+	uint64_t lo, hi;      /* their XXH3-128 */
+};
+
+#define CRASH_PAGE_SHIFT 12
+#define CRASH_PAGE       (1u << CRASH_PAGE_SHIFT)
 
 struct crash_state {
 	struct crash_space *s;

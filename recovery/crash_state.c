@@ -68,8 +68,11 @@ void crash_state_free(struct crash_state *st)
 	if (!st)
 		return;
 	for (i = 0; i < st->nino; i++) {
-		if (st->files)
+		if (st->files) {
 			free(st->files[i].buf);
+			free(st->files[i].psig);
+			free(st->files[i].hc);
+		}
 		if (st->dirs)
 			free(st->dirs[i].e);
 	}
@@ -199,11 +202,63 @@ static void apply_ns(struct crash_state *st, const struct cu *u)
 	}
 }
 
+/* splitmix64's finaliser (as crash_applied.c): the value of applying unit
+ * @idx in way @how (0 as issued, 1 zeros, 2 garbage). */
+static uint64_t unit_sig(size_t idx, unsigned how)
+{
+	uint64_t x = ((uint64_t)idx * 4 + how) ^ 0x452821e638d01377ull;
+
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+/* Add @v to the signatures of the pages [off, off + len) touches. */
+static int psig_add(struct st_file *f, uint64_t off, uint64_t len, uint64_t v)
+{
+	size_t first = (size_t)(off >> CRASH_PAGE_SHIFT);
+	size_t last = (size_t)((off + len - 1) >> CRASH_PAGE_SHIFT);
+
+	if (!len)
+		return 0;
+	if (last >= f->pscap) {
+		size_t cap = f->pscap ? f->pscap : 64;
+		uint64_t *n;
+
+		while (cap <= last)
+			cap *= 2;
+		n = realloc(f->psig, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		f->psig = n;
+		f->pscap = cap;
+	}
+	if (last >= f->npsig) {
+		memset(f->psig + f->npsig, 0, (last + 1 - f->npsig) * sizeof(*f->psig));
+		f->npsig = last + 1;
+	}
+	for (size_t k = first; k <= last; k++)
+		f->psig[k] += v;
+	return 0;
+}
+
 static int apply(struct crash_state *st, const struct cu *u, char kind)
 {
 	struct st_file *f = &st->files[u->ino];
+	size_t idx = (size_t)(u - st->s->units);
 	int r;
 
+	if (u->kind == CU_DATA)
+		r = psig_add(f, u->off, u->len, unit_sig(idx, kind == 'z' ? 1 : kind == 'g' ? 2 : 0));
+	else if (u->kind == CU_INIT || u->kind == CU_TRUNC || u->kind == CU_FALLOC)
+		r = (f->fsig += unit_sig(idx, 0), 0);
+	else
+		r = 0;
+	if (r < 0)
+		return r;
 	switch (u->kind) {
 	case CU_INIT:
 		f->ro = NULL;   /* replaced whole */
@@ -277,6 +332,17 @@ static int copy_base(struct crash_state *st, const struct crash_state *b)
 		f->ro = bf->dlen ? bf->buf : NULL;
 		f->dlen = bf->dlen;
 		f->size = bf->size;
+		f->fsig = bf->fsig;
+		if (bf->npsig > f->pscap) {
+			uint64_t *p = realloc(f->psig, bf->npsig * sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			f->psig = p;
+			f->pscap = bf->npsig;
+		}
+		if (bf->npsig)
+			memcpy(f->psig, bf->psig, bf->npsig * sizeof(*f->psig));
+		f->npsig = bf->npsig;
 		if (bd->n > d->cap) {
 			struct ns_ent *e = realloc(d->e, bd->n * sizeof(*e));
 			if (!e)
@@ -309,6 +375,8 @@ int crash_state_build(struct crash_state *st)
 		for (i = 0; i < st->nino; i++) {
 			st->files[i].dlen = st->files[i].size = 0;
 			st->files[i].ro = NULL;
+			st->files[i].npsig = 0;
+			st->files[i].fsig = 0;
 			st->dirs[i].n = 0;
 		}
 		i = 0;
@@ -446,9 +514,10 @@ static int hash_one(void *arg, const char *path, uint32_t ino)
 	XXH3_128bits_update(h, path, strlen(path) + 1);
 	XXH3_128bits_update(h, hdr, sizeof(hdr));
 	if (c->type == CI_FILE) {
-		const struct st_file *f = &st->files[ino];
+		struct st_file *f = &st->files[ino];
 		const uint8_t *d = fdata(f);
 		uint64_t known = file_known(f);
+		size_t np;
 
 		/* The size is hashed above, so the bytes up to the last nonzero
 		 * one say it all: a sparse tail (a truncate or write far out,
@@ -456,7 +525,41 @@ static int hash_one(void *arg, const char *path, uint32_t ino)
 		 * whether their zeros are stored or implied. */
 		while (known && !d[known - 1])
 			known--;
-		XXH3_128bits_update(h, d, known);
+		/* Those bytes go in as the XXH3-128 of each page: a page whose
+		 * signature and length are those of the last state hashed
+		 * holds the same bytes, and is not read again (a prefix state
+		 * adds a write or two to the one before it). */
+		np = (size_t)((known + CRASH_PAGE - 1) >> CRASH_PAGE_SHIFT);
+		if (f->hc_fsig != f->fsig) {
+			f->nhc = 0;
+			f->hc_fsig = f->fsig;
+		}
+		if (np > f->hccap) {
+			struct page_hash *n = realloc(f->hc, np * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			f->hc = n;
+			f->hccap = np;
+		}
+		for (size_t p = 0; p < np; p++) {
+			struct page_hash *e = &f->hc[p];
+			uint64_t o = (uint64_t)p << CRASH_PAGE_SHIFT;
+			uint64_t len = known - o < CRASH_PAGE ? known - o : CRASH_PAGE;
+			uint64_t sig = p < f->npsig ? f->psig[p] : 0;
+
+			if (p >= f->nhc || e->sig != sig || e->len != len) {
+				XXH128_hash_t v = XXH3_128bits(d + o, (size_t)len);
+
+				e->sig = sig;
+				e->len = len;
+				e->lo = v.low64;
+				e->hi = v.high64;
+			}
+			XXH3_128bits_update(h, &e->lo, 2 * sizeof(uint64_t));
+		}
+		if (np > f->nhc)
+			f->nhc = np;
 	} else if (c->type == CI_SYMLINK) {
 		XXH3_128bits_update(h, c->target, c->tlen);
 	}
@@ -907,6 +1010,300 @@ out:
 		r = -errno;
 	free(w.names);
 	return r;
+}
+
+/* ---- Writing over the previous state, page by page ----
+ *
+ * When nothing but torn has touched a directory since it wrote state A
+ * there (the caller knows: explore.c watches it with inotify), state B is
+ * written by changing only what can differ: the same tree (same paths,
+ * same inodes, same types) is required, and per file the pages whose
+ * signature (crash_int.h, st_file.psig) or held length differs, a cut when
+ * B holds fewer bytes, the size.  A prefix run's states differ from the
+ * previous one in a few sectors, so this writes kilobytes where a rewrite
+ * wrote the whole file (a megabyte in bench/explore.sh), without a lookup
+ * of every entry.  Anything else (-EXDEV) is for crash_state_rewrite. */
+
+struct snap_ent {
+	char    *path;         /* relative to the state directory */
+	uint32_t ino;
+	uint8_t  type;
+	uint64_t known, size, fsig;
+	uint64_t *psig;        /* pages [0, npsig) of the held bytes */
+	size_t   npsig, pscap;
+};
+
+struct crash_snap {
+	int valid;
+	struct snap_ent *e;
+	size_t n, cap;
+	/* crash_snap_take's walk */
+	struct crash_state *st;
+	size_t at;
+	int bad;
+};
+
+struct crash_snap *crash_snap_new(void)
+{
+	return calloc(1, sizeof(struct crash_snap));
+}
+
+static void snap_clear(struct crash_snap *sn)
+{
+	for (size_t i = 0; i < sn->n; i++) {
+		free(sn->e[i].path);
+		sn->e[i].path = NULL;
+	}
+	sn->n = 0;
+	sn->valid = 0;
+}
+
+void crash_snap_free(struct crash_snap *sn)
+{
+	if (!sn)
+		return;
+	snap_clear(sn);
+	for (size_t i = 0; i < sn->cap; i++)
+		free(sn->e[i].psig);
+	free(sn->e);
+	free(sn);
+}
+
+void crash_snap_invalidate(struct crash_snap *sn)
+{
+	if (sn)
+		sn->valid = 0;
+}
+
+size_t crash_snap_paths(const struct crash_snap *sn, const char **paths, size_t max)
+{
+	size_t i;
+
+	if (!sn->valid)
+		return 0;
+	for (i = 0; i < sn->n && i < max; i++)
+		paths[i] = sn->e[i].path;
+	return sn->n;
+}
+
+/* Copy what the state holds of file @ino into @e. */
+static int snap_file(struct snap_ent *e, const struct st_file *f)
+{
+	size_t np = (size_t)((file_known(f) + CRASH_PAGE - 1) >> CRASH_PAGE_SHIFT);
+
+	e->known = file_known(f);
+	e->size = f->size;
+	e->fsig = f->fsig;
+	if (np > e->pscap) {
+		uint64_t *p = realloc(e->psig, np * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		e->psig = p;
+		e->pscap = np;
+	}
+	for (size_t k = 0; k < np; k++)
+		e->psig[k] = k < f->npsig ? f->psig[k] : 0;
+	e->npsig = np;
+	return 0;
+}
+
+static int snap_one(void *arg, const char *path, uint32_t ino)
+{
+	struct crash_snap *sn = arg;
+	const struct crash_state *st = sn->st;
+	const struct cino *c = &st->s->inos[ino];
+	struct snap_ent *e;
+
+	/* At most CRASH_SNAP_MAX entries; and none the walk would skip (a
+	 * path too long for it under a deep directory) but write_dir writes. */
+	if (sn->n == CRASH_SNAP_MAX ||
+	    (c->type == CI_DIR && strlen(path) + 1 + 255 >= TORN_PATH_MAX + 1)) {
+		sn->bad = 1;
+		return 1;
+	}
+	/* A hard link (one inode named twice) is written by linking: not here. */
+	for (size_t i = 0; i < sn->n; i++)
+		if (sn->e[i].ino == ino) {
+			sn->bad = 1;
+			return 1;
+		}
+	if (sn->n == sn->cap) {
+		size_t cap = sn->cap ? sn->cap * 2 : 8;
+		struct snap_ent *n = realloc(sn->e, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		memset(n + sn->cap, 0, (cap - sn->cap) * sizeof(*n));
+		sn->e = n;
+		sn->cap = cap;
+	}
+	e = &sn->e[sn->n];
+	e->path = strdup(path);
+	if (!e->path)
+		return -ENOMEM;
+	sn->n++;
+	e->ino = ino;
+	e->type = c->type;
+	e->known = e->size = e->fsig = 0;
+	e->npsig = 0;
+	return c->type == CI_FILE ? snap_file(e, &st->files[ino]) : 0;
+}
+
+int crash_snap_take(struct crash_snap *sn, struct crash_state *st)
+{
+	int r;
+
+	snap_clear(sn);
+	sn->st = st;
+	sn->bad = 0;
+	r = walk_all(st, snap_one, sn);
+	sn->st = NULL;
+	if (r < 0) {
+		snap_clear(sn);
+		return r;
+	}
+	if (sn->bad) {
+		snap_clear(sn);
+		return 0;
+	}
+	sn->valid = 1;
+	return 1;
+}
+
+/* The walk of the new state: the same entries, in the same order. */
+static int snap_same(void *arg, const char *path, uint32_t ino)
+{
+	struct crash_snap *sn = arg;
+	const struct snap_ent *e = sn->at < sn->n ? &sn->e[sn->at] : NULL;
+
+	if (!e || e->ino != ino || strcmp(e->path, path)) {
+		sn->bad = 1;
+		return 1;
+	}
+	sn->at++;
+	return 0;
+}
+
+/* Bytes [p << SHIFT, ...) of a file holding @known bytes: how many. */
+static uint64_t page_held(uint64_t known, size_t p)
+{
+	uint64_t o = (uint64_t)p << CRASH_PAGE_SHIFT;
+
+	return known <= o ? 0 : known - o < CRASH_PAGE ? known - o : CRASH_PAGE;
+}
+
+static int pwrite_all(int fd, const uint8_t *p, uint64_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n > (1u << 30) ? (1u << 30) : n, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		p += w;
+		n -= (uint64_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* File @e (what the directory holds) becomes @f. */
+static int delta_file(int dfd, struct snap_ent *e, const struct st_file *f)
+{
+	uint64_t known = file_known(f), disk = e->size;
+	size_t np = (size_t)((known + CRASH_PAGE - 1) >> CRASH_PAGE_SHIFT), k = 0;
+	int same = e->fsig == f->fsig, fd = -1, r = 0;
+
+	/* Bytes the directory holds beyond the new known ones would show
+	 * through the zeros of a longer size: cut them. */
+	if (e->known > known) {
+		fd = openat(dfd, e->path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (ftruncate(fd, (off_t)known) < 0) {
+			r = -errno;
+			goto out;
+		}
+		disk = known;
+	}
+	while (k < np) {
+		size_t run;
+
+		/* Equal signatures and the old bytes covering the new ones:
+		 * the same bytes. */
+		if (same && k < e->npsig && e->psig[k] == (k < f->npsig ? f->psig[k] : 0) &&
+		    page_held(e->known, k) >= page_held(known, k)) {
+			k++;
+			continue;
+		}
+		for (run = k + 1; run < np; run++)
+			if (same && run < e->npsig &&
+			    e->psig[run] == (run < f->npsig ? f->psig[run] : 0) &&
+			    page_held(e->known, run) >= page_held(known, run))
+				break;
+		if (fd < 0 && (fd = openat(dfd, e->path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			return -errno;
+		uint64_t off = (uint64_t)k << CRASH_PAGE_SHIFT;
+		uint64_t end = (uint64_t)run << CRASH_PAGE_SHIFT;
+
+		if (end > known)
+			end = known;
+		r = pwrite_all(fd, fdata(f) + off, end - off, off);
+		if (r < 0)
+			goto out;
+		if (end > disk)
+			disk = end;
+		k = run;
+	}
+	if (disk != f->size) {
+		if (fd < 0 && (fd = openat(dfd, e->path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			return -errno;
+		if (ftruncate(fd, (off_t)f->size) < 0)
+			r = -errno;
+	}
+out:
+	if (fd >= 0 && close(fd) < 0 && !r)
+		r = -errno;
+	return r;
+}
+
+int crash_state_write_delta(struct crash_state *st, int dfd, struct crash_snap *sn)
+{
+	int r;
+
+	if (!sn->valid)
+		return -EXDEV;
+	r = crash_state_build(st);
+	if (r < 0)
+		return r;
+	sn->at = 0;
+	sn->bad = 0;
+	r = walk_all(st, snap_same, sn);
+	if (r < 0)
+		return r;
+	if (sn->bad || sn->at != sn->n)
+		return -EXDEV;
+	/* From here the directory is between the two states until done. */
+	sn->valid = 0;
+	for (size_t i = 0; i < sn->n; i++) {
+		struct snap_ent *e = &sn->e[i];
+		const struct st_file *f = &st->files[e->ino];
+
+		if (e->type != CI_FILE)
+			continue;   /* directories and symlinks: the same inode, unchanged */
+		r = delta_file(dfd, e, f);
+		if (r < 0)
+			return r;
+		r = snap_file(e, f);
+		if (r < 0)
+			return r;
+	}
+	sn->valid = 1;
+	return 0;
 }
 
 /* ==========================================================================

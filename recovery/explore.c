@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -875,6 +876,7 @@ struct job {
 	int      reused;             /* that worker had passed states before */
 	const struct crash_ackloss *ack;  /* crash_state_ackloss of its state */
 	int      ack_ref;            /* the reference state at ack's point */
+	int      sd;                 /* its directory's record (run.sd), or -1 */
 	char     dir[PATH_MAX + 32]; /* SCRATCH/sN */
 	char     marks[PATH_MAX + 40];
 	char     out[PATH_MAX + 40];
@@ -906,7 +908,25 @@ struct pending {
 	uint64_t point, ordinal;
 	const struct crash_ackloss *ack;
 	int      ack_ref;
+	int      sd;
 };
+
+/* A state directory of explore_run and what torn last wrote there: while
+ * inotify reports nothing on it or its entries (the checker may change
+ * anything) and its checker's process group is gone, it holds exactly the
+ * state in snap, and the next state is written over it page by page
+ * (crash_state_write_delta).  Any event, or a queue overflow, makes it
+ * dirty: rewritten whole (crash_state_rewrite) as before. */
+struct sdir {
+	int used;
+	int dirty;
+	struct crash_snap *snap;
+	pid_t pgid;                  /* its last checker's group (0: none) */
+	unsigned nwd;
+	int wd[CRASH_SNAP_MAX + 1];  /* the directory and its entries */
+};
+
+#define SPAWNERS_MAX 4
 
 /* What the loop shares between explore_run and the runner. */
 struct run {
@@ -916,12 +936,17 @@ struct run {
 	struct job *jobs;
 	unsigned nslots;             /* 2 * opts.jobs: a started job waits in one */
 	unsigned njobs;              /* slots in use */
-	/* The spawner thread (explore_run): vfork suspends the calling
+	/* The spawner threads (explore_run): vfork suspends the calling
 	 * thread until the child has exec'ed, which, with the cores busy
 	 * running checkers, is a long wait; the main thread materialises the
-	 * next state meanwhile.  efd wakes the main thread's poll. */
+	 * next state meanwhile.  One per job up to SPAWNERS_MAX: with one, a
+	 * checker that exited while the thread waited for the other's exec
+	 * left its core idle until then (bench/explore.sh: 0.86 s of a core
+	 * idle in a 4 s run, the main thread asleep and one checker starting).
+	 * efd wakes the main thread's poll. */
 	int async;
-	pthread_t spawner;
+	pthread_t spawner[SPAWNERS_MAX];
+	unsigned nspawners;
 	pthread_mutex_t mu;
 	int stop;
 	int efd;
@@ -933,7 +958,14 @@ struct run {
 	struct pending *pend;
 	unsigned pend_head, pend_n;
 	char (*pool)[PATH_MAX + 32];
+	int *pool_sd;
 	unsigned npool;
+	/* The records of the directories in the pool, queued or in use by a
+	 * job, and the inotify instance watching them (-1: none, every
+	 * reused directory is rewritten whole). */
+	struct sdir *sd;
+	unsigned nsd;
+	int ifd;
 	/* The fork server, asynchronously (explore_run with one): the
 	 * FORKING jobs in the order of their requests. */
 	int fs_async;
@@ -1149,6 +1181,7 @@ static void job_clear(struct job *j)
 	memset(j, 0, sizeof(*j));
 	j->pidfd = -1;
 	j->outfd = -1;
+	j->sd = -1;
 	j->env = env;
 	j->gen = gen;
 }
@@ -1219,6 +1252,7 @@ static void *spawner_main(void *arg)
 	struct pollfd pf[cap + 1];
 	unsigned idx[cap + 1], gen[cap + 1];
 	uint64_t one = 1;
+	int notify = 0;
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
@@ -1236,15 +1270,32 @@ static void *spawner_main(void *arg)
 		}
 		if (j && active < r->o->jobs) {
 			j->state = J_TAKEN;
+			/* Another job ready and a free core: a sibling starts it
+			 * while this thread waits in vfork. */
+			if (r->nspawners > 1 && active + 1 < r->o->jobs)
+				for (unsigned i = 0; i < cap; i++)
+					if (r->jobs[i].state == J_SPAWNING) {
+						spawner_wake(r);
+						break;
+					}
 			pthread_mutex_unlock(&r->mu);
 			job_spawn(r, j);
 			pthread_mutex_lock(&r->mu);
 			j->exited = 0;
 			j->state = j->spawn_err ? J_BROKEN : J_RUNNING;
+			/* The main thread learns of the exits seen below only now,
+			 * the next checker started (see reap). */
 			if (write(r->efd, &one, sizeof(one)) < 0) {
 				/* The counter cannot overflow here; poll times out anyway. */
 			}
+			notify = 0;
 			continue;
+		}
+		if (notify) {
+			if (write(r->efd, &one, sizeof(one)) < 0) {
+				/* As above. */
+			}
+			notify = 0;
 		}
 		/* Wait for a checker to exit, or for news from the main thread. */
 		for (unsigned i = 0; i < cap; i++) {
@@ -1282,15 +1333,18 @@ static void *spawner_main(void *arg)
 				continue;
 			if (pf[k].fd >= 0) {
 				if (pf[k].revents & (POLLIN | POLLHUP | POLLERR))
-					x->exited = 1;
+					x->exited = notify = 1;
 				continue;
 			}
 			memset(&si, 0, sizeof(si));
 			if (waitid(P_PID, (id_t)x->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
 			    si.si_pid)
-				x->exited = 1;
+				x->exited = notify = 1;
 		}
 	}
+	/* The wakeup that stopped this thread may have been the only one: pass
+	 * it on to the others. */
+	spawner_wake(r);
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
 }
@@ -1304,7 +1358,8 @@ static void spawner_stop(struct run *r)
 	r->stop = 1;
 	spawner_wake(r);
 	pthread_mutex_unlock(&r->mu);
-	pthread_join(r->spawner, NULL);
+	for (unsigned i = 0; i < r->nspawners; i++)
+		pthread_join(r->spawner[i], NULL);
 	pthread_mutex_destroy(&r->mu);
 	close(r->efd);
 	close(r->wfd);
@@ -1313,6 +1368,136 @@ static void spawner_stop(struct run *r)
 
 /* Directories kept for reuse: as many as can be in use at once. */
 #define POOL_MAX(r) (2 * (r)->o->jobs + 1)
+
+/* ---- The directories' records (struct sdir) ---- */
+
+/* What a checker can do to a directory's contents, through any of its
+ * names (the entries are watched too, not only the directory): write,
+ * truncate, chmod/chown/utimes/link (IN_ATTRIB), close after opening for
+ * writing (covers writes through a shared mapping), create, remove,
+ * rename.  Reads and opens for reading are not reported: a checker that
+ * only reads leaves its directory clean. */
+#define SD_EVENTS (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | \
+		   IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF)
+
+/* A free record, or -1 (no inotify, or none free: rewritten whole). */
+static int sd_get(struct run *r)
+{
+	if (r->ifd < 0)
+		return -1;
+	for (unsigned i = 0; i < r->nsd; i++) {
+		struct sdir *d = &r->sd[i];
+
+		if (d->used)
+			continue;
+		if (!d->snap && !(d->snap = crash_snap_new()))
+			return -1;
+		crash_snap_invalidate(d->snap);
+		d->used = 1;
+		d->dirty = 1;
+		d->pgid = 0;
+		d->nwd = 0;
+		return (int)i;
+	}
+	return -1;
+}
+
+static void sd_drop(struct run *r, int i)
+{
+	if (i < 0)
+		return;
+	/* Its watches go with the inodes removed, or stay on kept ones
+	 * (harmless: no record has those descriptors any more). */
+	r->sd[i].used = 0;
+	r->sd[i].nwd = 0;
+	crash_snap_invalidate(r->sd[i].snap);
+}
+
+/* Read the events queued so far: each makes its directory dirty. */
+static void sd_drain(struct run *r)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(r->ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			for (unsigned i = 0; i < r->nsd; i++) {
+				struct sdir *d = &r->sd[i];
+
+				if (ev->mask & IN_Q_OVERFLOW)
+					d->dirty = 1;
+				for (unsigned k = 0; !d->dirty && k < d->nwd; k++)
+					if (d->wd[k] == ev->wd)
+						d->dirty = 1;
+			}
+			p += sizeof(*ev) + ev->len;
+		}
+		/* A read returns every event that fits: room left for one
+		 * more means the queue was empty (no second read for EAGAIN). */
+		if ((size_t)n + sizeof(struct inotify_event) + NAME_MAX + 1 <= sizeof(buf))
+			break;
+	}
+}
+
+/* Does directory record @i hold exactly its snapshot? */
+static int sd_clean(struct run *r, int i)
+{
+	struct sdir *d;
+
+	if (i < 0)
+		return 0;
+	d = &r->sd[i];
+	/* A process of its checker's group still exiting may yet write (or
+	 * close a file it wrote through a mapping: the event comes then). */
+	if (d->pgid > 0 && !(kill(-d->pgid, 0) < 0 && errno == ESRCH))
+		d->dirty = 1;
+	sd_drain(r);
+	return !d->dirty;
+}
+
+/* @dir now holds @st, written by torn (whole when !@delta): record it,
+ * watch what is new, and forget the events of our own writes. */
+static void sd_written(struct run *r, int i, struct crash_state *st, const char *dir, int delta)
+{
+	struct sdir *d;
+	const char *paths[CRASH_SNAP_MAX];
+	char p[PATH_MAX + 32 + TORN_PATH_MAX];
+	size_t n;
+
+	if (i < 0)
+		return;
+	d = &r->sd[i];
+	if (!delta) {
+		d->nwd = 0;
+		if (crash_snap_take(d->snap, st) != 1) {
+			crash_snap_invalidate(d->snap);
+			d->dirty = 1;
+			return;
+		}
+		n = crash_snap_paths(d->snap, paths, CRASH_SNAP_MAX);
+		d->wd[d->nwd] = inotify_add_watch(r->ifd, dir, SD_EVENTS | IN_ONLYDIR | IN_DONT_FOLLOW);
+		if (d->wd[d->nwd] >= 0)
+			d->nwd++;
+		for (size_t k = 0; k < n && d->nwd == k + 1; k++) {
+			snprintf(p, sizeof(p), "%s/%s", dir, paths[k]);
+			d->wd[d->nwd] = inotify_add_watch(r->ifd, p, SD_EVENTS | IN_DONT_FOLLOW);
+			if (d->wd[d->nwd] >= 0)
+				d->nwd++;
+		}
+		if (d->nwd != n + 1) {
+			/* Not watched (out of watches: max_user_watches): it
+			 * cannot be trusted after its checker. */
+			crash_snap_invalidate(d->snap);
+			d->dirty = 1;
+			return;
+		}
+	}
+	sd_drain(r);
+	d->dirty = 0;
+	d->pgid = 0;
+}
 
 /* Give a finished slot back (under the lock: the spawner scans states). */
 static void job_release(struct run *r, struct job *j)
@@ -1502,12 +1687,20 @@ static void job_dispose(struct run *r, struct job *j, int failed, char **kept)
 			rename(j->out, p);
 		if (kept)
 			*kept = strdup(j->dir);
+		sd_drop(r, j->sd);
+		j->sd = -1;
 		return;
 	}
-	if (r->pool && r->npool < POOL_MAX(r))
+	if (r->pool && r->npool < POOL_MAX(r)) {
+		if (j->sd >= 0)
+			r->sd[j->sd].pgid = j->pid;
+		r->pool_sd[r->npool] = j->sd;
 		memcpy(r->pool[r->npool++], j->dir, sizeof(j->dir));
-	else
+	} else {
 		explore_rmtree(j->dir);
+		sd_drop(r, j->sd);
+	}
+	j->sd = -1;
 	if (j->own_marks)
 		unlink(j->marks);
 	if (j->own_out)
@@ -1516,8 +1709,10 @@ static void job_dispose(struct run *r, struct job *j, int failed, char **kept)
 
 static void empty_pool(struct run *r)
 {
-	while (r->npool)
+	while (r->npool) {
 		explore_rmtree(r->pool[--r->npool]);
+		sd_drop(r, r->pool_sd[r->npool]);
+	}
 }
 
 static int add_failure(struct run *r, struct job *j, struct explore_result *res)
@@ -1774,7 +1969,7 @@ static int reap(struct run *r, int block)
 	while (r->njobs) {
 		double t = now_s(), next = 0;
 		unsigned n = 0;
-		int timeout, rc, nopidfd = 0;
+		int timeout, rc, nopidfd = 0, ready = 0;
 
 		for (unsigned i = 0; i < cap; i++) {
 			struct job *j = &r->jobs[i];
@@ -1823,9 +2018,26 @@ static int reap(struct run *r, int block)
 					nopidfd = 1;
 				pf[n].fd = w->pidfd;
 			} else {
-				if (j->pidfd < 0)
+				if (r->async) {
+					/* The spawners watch the checkers and tell this thread
+					 * (efd) once the next one is started: had this thread
+					 * polled the pidfds too, every exit would wake it
+					 * together with them, and the scheduler stacked the
+					 * woken threads on the busy core while the other
+					 * idled (bench/explore.sh: 0.71 s of a core idle in a
+					 * 3.8 s run with runnable tasks waiting on the other). */
+					int ex;
+
+					pthread_mutex_lock(&r->mu);
+					ex = j->exited;
+					pthread_mutex_unlock(&r->mu);
+					if (!ex)
+						continue;
+					ready++;
+				}
+				if (j->pidfd < 0 && !r->async)
 					nopidfd = 1;
-				pf[n].fd = j->pidfd;       /* < 0: ignored by poll */
+				pf[n].fd = r->async ? -1 : j->pidfd;   /* < 0: ignored by poll */
 			}
 			pf[n].events = POLLIN;
 			pf[n].revents = 0;
@@ -1845,7 +2057,7 @@ static int reap(struct run *r, int block)
 			pf[n].revents = 0;
 			map[n++] = cap + 1;
 		}
-		if (!block || finished)
+		if (!block || finished || ready)
 			timeout = 0;
 		else if (next)
 			timeout = (int)((next - t) * 1000) + 1;
@@ -1864,6 +2076,13 @@ static int reap(struct run *r, int block)
 		}
 		if (interrupted)
 			return -EINTR;
+		if (ready) {
+			/* poll cleared the revents of the fd -1 entries */
+			for (unsigned k = 0; k < n; k++)
+				if (map[k] < cap)
+					pf[k].revents = POLLIN;
+			rc = (rc > 0 ? rc : 0) + ready;
+		}
 		for (unsigned k = 0; nopidfd && k < n; k++) {
 			siginfo_t si;
 
@@ -1973,12 +2192,13 @@ static struct job *free_slot(struct run *r)
 	return NULL;
 }
 
-/* Start the spawner thread, with SIGINT/SIGTERM blocked in it so that they
- * interrupt the main thread's poll. */
+/* Start the spawner threads, with SIGINT/SIGTERM blocked in them so that
+ * they interrupt the main thread's poll. */
 static int spawner_start(struct run *r)
 {
+	unsigned n = r->o->jobs < SPAWNERS_MAX ? r->o->jobs : SPAWNERS_MAX;
 	sigset_t all, old;
-	int rc;
+	int rc = 0;
 
 	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->efd < 0)
@@ -1991,16 +2211,23 @@ static int spawner_start(struct run *r)
 	}
 	pthread_mutex_init(&r->mu, NULL);
 	r->stop = 0;
+	r->nspawners = 0;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&r->spawner, NULL, spawner_main, r);
+	for (unsigned i = 0; i < n; i++) {
+		rc = pthread_create(&r->spawner[i], NULL, spawner_main, r);
+		if (rc)
+			break;
+		r->nspawners++;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
+	if (!r->nspawners) {
 		pthread_mutex_destroy(&r->mu);
 		close(r->efd);
 		close(r->wfd);
 		return -rc;
 	}
+	/* Fewer than asked (out of threads): fewer spawns at once, no harm. */
 	r->async = 1;
 	return 0;
 }
@@ -2013,6 +2240,7 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 
 	memset(r, 0, sizeof(r[0]));
 	r->o = o;
+	r->ifd = -1;
 	r->errbuf = err;
 	r->errlen = errlen;
 	if (!o->check || !*o->check || !o->jobs) {
@@ -2034,6 +2262,7 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 	for (unsigned i = 0; i < r->nslots; i++) {
 		r->jobs[i].pidfd = -1;
 		r->jobs[i].outfd = -1;
+		r->jobs[i].sd = -1;
 		r->jobs[i].env = checker_env_new(&r->chk);
 		if (!r->jobs[i].env)
 			rc = -ENOMEM;
@@ -2065,9 +2294,11 @@ static int run_init(struct run *r, const struct explore_opts *o, char *err, size
 	return 0;
 }
 
-static void pend_drop(struct pending *p)
+static void pend_drop(struct run *r, struct pending *p)
 {
 	explore_rmtree(p->dir);
+	sd_drop(r, p->sd);
+	p->sd = -1;
 	if (p->own_marks)
 		unlink(p->marks);
 	free(p->id);
@@ -2080,14 +2311,24 @@ static void run_fini(struct run *r)
 
 	kill_all(r);
 	for (; r->pend && r->pend_n; r->pend_n--) {
-		pend_drop(&r->pend[r->pend_head]);
+		pend_drop(r, &r->pend[r->pend_head]);
 		r->pend_head = (r->pend_head + 1) % r->o->jobs;
 	}
 	empty_pool(r);
 	free(r->pend);
 	free(r->pool);
+	free(r->pool_sd);
 	r->pend = NULL;
 	r->pool = NULL;
+	r->pool_sd = NULL;
+	for (unsigned i = 0; i < r->nsd; i++)
+		crash_snap_free(r->sd[i].snap);
+	free(r->sd);
+	r->sd = NULL;
+	r->nsd = 0;
+	if (r->ifd >= 0)
+		close(r->ifd);
+	r->ifd = -1;
 	if (!r->keep_any) {
 		explore_rmtree(r->scratch);
 	} else {
@@ -2166,9 +2407,11 @@ static int pend_flush(struct run *r, int wait)
 			rc = job_start(r, j, p->dir, p->marks, p->own_marks, out, 0, p->id,
 				       p->point, p->ordinal);
 			if (rc < 0) {
-				pend_drop(p);
+				pend_drop(r, p);
 				return rc;
 			}
+			j->sd = p->sd;
+			p->sd = -1;
 			free(p->id);
 			p->id = NULL;
 		}
@@ -2188,29 +2431,52 @@ static int pend_flush(struct run *r, int wait)
 static int start_state(struct run *r, struct crash_state *st, uint64_t ord)
 {
 	char dir[PATH_MAX + 32], marks[PATH_MAX + 40], out[PATH_MAX + 40];
-	int rc, own_marks = 1;
+	int rc, own_marks = 1, sd = -1, delta = 0;
 	struct job *j;
 
 	snprintf(dir, sizeof(dir), "%s/s%llu", r->scratch, (unsigned long long)ord);
 	side_path(marks, sizeof(marks), dir, "marks");
 	rc = -ENOENT;
 	if (r->npool) {
-		/* A passed state's directory, renamed and rewritten; anything
-		 * amiss (its checker may have done anything there): afresh. */
+		/* A passed state's directory, renamed and written over: page
+		 * by page when nothing touched it since torn wrote it (struct
+		 * sdir), else rewritten; anything amiss: afresh. */
 		const char *old = r->pool[--r->npool];
+		int clean;
 
-		if (rename(old, dir) < 0)
+		sd = r->pool_sd[r->npool];
+		clean = sd_clean(r, sd);
+		if (rename(old, dir) < 0) {
 			explore_rmtree(old);
-		else if ((rc = crash_state_rewrite(st, dir, 0755)) < 0)
-			explore_rmtree(dir);
+		} else {
+			if (clean) {
+				int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+				rc = dfd < 0 ? -errno : crash_state_write_delta(st, dfd, r->sd[sd].snap);
+				if (dfd >= 0)
+					close(dfd);
+				delta = rc == 0;
+			}
+			if (rc < 0 && (rc = crash_state_rewrite(st, dir, 0755)) < 0)
+				explore_rmtree(dir);
+		}
+		if (rc < 0) {
+			sd_drop(r, sd);
+			sd = -1;
+		}
 	}
+	if (sd < 0)
+		sd = sd_get(r);
 	if (rc < 0 && mkdir(dir, 0755) < 0) {
 		rc = -errno;
 		seterr(r->errbuf, r->errlen, "cannot create %s: %s", dir, strerror(-rc));
+		sd_drop(r, sd);
 		return rc;
 	}
 	if (rc < 0)
 		rc = crash_state_write(st, dir);
+	if (rc == 0)
+		sd_written(r, sd, st, dir, delta);
 	if (rc == 0 && r->marks_done) {
 		size_t k = marks_before(&r->marks, crash_state_point(st));
 
@@ -2246,6 +2512,8 @@ static int start_state(struct run *r, struct crash_state *st, uint64_t ord)
 		p->point = crash_state_point(st);
 		p->ordinal = ord;
 		p->ack = crash_state_ackloss(st, &p->ack_ref);
+		p->sd = sd;
+		sd = -1;
 		r->pend_n++;
 		return pend_flush(r, r->pend_n == r->o->jobs);
 	}
@@ -2260,6 +2528,7 @@ static int start_state(struct run *r, struct crash_state *st, uint64_t ord)
 			 crash_state_point(st), ord);
 fail:
 	explore_rmtree(dir);
+	sd_drop(r, sd);
 	if (own_marks)
 		unlink(marks);
 	return rc;
@@ -2385,11 +2654,18 @@ int explore_run(const struct torn_trace *t, struct crash_space *space,
 	    !(r.marks_done = calloc(r.marks.n + 1, 1)) ||
 	    !(r.pend = calloc(o->jobs, sizeof(*r.pend))) ||
 	    !(r.pool = calloc(2 * o->jobs + 1, sizeof(*r.pool))) ||
+	    !(r.pool_sd = calloc(2 * o->jobs + 1, sizeof(*r.pool_sd))) ||
+	    !(r.sd = calloc(5 * o->jobs + 2, sizeof(*r.sd))) ||
 	    crash_applied_new(space, &r.applied) < 0) {
 		seterr(err, errlen, "out of memory");
 		run_fini(&r);
 		return -ENOMEM;
 	}
+	/* In the pool (2 jobs + 1), queued (jobs), in the slots (2 jobs),
+	 * one being written.  No inotify (out of instances): every reused
+	 * directory is rewritten whole. */
+	r.nsd = 5 * o->jobs + 2;
+	r.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (o->check_fn && o->forkserver) {
 		/* Requests to the server do not block: no spawner thread. */
 		r.fs_async = 1;
