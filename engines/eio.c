@@ -426,11 +426,7 @@ static int uring_sync(struct eio_file *f, int datasync)
 	io_uring_sqe_set_data(sqe, NULL);
 	sqe->flags |= IOSQE_IO_DRAIN;
 	f->queued++;
-	/* One io_uring_enter submits and waits for everything outstanding,
-	 * the flush last: uring_wait_all then only reaps (waiting for one
-	 * completion, then for the rest, took two enters per commit and made
-	 * the ring slower than pwrite + fdatasync at --sync every). */
-	rc = uring_submit(f, f->inflight + f->queued);
+	rc = uring_submit(f, 1);
 	if (rc < 0)
 		return rc;
 	return uring_wait_all(f);
