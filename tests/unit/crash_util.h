@@ -133,7 +133,11 @@ static inline void ct_append(char **out, size_t *len, const char *fmt, ...)
 	free(m);
 }
 
-static inline void ct_describe_dir(int dfd, const char *prefix, char **out, size_t *len)
+/* Describe the tree at @dfd into *@out: names, types, sizes, symlink
+ * targets, and file bytes in brief (a letter per 512-byte block).  @exact
+ * adds the permission bits and link counts, and names every file's bytes
+ * by an FNV-1a hash of all of them (byte-for-byte comparisons). */
+static inline void ct_describe_tree(int dfd, const char *prefix, char **out, size_t *len, int exact)
 {
 	char *names[256];
 	size_t n = 0, i;
@@ -156,6 +160,8 @@ static inline void ct_describe_dir(int dfd, const char *prefix, char **out, size
 		assert_int_equal(fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW), 0);
 		if (*len)
 			ct_append(out, len, " ");
+		if (exact)
+			ct_append(out, len, "[%o:%lu]", (unsigned)sb.st_mode, (unsigned long)sb.st_nlink);
 		if (S_ISDIR(sb.st_mode)) {
 			int fd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 			char sub[1100];
@@ -163,7 +169,7 @@ static inline void ct_describe_dir(int dfd, const char *prefix, char **out, size
 			assert_true(fd >= 0);
 			ct_append(out, len, "%s/", path);
 			snprintf(sub, sizeof(sub), "%s/", path);
-			ct_describe_dir(fd, sub, out, len);
+			ct_describe_tree(fd, sub, out, len, exact);
 			close(fd);
 		} else if (S_ISLNK(sb.st_mode)) {
 			char tgt[512];
@@ -179,7 +185,19 @@ static inline void ct_describe_dir(int dfd, const char *prefix, char **out, size
 
 			assert_true(fd >= 0);
 			ct_append(out, len, "%s=%lld:", path, (long long)sb.st_size);
-			while (at < sb.st_size) {
+			if (exact) {
+				uint64_t h = 0xcbf29ce484222325ull;
+				ssize_t r;
+
+				while ((r = pread(fd, blk, sizeof(blk), at)) > 0) {
+					for (ssize_t k = 0; k < r; k++)
+						h = (h ^ blk[k]) * 0x100000001b3ull;
+					at += r;
+				}
+				assert_int_equal(at, sb.st_size);
+				ct_append(out, len, "%016llx", (unsigned long long)h);
+			}
+			while (!exact && at < sb.st_size) {
 				ssize_t r = pread(fd, blk, sizeof(blk), at), k;
 				char c;
 
@@ -194,6 +212,11 @@ static inline void ct_describe_dir(int dfd, const char *prefix, char **out, size
 		}
 		free(names[i]);
 	}
+}
+
+static inline void ct_describe_dir(int dfd, const char *prefix, char **out, size_t *len)
+{
+	ct_describe_tree(dfd, prefix, out, len, 0);
 }
 
 /* A fresh temporary directory (on /dev/shm when there is one: faster). */

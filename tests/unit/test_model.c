@@ -1527,71 +1527,6 @@ static void test_random_events(void **state)
  * and on one of large writes over many pages of two flat files.  And the
  * content hash, built from page hashes cached across states, is that of
  * the state built afresh from its id. */
-static uint64_t dx_fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
-static void dx_describe(int dfd, const char *prefix, char **out, size_t *len)
-{
-	char *names[256];
-	size_t n = 0;
-	DIR *d = fdopendir(dup(dfd));
-	struct dirent *e;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			assert_true(n < 256);
-			names[n++] = strdup(e->d_name);
-		}
-	closedir(d);
-	qsort(names, n, sizeof(*names), ct_name_cmp);
-	for (size_t i = 0; i < n; i++) {
-		struct stat sb;
-
-		assert_int_equal(fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW), 0);
-		ct_append(out, len, " %s%s:%o:%lld:%lu:", prefix, names[i], (unsigned)sb.st_mode,
-			  (long long)sb.st_size, (unsigned long)sb.st_nlink);
-		if (S_ISDIR(sb.st_mode)) {
-			int fd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-			char sub[1100];
-
-			assert_true(fd >= 0);
-			snprintf(sub, sizeof(sub), "%s%s/", prefix, names[i]);
-			dx_describe(fd, sub, out, len);
-			close(fd);
-		} else if (S_ISLNK(sb.st_mode)) {
-			char tgt[512];
-			ssize_t l = readlinkat(dfd, names[i], tgt, sizeof(tgt) - 1);
-
-			assert_true(l >= 0);
-			tgt[l] = 0;
-			ct_append(out, len, "%s", tgt);
-		} else {
-			int fd = openat(dfd, names[i], O_RDONLY | O_NOFOLLOW);
-			uint64_t h = 0xcbf29ce484222325ull;
-			uint8_t blk[8192];
-			ssize_t r;
-			off_t at = 0;
-
-			assert_true(fd >= 0);
-			while ((r = pread(fd, blk, sizeof(blk), at)) > 0) {
-				h = dx_fnv(h, blk, (size_t)r);
-				at += r;
-			}
-			assert_int_equal(at, sb.st_size);
-			ct_append(out, len, "%016llx", (unsigned long long)h);
-			close(fd);
-		}
-		free(names[i]);
-	}
-}
-
 static char *dx_dir(const char *dir)
 {
 	char *out = strdup("");
@@ -1599,7 +1534,7 @@ static char *dx_dir(const char *dir)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 
 	assert_true(fd >= 0 && out);
-	dx_describe(fd, "", &out, &len);
+	ct_describe_tree(fd, "", &out, &len, 1);
 	close(fd);
 	return out;
 }
