@@ -783,9 +783,9 @@ struct consumer {
 	struct shm_ctl *c;
 	struct writer *w;
 	uint32_t stop;              /* set by the main thread after the ring is closed */
-	int ctl_fd;                 /* the control file, to allocate the ring's pages */
 	int corrupt;                /* a record in the ring was not well formed */
 	uint64_t records;
+	uint64_t prefaulted;        /* ring bytes allocated ahead of the program */
 	struct shm_namer namer;     /* the hashes of the unhashed blobs (shm.h) */
 };
 
@@ -817,27 +817,42 @@ static void consumer_flush(struct consumer *k, struct iovec *iov, int *n, uint64
 #define MADV_POPULATE_WRITE 23
 #endif
 
-/* Allocate and zero the pages of the dedup set and the ring now, beside
- * the program rather than in its way: otherwise its first lap round the
- * ring allocates and zeroes a page every 4 KiB, and its prefault
- * (shim_ring.c) does the same for the set; once they exist, mapping them
- * costs it ~0.1 us a page.  Written through our mapping, in the order the
- * program uses them (the set, then the ring from its start), a MiB at a
- * time so that it finds the first ones ready.  (fallocate would allocate
- * them but leave the zeroing to the first touch, on tmpfs.)  Best effort:
- * a kernel without MADV_POPULATE_WRITE (< 5.14) gets fallocate, and a
- * sparse mapping works too. */
+/* Allocate and zero the ring's pages beside the program rather than in its
+ * way: otherwise its first lap round the ring allocates and zeroes a page
+ * every 4 KiB (once they exist, its own prefault in shim_ring.c maps them at
+ * ~0.25 us a page).  Written through our mapping, in the order the program
+ * uses them, CONSUMER_PREFAULT bytes at a time, keeping CONSUMER_LEAD bytes
+ * ahead of the program's head, and only while the ring is less than half
+ * full: taking records out comes first (all 16 MiB at once, before taking
+ * any, held the first records back ~16 ms, long enough for the program to
+ * fill the ring and wait, and made every recording ~20 ms longer).  Once the
+ * head has gone round once, every page is there.  (fallocate would allocate
+ * them but leave the zeroing to the first touch, on tmpfs.)  The dedup set
+ * is ours alone: its pages come as we fill it.  Best effort: a kernel
+ * without MADV_POPULATE_WRITE (< 5.14) leaves the pages to the program. */
+#define CONSUMER_PREFAULT (256u << 10)
+#define CONSUMER_LEAD     (4u << 20)
+
 static void consumer_prefault(struct consumer *k)
 {
 	struct shm_ctl *c = k->c;
-	uint64_t to = c->ring_off + c->ring_size, step = 1u << 20;
+	uint64_t end = c->ring_size;
 
-	for (uint64_t at = c->dedup_off; at < to; at += step)
-		if (madvise((uint8_t *)c + at, to - at < step ? to - at : step,
-			    MADV_POPULATE_WRITE) != 0) {
-			(void)fallocate(k->ctl_fd, FALLOC_FL_KEEP_SIZE, (off_t)at, (off_t)(to - at));
+	while (k->prefaulted < end && !__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE), at;
+
+		if (head >= end || head - __atomic_load_n(&c->tail, __ATOMIC_RELAXED) > end / 2) {
+			if (head >= end)
+				k->prefaulted = end;
 			return;
 		}
+		at = k->prefaulted > head ? k->prefaulted : head & ~(uint64_t)4095;
+		if (at >= end || at - head >= CONSUMER_LEAD)
+			return;
+		k->prefaulted = at + CONSUMER_PREFAULT < end ? at + CONSUMER_PREFAULT : end;
+		if (madvise(shm_ring(c) + at, (size_t)(k->prefaulted - at), MADV_POPULATE_WRITE) != 0)
+			k->prefaulted = end;
+	}
 }
 
 static uint64_t now_ns(void)
@@ -860,11 +875,12 @@ static void *consumer_main(void *arg)
 
 	uint64_t dirty_since = 0;   /* direct mode: when bytes began waiting in the writer */
 
-	consumer_prefault(k);
 	for (;;) {
 		/* stop before head: once stop is seen, head is final. */
 		uint32_t stop = __atomic_load_n(&k->stop, __ATOMIC_ACQUIRE);
 		uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
+
+		consumer_prefault(k);
 
 		if (head == tail) {
 			if (stop)
@@ -1269,7 +1285,6 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 
 	k.c = cf.c;
 	k.w = &w;
-	k.ctl_fd = cf.fd;
 	if ((rc = -pthread_create(&thr, NULL, consumer_main, &k)) < 0) {
 		fail(err, 0, rc, "cannot start the consumer thread: %s", strerror(-rc));
 		kill(ch.pid, SIGKILL);
