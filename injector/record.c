@@ -649,7 +649,9 @@ out:
 
 struct child {
 	pid_t pid;
-	int mark_rd, mark_wr;       /* the $TORN_MARK_FD pipe */
+	int mark_fd;                /* the $TORN_MARK_FD file (shm.h, section 5) */
+	struct shm_markwin mark_win;  /* our window of it */
+	uint64_t mark_punched;      /* bytes of it given back (punched out) */
 	int out_rd, out_wr;         /* the stdout pipe (--marks-from-stdout) */
 	int ctl_fd;                 /* the control file (owned by struct ctlfile) */
 	char **envp;
@@ -658,7 +660,7 @@ struct child {
 
 static void child_fds_close(struct child *ch)
 {
-	int *fds[] = { &ch->mark_rd, &ch->mark_wr, &ch->out_rd, &ch->out_wr };
+	int *fds[] = { &ch->mark_fd, &ch->out_rd, &ch->out_wr };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -669,6 +671,9 @@ static void child_fds_close(struct child *ch)
 
 static void child_free(struct child *ch)
 {
+	if (ch->mark_win.base)
+		munmap((void *)ch->mark_win.base, (size_t)SHM_MARK_WIN);
+	ch->mark_win.base = NULL;
 	child_fds_close(ch);
 	free(ch->envp);
 	for (int i = 0; i < 3; i++)
@@ -753,8 +758,8 @@ static void child_exec(struct child *ch, char *const *argv, int errfd, int marks
 	int map[7][2] = {
 		{ errfd, -1 },                  /* only moved out of the way */
 		{ ch->ctl_fd, SHM_FD_CTL },
-		{ ch->mark_rd, SHM_FD_MARK_RD },
-		{ ch->mark_wr, SHM_MARK_FD },
+		{ ch->mark_fd, SHM_FD_MARK_RD },
+		{ ch->mark_fd, SHM_MARK_FD },
 		{ marks_from_stdout ? STDOUT_FILENO : -1, SHM_FD_STDOUT_ORIG },
 		{ ch->out_rd, SHM_FD_STDOUT_RD },
 		{ ch->out_wr, STDOUT_FILENO },
@@ -962,15 +967,29 @@ static void *consumer_main(void *arg)
  * 6. THE MAIN LOOP AND record_run
  * ========================================================================== */
 
-/* Under the shared lock, turn what waits in the pipes into marks (stdout
- * bytes also go on to our stdout, the program's real one).  @final: the
+/* Under the shared lock, turn what was written to the marks file and the
+ * stdout pipe into marks (stdout bytes also go on to our stdout, the
+ * program's real one).  The marks file up to its file position: past a NUL
+ * byte, which stops the producers' scans (shm.h, section 5).  @final: the
  * program is gone, a last line without its newline is a mark too. */
 static void drain_pipes(struct shm_ctl *c, struct child *ch, int final)
 {
 	if (shm_lock(c) < 0)
 		return;
-	if (ch->mark_rd >= 0)
-		shm_drain_fd(c, ch->mark_rd, -1, &c->mark_line);
+	if (ch->mark_fd >= 0) {
+		off_t end = lseek(ch->mark_fd, 0, SEEK_CUR);
+		uint64_t low;
+
+		if (end > 0)
+			shm_drain_marks(c, &ch->mark_win, ch->mark_fd,
+					(uint64_t)end < SHM_MARK_SPAN ? (uint64_t)end : SHM_MARK_SPAN);
+		/* Give back the memory of what every process is done with. */
+		low = c->mark_pos & ~(SHM_MARK_WIN - 1);
+		if (low > ch->mark_punched &&
+		    fallocate(ch->mark_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)ch->mark_punched, (off_t)(low - ch->mark_punched)) == 0)
+			ch->mark_punched = low;
+	}
 	if (ch->out_rd >= 0)
 		shm_drain_fd(c, ch->out_rd, STDOUT_FILENO, &c->out_line);
 	if (final) {
@@ -985,12 +1004,13 @@ static void drain_pipes(struct shm_ctl *c, struct child *ch, int final)
 	shm_unlock(c);
 }
 
-/* Wait for the program, draining the pipes whenever they have something,
- * so a program that prints a lot never blocks on a full pipe. */
+/* Wait for the program, draining the stdout pipe whenever it has something,
+ * so a program that prints a lot never blocks on a full pipe, and the marks
+ * file at least every second, so that its memory is given back. */
 static int wait_program(struct shm_ctl *c, struct child *ch, int *status)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, ch->pid, 0);
-	int watch[2] = { ch->mark_rd, ch->out_rd };
+	int watch[2] = { -1, ch->out_rd };
 
 	for (;;) {
 		struct pollfd p[3];
@@ -1003,7 +1023,11 @@ static int wait_program(struct shm_ctl *c, struct child *ch, int *status)
 		if (pidfd >= 0)
 			p[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
 		/* Without a pidfd (kernel < 5.3) look at the child every 20 ms. */
-		if (poll(p, (nfds_t)n, pidfd >= 0 ? 1000 : 20) > 0) {
+		int ready = poll(p, (nfds_t)n, pidfd >= 0 ? 1000 : 20);
+
+		if (ready == 0)
+			drain = 1;      /* the marks file, at least every second */
+		if (ready > 0) {
 			for (int i = 0; i < n; i++) {
 				if (p[i].fd == pidfd)
 					continue;
@@ -1014,9 +1038,9 @@ static int wait_program(struct shm_ctl *c, struct child *ch, int *status)
 				else if (p[i].revents & (POLLHUP | POLLERR | POLLNVAL))
 					watch[p[i].fd == watch[0] ? 0 : 1] = -1;
 			}
-			if (drain)
-				drain_pipes(c, ch, 0);
 		}
+		if (drain)
+			drain_pipes(c, ch, 0);
 		r = waitpid(ch->pid, status, WNOHANG);
 		if (r == ch->pid)
 			break;
@@ -1136,7 +1160,7 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 	char root[PATH_MAX], *text = NULL;
 	struct ctlfile cf = { .path = "", .fd = -1 };
 	struct writer w = { .fd = -1, .dfd = -1, .cap = WRITER_BUF };
-	struct child ch = { .pid = -1, .ctl_fd = -1, .mark_rd = -1, .mark_wr = -1, .out_rd = -1, .out_wr = -1 };
+	struct child ch = { .pid = -1, .ctl_fd = -1, .mark_fd = -1, .out_rd = -1, .out_wr = -1 };
 	struct consumer k = { 0 };
 	struct snap s = { 0 };
 	struct stat st, trace_st;
@@ -1230,19 +1254,23 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 		goto out;
 	}
 
-	/* The pipes.  Read ends non-blocking: the shim and we only ever drain
-	 * what is there, under the lock. */
-	int mp[2], op[2] = { -1, -1 };
-	if (pipe2(mp, O_CLOEXEC) != 0 || (o->marks_from_stdout && pipe2(op, O_CLOEXEC) != 0) ||
-	    pipe2(errpipe, O_CLOEXEC) != 0) {
+	/* The marks file: sparse, sealed at its size, one open file description
+	 * shared by every process (shm.h, section 5). */
+	ch.mark_fd = memfd_create("torn-marks", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (ch.mark_fd < 0 || ftruncate(ch.mark_fd, (off_t)SHM_MARK_SPAN) != 0 ||
+	    fcntl(ch.mark_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+		rc = fail(err, 0, -errno, "cannot create the marks file: %s", strerror(errno));
+		goto out;
+	}
+	/* The stdout pipe.  Read end non-blocking: the shim and we only ever
+	 * drain what is there, under the lock. */
+	int op[2] = { -1, -1 };
+	if ((o->marks_from_stdout && pipe2(op, O_CLOEXEC) != 0) || pipe2(errpipe, O_CLOEXEC) != 0) {
 		rc = fail(err, 0, -errno, "cannot create pipes: %s", strerror(errno));
 		goto out;
 	}
-	ch.mark_rd = mp[0];
-	ch.mark_wr = mp[1];
 	ch.out_rd = op[0];
 	ch.out_wr = op[1];
-	fcntl(ch.mark_rd, F_SETFL, O_NONBLOCK);
 	if (ch.out_rd >= 0)
 		fcntl(ch.out_rd, F_SETFL, O_NONBLOCK);
 	cf.c->mark_rd = SHM_FD_MARK_RD;
@@ -1277,8 +1305,6 @@ int record_run(const struct record_opts *o, struct record_result *res, struct re
 	signals_set = 5;
 	close(errpipe[1]);
 	errpipe[1] = -1;
-	close(ch.mark_wr);
-	ch.mark_wr = -1;
 	if (ch.out_wr >= 0)
 		close(ch.out_wr);
 	ch.out_wr = -1;

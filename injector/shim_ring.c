@@ -36,6 +36,8 @@
 static struct shm_ctl *g_ctl;           /* NULL: not recording */
 static int g_dead;                      /* the recorder went away: pass through */
 static int g_mark_rd = -1, g_stdout_rd = -1, g_stdout_orig = -1, g_ctl_fd = -1;
+/* this process's window of the $TORN_MARK_FD file (shm.h, section 5) */
+static struct shm_markwin g_mark_win;
 static char g_root[PATH_MAX];
 static size_t g_root_len;
 
@@ -94,6 +96,17 @@ static void save_env(char *dst, size_t cap, const char *name)
 }
 
 /* The descriptor @fd is one of ours only if it still is a pipe. */
+/* The $TORN_MARK_FD file as the recorder made it: a regular (memory) file. */
+static int marks_fd(int fd)
+{
+	struct stat st;
+
+	if (fd < 0 || syscall(SYS_fstat, fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != SHM_MARK_SPAN)
+		return -1;
+	return fd;
+}
+
 static int fifo_fd(int fd)
 {
 	struct stat st;
@@ -187,7 +200,7 @@ __attribute__((constructor)) static void shim_ring_init(void)
 	memcpy(g_root, c->root, c->root_len);
 	g_root[c->root_len] = '\0';
 	g_root_len = c->root_len;
-	g_mark_rd = fifo_fd(c->mark_rd);
+	g_mark_rd = marks_fd(c->mark_rd);
 	g_stdout_rd = fifo_fd(c->stdout_rd);
 	g_stdout_orig = g_stdout_rd >= 0 ? c->stdout_orig : -1;
 	/* Each printed line must reach the pipe when printed, or it would be
@@ -427,10 +440,11 @@ static void check(int rc)
 		g_dead = 1;
 }
 
-/* Marks written to the pipes before this point go before the next event. */
+/* Marks written before this point (the $TORN_MARK_FD file, the stdout pipe)
+ * go before the next event. */
 static int drain(void)
 {
-	int rc = shm_drain_pipes(g_ctl, g_mark_rd, g_stdout_rd, g_stdout_orig);
+	int rc = shm_drain_pipes(g_ctl, &g_mark_win, g_mark_rd, g_stdout_rd, g_stdout_orig);
 
 	check(rc);
 	return rc;

@@ -3,7 +3,7 @@
  * of the recorded program, and the producer side of its ring.
  *
  * Sections: 1. layout and invariants, 2. futex and lock, 3. the ring,
- * 4. the dedup set, 5. mark pipes.
+ * 4. the dedup set, 5. marks (the $TORN_MARK_FD file, the stdout pipe).
  *
  * The recorder (injector/record.c) creates a file (in /dev/shm when it
  * exists), sizes it sparse, maps it MAP_SHARED and unlinks it at once (so
@@ -53,7 +53,7 @@
  *     recorder); it is taken under the lock, so ring order is seq order.
  *     A producer that dies after taking a seq leaves a gap, never a reorder.
  *   - closed is set under the lock by the recorder once it has drained the
- *     pipes for the last time: nothing may be put in the ring after it.
+ *     marks for the last time: nothing may be put in the ring after it.
  *   - the consumer is not woken for every record: it naps at most
  *     SHM_CONSUMER_NAP_MS, and producers wake it when the ring is an eighth
  *     full or full (cons_sleep); producers that find the ring full sleep on
@@ -71,6 +71,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,7 +85,7 @@
 /* A ring record whose content hashes the consumer fills in (never in a
  * trace: no TORN_F_* flag has this bit). */
 #define SHM_F_UNHASHED      0x8000u
-#define SHM_VERSION         4u                      /* bump on any change of struct shm_ctl */
+#define SHM_VERSION         5u                      /* bump on any change of struct shm_ctl */
 #define SHM_CTL_SIZE        65536u                  /* room for the header below */
 /* 16 MiB: large enough that the consumer (a write to the page cache, GB/s)
  * seldom lets it fill, small enough that it is reused soon: a page of
@@ -97,11 +98,15 @@
  * 64 MiB stream benchmark). */
 #define SHM_DEDUP_BITS      18u
 #define SHM_MARK_FD         8                       /* $TORN_MARK_FD: one digit for sh */
+/* The $TORN_MARK_FD file (section 5): its fixed size, sealed, and the
+ * window of it each process maps to read what was written. */
+#define SHM_MARK_SPAN       (1ull << 40)
+#define SHM_MARK_WIN        (1ull << 20)
 #define SHM_CONSUMER_NAP_MS 5                       /* the consumer's longest sleep */
 
 /* The shim's own descriptors in the program (see SHIM_FD_BASE in shim.h):
  * inherited by every process, the same numbers everywhere. */
-#define SHM_FD_MARK_RD      1000    /* read end of the $TORN_MARK_FD pipe */
+#define SHM_FD_MARK_RD      1000    /* the $TORN_MARK_FD file, for mapping it */
 #define SHM_FD_STDOUT_RD    1001    /* read end of the stdout pipe (--marks-from-stdout) */
 #define SHM_FD_STDOUT_ORIG  1002    /* the program's real stdout (--marks-from-stdout) */
 #define SHM_FD_CTL          1003    /* the control file itself ($TORN_SHM = "fd:1003") */
@@ -123,7 +128,7 @@ struct shm_ctl {
 	uint64_t dedup_off;
 	uint32_t dedup_slots;           /* a power of two */
 	int32_t  recorder_pid;          /* producers waiting on a full ring check it lives */
-	int32_t  mark_rd;               /* fd of the mark pipe's read end in the program, or -1 */
+	int32_t  mark_rd;               /* fd of the $TORN_MARK_FD file in the program, or -1 */
 	int32_t  stdout_rd;             /* fd of the stdout pipe's read end, or -1 */
 	int32_t  stdout_orig;           /* fd of the real stdout (pass-through), or -1 */
 	uint32_t marks_from_stdout;     /* 1: make stdout line-buffered in the program */
@@ -139,7 +144,8 @@ struct shm_ctl {
 	uint64_t events;                /* events put in the ring (statistics) */
 	uint64_t blobs;                 /* distinct chunks stored (by the recorder) */
 	uint32_t attached;              /* processes whose shim mapped this block (atomic) */
-	struct shm_line mark_line;      /* partial line of the $TORN_MARK_FD pipe */
+	uint64_t mark_pos;              /* bytes of the $TORN_MARK_FD file turned into marks */
+	struct shm_line mark_line;      /* partial line of the $TORN_MARK_FD file */
 	struct shm_line out_line;       /* partial line of the stdout pipe */
 	uint64_t fault_count[32];       /* calls counted per fault rule (shim_fault.c;
 	                                   FAULT_SPECS_MAX rules) */
@@ -445,8 +451,102 @@ static inline int shm_name(struct shm_ctl *c, struct shm_namer *nm, uint8_t *rec
 }
 
 /* ==========================================================================
- * 5. MARK PIPES (under the lock)
- * ========================================================================== */
+ * 5. MARKS (under the lock)
+ * ==========================================================================
+ *
+ * Marks written to $TORN_MARK_FD must be ordered exactly with the I/O
+ * around them, whoever writes them: a shell's echo, a program the shim is
+ * not in (statically linked, raw system calls).  So before every event a
+ * producer turns what was written since the last event into marks.  The
+ * descriptor is a memory file (memfd), not a pipe: the recorder gives it a
+ * fixed size of SHM_MARK_SPAN (sparse) and seals it (F_SEAL_SHRINK,
+ * F_SEAL_GROW), and every process of the program shares one open file
+ * description of it, so its writes land one after the other from offset 0
+ * through the shared file position.  A producer then finds new marks with a
+ * load from its own read-only mapping of the file, where a pipe cost an
+ * ioctl(FIONREAD) per event (~0.5 us here, a tenth of a 4 KiB buffered
+ * write): written bytes are the page cache's pages, which the mapping
+ * shows as soon as write() returns, and bytes not yet written read 0.
+ * mark_pos counts the bytes consumed; each process maps a SHM_MARK_WIN
+ * window around it (mapped again when mark_pos leaves it; the size keeps
+ * every page of a window inside the file, so no access is ever SIGBUS).
+ * A producer consumes the bytes up to the first 0 and only those: bytes
+ * of a write still being copied may show out of order, but never before
+ * the bytes before them are final.  So a mark line holds no NUL bytes; one
+ * that does stops the producers' scans there, and the rest is taken by the
+ * recorder, which reads up to the file position itself (lseek: every
+ * write that returned is before it), when it drains (every second, and at
+ * the end, when the last line needs no newline).  The recorder also
+ * punches out the windows below mark_pos, so the file keeps at most a
+ * window or two of memory.  The seals make writes that do not go through
+ * the shared description fail loudly (EPERM: `>/dev/fd/8` truncates,
+ * `>>` appends at the end of the span) instead of being lost.
+ */
+
+/* One process's read-only window of the $TORN_MARK_FD file. */
+struct shm_markwin {
+	const uint8_t *base;            /* NULL: not mapped yet */
+	uint64_t off;                   /* file offset of base, a multiple of SHM_MARK_WIN */
+};
+
+/* Map the window holding file offset @pos (same address when remapped).
+ * Returns 0, or -1 when it cannot be mapped (the marks then wait for the
+ * recorder's drain). */
+static inline int shm_markwin_at(struct shm_markwin *w, int fd, uint64_t pos)
+{
+	uint64_t off = pos & ~(SHM_MARK_WIN - 1);
+	long p;
+
+	if (w->base && w->off == off)
+		return 0;
+	if (off >= SHM_MARK_SPAN)
+		return -1;
+	p = syscall(SYS_mmap, (void *)w->base, (size_t)SHM_MARK_WIN, PROT_READ,
+		    MAP_SHARED | (w->base ? MAP_FIXED : 0), fd, (off_t)off);
+	if (p == -1L) {
+		if (w->base)
+			syscall(SYS_munmap, (void *)w->base, (size_t)SHM_MARK_WIN);
+		w->base = NULL;
+		return -1;
+	}
+	w->base = (const uint8_t *)p;
+	w->off = off;
+	return 0;
+}
+
+static inline int shm_feed_lines(struct shm_ctl *c, struct shm_line *l, const char *buf, size_t n);
+
+/* Turn the bytes of the $TORN_MARK_FD file (descriptor @fd, mapped through
+ * @w) from mark_pos on into marks: up to the first 0 when @end is 0 (a
+ * producer), else up to @end (the recorder, which knows the file position).
+ * Returns 0 or -errno from the ring. */
+static inline int shm_drain_marks(struct shm_ctl *c, struct shm_markwin *w, int fd, uint64_t end)
+{
+	for (;;) {
+		uint64_t pos = c->mark_pos;
+		const uint8_t *p;
+		size_t room, n = 0;
+		int rc;
+
+		if ((end && pos >= end) || shm_markwin_at(w, fd, pos) < 0)
+			return 0;
+		p = w->base + (pos - w->off);
+		room = (size_t)(w->off + SHM_MARK_WIN - pos);
+		if (end)
+			n = end - pos < room ? (size_t)(end - pos) : room;
+		else
+			while (n < room && p[n])
+				n++;
+		if (n == 0)
+			return 0;
+		rc = shm_feed_lines(c, &c->mark_line, (const char *)p, n);
+		c->mark_pos = pos + n;
+		if (rc < 0)
+			return rc;
+		if (!end && n < room)
+			return 0;
+	}
+}
 
 /* Emit a mark event for @len bytes of @text (no newline in it). */
 static inline int shm_put_mark(struct shm_ctl *c, const char *text, size_t len,
@@ -531,40 +631,29 @@ static inline long shm_drain_fd(struct shm_ctl *c, int fd, int copy_fd, struct s
 	}
 }
 
-/* Drain both mark pipes, given the descriptors valid in the calling process.
- * One system call finds out whether there is anything at all, so an event
- * costs a single extra one when the pipes are empty (the common case): with
- * one pipe (no --marks-from-stdout) FIONREAD, ~110 ns, else a poll of both,
- * ~160 ns.  (A read that finds the pipe empty would be as cheap, but it
- * relies on O_NONBLOCK, which the program could clear; FIONREAD never
- * blocks.) */
-static inline int shm_drain_pipes(struct shm_ctl *c, int mark_rd, int stdout_rd, int stdout_orig)
+/* Before an event: the marks written so far, given the descriptors valid in
+ * the calling process (-1: none) and its window of the marks file.  The
+ * marks file costs a load when nothing is new (the common case); the
+ * stdout pipe (--marks-from-stdout) an ioctl(FIONREAD), which never blocks
+ * (a read that finds the pipe empty would be as cheap, but relies on
+ * O_NONBLOCK, which the program could clear). */
+static inline int shm_drain_pipes(struct shm_ctl *c, struct shm_markwin *w, int mark_fd,
+				  int stdout_rd, int stdout_orig)
 {
-	static const struct timespec zero;
-	struct pollfd p[2];
-	int n = 0, rc = 0, avail;
+	int avail, rc = 0;
 
-	if (mark_rd >= 0 && stdout_rd < 0 &&
-	    syscall(SYS_ioctl, mark_rd, (unsigned long)FIONREAD, &avail) == 0) {
-		if (avail <= 0)
-			return 0;
-		rc = (int)shm_drain_fd(c, mark_rd, -1, &c->mark_line);
-		return rc < 0 ? rc : 0;
+	if (mark_fd >= 0) {
+		uint64_t pos = c->mark_pos;
+
+		if (!w->base || w->off != (pos & ~(SHM_MARK_WIN - 1)) ||
+		    __atomic_load_n(w->base + (pos - w->off), __ATOMIC_ACQUIRE))
+			rc = shm_drain_marks(c, w, mark_fd, 0);
+		if (rc < 0)
+			return rc;
 	}
-	if (mark_rd >= 0)
-		p[n++] = (struct pollfd){ .fd = mark_rd, .events = POLLIN };
-	if (stdout_rd >= 0)
-		p[n++] = (struct pollfd){ .fd = stdout_rd, .events = POLLIN };
-	if (n == 0 || syscall(SYS_ppoll, p, (long)n, &zero, NULL, 8L) <= 0)
-		return 0;
-	for (int i = 0; i < n && rc >= 0; i++) {
-		if (!(p[i].revents & POLLIN))
-			continue;
-		if (p[i].fd == mark_rd)
-			rc = (int)shm_drain_fd(c, mark_rd, -1, &c->mark_line);
-		else
-			rc = (int)shm_drain_fd(c, stdout_rd, stdout_orig, &c->out_line);
-	}
+	if (stdout_rd >= 0 &&
+	    syscall(SYS_ioctl, stdout_rd, (unsigned long)FIONREAD, &avail) == 0 && avail > 0)
+		rc = (int)shm_drain_fd(c, stdout_rd, stdout_orig, &c->out_line);
 	return rc < 0 ? rc : 0;
 }
 

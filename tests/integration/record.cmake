@@ -33,7 +33,7 @@ if(TORN_SANITIZE)
   list(APPEND REC_ENV "REC_PRELOAD_FIRST=${REC_ASAN}")
 endif()
 
-set(REC_CASES snapshot usage marks sh-marks threads kill-program kill-recorder
+set(REC_CASES snapshot usage marks sh-marks marks-file threads kill-program kill-recorder
               recorder-gone no-shim order trace-media sqlite-marks)
 foreach(c ${REC_CASES})
   add_test(NAME record/${c} COMMAND sh ${REC_DIR}/record_test.sh ${c})

@@ -7,7 +7,7 @@
  * Covered: seq/pid/tid filling, blobs before their first use and only once
  * (dedup, and its 75% cap), splitting of large writes (TORN_F_SPLIT, offsets,
  * lengths), iovecs cut across chunk boundaries, short and failed writes,
- * marks drained from the pipe before an event (partial lines kept), ring
+ * marks drained from the $TORN_MARK_FD file before an event (partial lines kept), ring
  * wrap-around with pads, the lock (signals blocked only while a handler is
  * installed, an installer waiting for unblocked locks, re-entry, fork, a
  * dead owner),
@@ -60,6 +60,9 @@ static void ctl_free(struct shm_ctl *c)
 	if (g_mark_rd >= 0)
 		close(g_mark_rd);
 	g_mark_rd = -1;
+	if (g_mark_win.base)
+		munmap((void *)g_mark_win.base, (size_t)SHM_MARK_WIN);
+	g_mark_win.base = NULL;
 	munmap(c, c->map_size);
 	g_ctl = NULL;
 }
@@ -303,6 +306,22 @@ static void test_write_short_and_failed(void **state)
 	(void)state;
 }
 
+/* The $TORN_MARK_FD file as the recorder makes it (record.c): p[1] is the
+ * program's descriptor, p[0] the shim's (here one description, as in the
+ * program, where both are copies of the recorder's). */
+static void marks_file(int p[2])
+{
+	int fd = memfd_create("test-marks", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)SHM_MARK_SPAN), 0);
+	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), 0);
+	p[0] = fd;
+	p[1] = dup(fd);
+	assert_true(p[1] >= 0);
+	g_mark_rd = p[0];
+}
+
 static void test_marks_drained_first(void **state)
 {
 	struct shm_ctl *c = ctl_new(1 << 20, 1024);
@@ -311,8 +330,7 @@ static void test_marks_drained_first(void **state)
 	struct torn_event ev;
 	int p[2];
 
-	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
-	g_mark_rd = p[0];
+	marks_file(p);
 	assert_int_equal(write(p[1], "one\ntw", 6), 6);
 	shim_lock(&lk);
 	ev = (struct torn_event){ .type = TORN_EV_SYNC };
@@ -325,7 +343,7 @@ static void test_marks_drained_first(void **state)
 	assert_int_equal(rec(g, 0).type, TORN_EV_MARK);
 	assert_int_equal(rec(g, 0).text_len, 3);
 	assert_memory_equal(rec(g, 0).text, "one", 3);
-	assert_int_equal(rec(g, 0).pid, 0);          /* writer of a pipe line: unknown */
+	assert_int_equal(rec(g, 0).pid, 0);          /* writer of a $TORN_MARK_FD line: unknown */
 	assert_int_equal(rec(g, 1).type, TORN_EV_SYNC);
 	assert_memory_equal(rec(g, 2).text, "two", 3);  /* the partial line was kept */
 	assert_int_equal(rec(g, 3).text_len, 3);
@@ -344,7 +362,7 @@ static void test_marks_drained_first(void **state)
 	(void)state;
 }
 
-static void test_long_pipe_line(void **state)
+static void test_long_mark_line(void **state)
 {
 	struct shm_ctl *c = ctl_new(1 << 20, 1024);
 	struct got *g = got_new();
@@ -353,8 +371,7 @@ static void test_long_pipe_line(void **state)
 	static char line[3001];
 	int p[2];
 
-	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
-	g_mark_rd = p[0];
+	marks_file(p);
 	memset(line, 'z', 3000);
 	line[3000] = '\n';
 	assert_int_equal(write(p[1], line, sizeof(line)), sizeof(line));
@@ -373,6 +390,115 @@ static void test_long_pipe_line(void **state)
 	close(p[1]);
 	got_free(g);
 	ctl_free(c);
+	(void)state;
+}
+
+/* Lines spread over several windows of the marks file, written with no
+ * event between them, all come before the next event, in order; and the
+ * windows are mapped again when the position leaves them. */
+static void test_marks_windows(void **state)
+{
+	struct shm_ctl *c = ctl_new(16 << 20, 1024);
+	struct got *g = got_new();
+	struct shim_lock lk;
+	struct torn_event ev = { .type = TORN_EV_SYNC };
+	uint64_t total = 0;
+	char line[1024], pad[1000];
+	int p[2], lines = 0;
+
+	marks_file(p);
+	while (total < 2 * SHM_MARK_WIN + 12345) {
+		int n;
+
+		memset(pad, 'a' + lines % 26, sizeof(pad));
+		pad[900 + lines % 97] = '\0';    /* lines of 900-996 bytes: windows split some */
+		n = snprintf(line, sizeof(line), "line %06d %s\n", lines, pad);
+
+		assert_int_equal(write(p[1], line, (size_t)n), n);
+		total += (uint64_t)n;
+		lines++;
+	}
+	shim_lock(&lk);
+	shim_emit(&ev);
+	shim_unlock(&lk);
+	consume(c, g);
+	assert_int_equal(g->n, lines + 1);
+	for (int i = 0; i < lines; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "line %06d", i);
+		assert_int_equal(rec(g, (size_t)i).type, TORN_EV_MARK);
+		assert_memory_equal(rec(g, (size_t)i).text, want, 11);
+		assert_int_equal(rec(g, (size_t)i).text_len, 12 + 900 + i % 97);
+	}
+	assert_int_equal(rec(g, (size_t)lines).type, TORN_EV_SYNC);
+	assert_int_equal(c->mark_pos, total);
+	assert_int_equal(g_mark_win.off, total & ~(SHM_MARK_WIN - 1));
+	close(p[1]);
+	got_free(g);
+	ctl_free(c);
+	(void)state;
+}
+
+/* A NUL byte stops a producer's scan (bytes not yet written read 0); the
+ * recorder, which drains up to the file position, takes the rest. */
+static void test_marks_nul(void **state)
+{
+	struct shm_ctl *c = ctl_new(1 << 20, 1024);
+	struct got *g = got_new();
+	struct shim_lock lk;
+	struct torn_event ev = { .type = TORN_EV_SYNC };
+	struct shm_markwin w = { 0 };
+	off_t end;
+	int p[2];
+
+	marks_file(p);
+	assert_int_equal(write(p[1], "a\n\0b\nc\n", 7), 7);
+	shim_lock(&lk);
+	shim_emit(&ev);
+	shim_unlock(&lk);
+	consume(c, g);
+	assert_int_equal(g->n, 2);
+	assert_memory_equal(rec(g, 0).text, "a", 1);
+	assert_int_equal(rec(g, 1).type, TORN_EV_SYNC);
+	end = lseek(p[1], 0, SEEK_CUR);
+	assert_int_equal(end, 7);
+	assert_int_equal(shm_lock(c), 0);
+	assert_int_equal(shm_drain_marks(c, &w, p[0], (uint64_t)end), 0);
+	shm_unlock(c);
+	consume(c, g);
+	assert_int_equal(g->n, 4);
+	assert_int_equal(rec(g, 2).text_len, 2);
+	assert_memory_equal(rec(g, 2).text, "\0b", 2);
+	assert_memory_equal(rec(g, 3).text, "c", 1);
+	munmap((void *)w.base, (size_t)SHM_MARK_WIN);
+	close(p[1]);
+	got_free(g);
+	ctl_free(c);
+	(void)state;
+}
+
+/* The seals: opening the file anew and truncating it, or appending past
+ * its end, fails (EPERM) rather than losing the line. */
+static void test_marks_sealed(void **state)
+{
+	char path[64];
+	int p[2], fd;
+
+	marks_file(p);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[1]);
+	errno = 0;
+	assert_int_equal(open(path, O_WRONLY | O_TRUNC), -1);
+	assert_int_equal(errno, EPERM);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	errno = 0;
+	assert_int_equal(write(fd, "x\n", 2), -1);
+	assert_int_equal(errno, EPERM);
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+	g_mark_rd = -1;
 	(void)state;
 }
 
@@ -689,7 +815,10 @@ int main(void)
 		cmocka_unit_test(test_write_split_and_iovecs),
 		cmocka_unit_test(test_write_short_and_failed),
 		cmocka_unit_test(test_marks_drained_first),
-		cmocka_unit_test(test_long_pipe_line),
+		cmocka_unit_test(test_long_mark_line),
+		cmocka_unit_test(test_marks_windows),
+		cmocka_unit_test(test_marks_nul),
+		cmocka_unit_test(test_marks_sealed),
 		cmocka_unit_test(test_torn_mark_formats),
 		cmocka_unit_test(test_ring_wraps),
 		cmocka_unit_test(test_dedup_cap),

@@ -221,6 +221,34 @@ EOF
 	diff want got >&2 || fail "shell marks differ (want, got above)"
 	;;
 
+marks-file)
+	mkdir root
+	# $TORN_MARK_FD is a memory file read through a mapping (shm.h, section
+	# 5): a line written by a program the shim is not in (static) still
+	# comes before the next event; 3 MB of lines (several windows of the
+	# file) with no event between them all come before the next one, in
+	# order; a last line without its newline is taken at the end; opening
+	# the descriptor anew fails loudly instead of losing the line.
+	cat >script.sh <<'EOF'
+echo x >root/a
+"$REC_STATIC" mark
+echo y >>root/a
+yes 'a long mark line of text' | head -c 3000000 >&$TORN_MARK_FD
+echo z >>root/a
+printf 'tail' >&$TORN_MARK_FD
+EOF
+	expect_rc 0 "$TORN" record -q -o t.trace --root root -- env REC_STATIC="$REC_STATIC" sh script.sh
+	events t.trace | awk '
+		$2 == "write" { print "write" }
+		$2 == "mark" { sub(/.* text=/, ""); if ($0 == prev) next; prev = $0; print "mark " $0 }' >got
+	printf 'write\nmark static mark\nwrite\nmark a long mark line of text\nwrite\nmark tail\n' >want
+	diff want got >&2 || fail "marks out of order with the writes (want, got above)"
+	[ "$(marks t.trace | grep -c 'a long mark line of text')" -eq 120000 ] ||
+		fail "expected 120000 lines of the 3 MB burst"
+	expect_rc 2 "$TORN" record -q -o t2.trace --root root -- sh -c 'echo x >/dev/fd/$TORN_MARK_FD'
+	grep -q 'not permitted' err || { cat err >&2; fail "reopening the marks file: no EPERM"; }
+	;;
+
 threads)
 	mkdir root
 	# 2 processes x 4 threads x 2000 marks of ~300 bytes (about 5 MB)
