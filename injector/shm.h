@@ -306,7 +306,9 @@ static inline int shm_put(struct shm_ctl *c, struct torn_event *ev)
 		return -EPIPE;
 	if (ev->type != TORN_REC_BLOB)
 		ev->seq = c->seq + 1;
-	if (trace_encode(ev, p, len) < 0)
+	/* The consumer sums a record it names (shm_name) once its hashes are in. */
+	if ((ev->flags & SHM_F_UNHASHED ? trace_encode_unsummed(ev, p, len)
+					: trace_encode(ev, p, len)) < 0)
 		return -TORN_E_TOOBIG;
 	if (ev->type != TORN_REC_BLOB) {
 		__atomic_store_n(&c->seq, ev->seq, __ATOMIC_RELEASE);

@@ -80,6 +80,16 @@ size_t trace_encoded_len(const struct torn_event *ev)
 
 long trace_encode(const struct torn_event *ev, void *buf, size_t cap)
 {
+	long len = trace_encode_unsummed(ev, buf, cap);
+
+	/* Bytes 24..31 are zero here: the one-shot hash equals rec_checksum(). */
+	if (len > 0)
+		put64((uint8_t *)buf + 24, XXH3_64bits(buf, (size_t)len - ev->data_len));
+	return len;
+}
+
+long trace_encode_unsummed(const struct torn_event *ev, void *buf, size_t cap)
+{
 	size_t len = trace_encoded_len(ev);
 	uint8_t *p = buf, *v;
 
@@ -122,9 +132,6 @@ long trace_encode(const struct torn_event *ev, void *buf, size_t cap)
 	if (ev->nchunks) memcpy(v, ev->chunks, 16u * (size_t)ev->nchunks);
 	v += 16u * (size_t)ev->nchunks;
 	if (ev->data_len) memcpy(v, ev->data, ev->data_len);
-
-	/* Bytes 24..31 are zero here: the one-shot hash equals rec_checksum(). */
-	put64(p + 24, XXH3_64bits(p, len - ev->data_len));
 	return (long)len;
 }
 

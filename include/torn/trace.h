@@ -278,6 +278,9 @@ size_t trace_encoded_len(const struct torn_event *ev);
 /* Encode @ev into @buf (capacity @cap).  Returns the record length, or
  * -TORN_E_TOOBIG when it does not fit in @cap or in TORN_REC_MAX. */
 long trace_encode(const struct torn_event *ev, void *buf, size_t cap);
+/* The same with the checksum left 0, for a writer that fills it in later
+ * (the recorder's ring: a record whose hashes its consumer adds). */
+long trace_encode_unsummed(const struct torn_event *ev, void *buf, size_t cap);
 
 /* Write the 64-byte file header into @buf. */
 void trace_encode_header(void *buf, uint64_t created_ns);
