@@ -36,6 +36,7 @@
 #include "record.h"
 #include "shim.h"
 #include "shm.h"
+#include "trace_io.h"
 
 extern char **environ;
 
@@ -135,22 +136,6 @@ struct writer {
 #define WRITER_DIRECT_BUF (4u << 20)
 #define WRITER_DIRECT_ALIGN 4096u
 
-static ssize_t robust_pwrite(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* Open @path (already open as @w->fd) for direct writes, where that helps
  * and works; nothing changes when it does not. */
 static void writer_direct_open(struct writer *w, const char *path)
@@ -193,7 +178,7 @@ static void writer_direct_off(struct writer *w)
 	close(w->dfd);
 	w->dfd = -1;
 	if (w->used && !w->err)
-		w->err = robust_pwrite(w->fd, w->buf, w->used, w->bytes - w->used);
+		w->err = trace_pwrite_all(w->fd, w->buf, w->used, (off_t)(w->bytes - w->used));
 	w->used = 0;
 	if (!w->err && lseek(w->fd, (off_t)w->bytes, SEEK_SET) < 0)
 		w->err = -errno;
@@ -208,7 +193,7 @@ static void writer_direct_blocks(struct writer *w)
 
 	if (!whole || w->err)
 		return;
-	rc = robust_pwrite(w->dfd, w->buf, whole, w->bytes - w->used);
+	rc = trace_pwrite_all(w->dfd, w->buf, whole, (off_t)(w->bytes - w->used));
 	if (rc == -EINVAL) {
 		writer_direct_off(w);
 		return;
@@ -240,7 +225,7 @@ static int writer_flush(struct writer *w)
 	if (w->dfd >= 0) {
 		writer_direct_blocks(w);
 		if (w->dfd >= 0 && w->used && !w->err)
-			w->err = robust_pwrite(w->fd, w->buf, w->used, w->bytes - w->used);
+			w->err = trace_pwrite_all(w->fd, w->buf, w->used, (off_t)(w->bytes - w->used));
 		w->flushed = w->bytes;
 		return w->err;
 	}

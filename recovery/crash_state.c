@@ -36,6 +36,7 @@
 #include <xxhash.h>
 
 #include "crash_int.h"
+#include "trace_io.h"
 
 /* ==========================================================================
  * 1. Allocation and accessors
@@ -596,22 +597,6 @@ torn_hash crash_state_hash(struct crash_state *st)
  * 4. Writing
  * ========================================================================== */
 
-static int write_all(int fd, const uint8_t *p, uint64_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		if (w == 0)
-			return -EIO;
-		p += w;
-		n -= (uint64_t)w;
-	}
-	return 0;
-}
-
 /* Hard links: a file with several names is written once and linked to
  * from its other names (through /proc/self/fd, which needs no privilege;
  * a copy when that fails).  lfd[ino] is the open file once written. */
@@ -641,7 +626,7 @@ static int write_file(struct wctx *w, uint32_t ino, int dfd, const char *name)
 		    (c->mode & 07777) | 0600);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, fdata(f), file_known(f));
+	r = trace_write_all(fd, fdata(f), (size_t)file_known(f));
 	if (!r && f->size > file_known(f) && ftruncate(fd, (off_t)f->size) < 0)
 		r = -errno;
 	if (!r && w->lfd && w->names[ino] > 1 && w->lfd[ino] < 0) {
@@ -1193,24 +1178,6 @@ static uint64_t page_held(uint64_t known, size_t p)
 	return known <= o ? 0 : known - o < CRASH_PAGE ? known - o : CRASH_PAGE;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, uint64_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n > (1u << 30) ? (1u << 30) : n, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		if (w == 0)
-			return -EIO;
-		p += w;
-		n -= (uint64_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 /* File @e (what the directory holds) becomes @f. */
 static int delta_file(int dfd, struct snap_ent *e, const struct st_file *f)
 {
@@ -1252,7 +1219,7 @@ static int delta_file(int dfd, struct snap_ent *e, const struct st_file *f)
 
 		if (end > known)
 			end = known;
-		r = pwrite_all(fd, fdata(f) + off, end - off, off);
+		r = trace_pwrite_all(fd, fdata(f) + off, (size_t)(end - off), (off_t)off);
 		if (r < 0)
 			goto out;
 		if (end > disk)
@@ -1333,7 +1300,7 @@ int crash_state_write_marks(const struct crash_state *st, const char *file)
 	if (fd < 0)
 		r = -errno;
 	if (!r)
-		r = write_all(fd, buf, n);
+		r = trace_write_all(fd, buf, (size_t)n);
 	if (fd >= 0 && close(fd) < 0 && !r)
 		r = -errno;
 	free(buf);

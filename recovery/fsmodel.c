@@ -24,6 +24,7 @@
 #include <xxhash.h>
 
 #include "fsmodel.h"
+#include "trace_io.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1u << 0)
@@ -1265,23 +1266,6 @@ struct out {
 	size_t  whylen;
 };
 
-static int robust_pwrite(int fd, const uint8_t *p, size_t n, off_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		if (w == 0)
-			return -EIO;
-		p += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
 static int out_file(struct out *o, int dirfd, const char *name, const struct fsm_inode *ino)
 {
 	int fd = -1, r = 0;
@@ -1293,7 +1277,7 @@ static int out_file(struct out *o, int dirfd, const char *name, const struct fsm
 		uint64_t at = ino->pages[i].idx * FSM_PAGE;
 		if (at >= ino->size)
 			break;
-		r = robust_pwrite(fd, ino->pages[i].data,
+		r = trace_pwrite_all(fd, ino->pages[i].data,
 				  ino->size - at < FSM_PAGE ? (size_t)(ino->size - at) : FSM_PAGE,
 				  (off_t)at);
 	}
