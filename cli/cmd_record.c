@@ -26,7 +26,7 @@ static void usage(FILE *f)
 		"      --marks-from-stdout each line CMD prints is also a mark\n"
 		"      --shim PATH         the shim library (default: $TORN_SHIM, else\n"
 		"                          <torn's directory>/../lib/libtorn-shim.so)\n"
-		"      --ring-mib N        size of the shared ring in MiB (default 16)\n"
+		"      --ring-mib N        size of the shared ring in MiB (default 4)\n"
 		"      --fault SPEC        inject a fault (repeatable): a libfiu command such as\n"
 		"                          'enable name=posix/io/sync/fsync,failinfo=EIO', or\n"
 		"                          CALL@PATH[#N[+]]=WHAT such as 'fsync@wal.log#3=EIO',\n"

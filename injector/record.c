@@ -133,7 +133,7 @@ struct writer {
 };
 
 #define WRITER_KICK (8u << 20)
-#define WRITER_DIRECT_BUF (4u << 20)
+#define WRITER_DIRECT_BUF (1u << 20)
 #define WRITER_DIRECT_ALIGN 4096u
 
 /* Open @path (already open as @w->fd) for direct writes, where that helps

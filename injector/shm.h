@@ -87,11 +87,13 @@
 #define SHM_F_UNHASHED      0x8000u
 #define SHM_VERSION         5u                      /* bump on any change of struct shm_ctl */
 #define SHM_CTL_SIZE        65536u                  /* room for the header below */
-/* 16 MiB: large enough that the consumer (a write to the page cache, GB/s)
- * seldom lets it fill, small enough that it is reused soon: a page of
- * the ring costs a page fault in the program the first time round (64 MiB
- * made the 64 MiB stream benchmark 20% slower than 16 MiB). */
-#define SHM_RING_DEFAULT    (16u << 20)
+/* 4 MiB: large enough that the consumer (hashing at GB/s, writing the trace
+ * a MiB at a time) seldom lets it fill, small enough that it is reused
+ * soon: every page of it is allocated, zeroed and mapped once, and freed
+ * when the recording ends (on the 64 MiB stream benchmark, 64 MiB was 20%
+ * slower than 16 MiB, and 4 MiB ~5% faster than 16: the end of a recording
+ * went from ~9 ms to ~5 ms). */
+#define SHM_RING_DEFAULT    (4u << 20)
 /* 2^18 slots = 4 MiB, sparse: room for 196k distinct chunks before adding
  * stops (75%).  Every new hash touches a random page of it, so a bigger set
  * costs a page fault per distinct write for longer (2^20 cost 5% on the
