@@ -5,7 +5,9 @@
 # medians is printed.  Workloads (bench/record-overhead.c), on /tmp:
 #   (a) append: 2,000 appends of 4 KiB, each followed by fdatasync  target <= 1.10
 #   (b) stream: 64 MiB of 4 KiB buffered writes, no fsync           target <= 1.50
-#   and (b) again with the trace in /dev/shm (memory) rather than on /tmp
+#   and (a) and (b) again with the trace in /dev/shm (memory) rather than on
+#   /tmp: what recording costs apart from a second stream of writes to the
+#   same disk
 # A benchmark, not a test: it never fails on timing (exit 0 unless a run fails).
 set -u
 
@@ -35,8 +37,8 @@ time_ms() {
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# The trace goes next to the data (/tmp), as a user would put it; the last
-# row writes it to memory (/dev/shm) instead, to tell the cost of recording
+# The trace goes next to the data (/tmp), as a user would put it; the -shm
+# rows write it to memory (/dev/shm) instead, to tell the cost of recording
 # from the cost of writing a second copy of every byte to the same disk.
 SHM=/dev/shm
 [ -d "$SHM" ] && [ -w "$SHM" ] || SHM=
@@ -48,10 +50,10 @@ trap 'rm -rf "$W" ${T2:+"$T2"}' EXIT INT TERM
 # measures the load, so the CPU time of the program itself (cpu_ratio: the
 # shim's cost, the recorder's consumer runs beside it) is shown too.
 printf '%-14s %5s %10s %12s %7s %7s %10s %9s  %s\n' workload runs native_ms recorded_ms ratio target cpu_ratio trace_MiB trace_in
-for row in append stream ${T2:+stream-shm}; do
+for row in append ${T2:+append-shm} stream ${T2:+stream-shm}; do
 	wl=${row%-shm}
 	trace=$W/t.trace
-	[ "$row" = stream-shm ] && trace=$T2/t.trace
+	case $row in *-shm) trace=$T2/t.trace ;; esac
 	: >"$W/native" ; : >"$W/recorded" ; : >"$W/cpu_native" ; : >"$W/cpu_recorded"
 	i=0
 	while [ $i -lt "$RUNS" ]; do
