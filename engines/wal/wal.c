@@ -98,6 +98,10 @@
 #include "engines/engine.h"
 
 #define WAL_SEG_MAX (16 * 1024)
+/* a new segment is written with zeros up to here (then fsynced), so that
+ * commits overwrite written blocks: no extent or size change for the
+ * fdatasync to journal (a commit past it extends the file, still correct) */
+#define WAL_PREALLOC (WAL_SEG_MAX + 4096)
 #define WAL_CKPT_SEGS 2
 
 /* ==== 2. seeded bugs ===================================================== */
@@ -156,6 +160,11 @@ struct wal {
 	unsigned closed;
 	/* a sync failed: writes refused until reopened (see "Faults") */
 	int failed;
+	/* asynchronous commits (sync_start): tickets issued, the highest one
+	 * known durable, and the open segment's eio ticket k being engine
+	 * ticket seg_base + k (every ticket of an earlier segment is durable:
+	 * rotation waits for them) */
+	uint64_t tick, tick_done, seg_base;
 };
 
 /* eio_open flags for files the engine writes (the short-write bug) */
@@ -376,6 +385,7 @@ static int replay_fn(void *arg, uint64_t seq, const uint8_t *payload, size_t len
 }
 
 static int create_segment(struct wal *w, uint64_t segno);
+static int prealloc(struct wal *w);
 
 static int recover(struct wal *w)
 {
@@ -432,15 +442,23 @@ static int recover(struct wal *w)
 			goto out;
 		}
 		rc = wal_scan(buf, len, block, first, scope, replay_fn, w, &end, &next);
-		free(buf);
-		if (rc < 0)
+		if (rc < 0) {
+			free(buf);
 			goto out;
-		cut = end < len;
+		}
+		/* zeros behind the last record are the preallocated space; any
+		 * other byte there is a torn or stale tail (a commit that was in
+		 * flight with an earlier one lost) */
+		cut = end < len && !all_zero(buf + end, len - end);
+		free(buf);
 		w->segno = segs[i];
 		w->block = block;
 		w->pos = (off_t)end;
 		if (cut) {
-			/* the torn tail: drop it and every later segment */
+			/* the torn tail: drop it and every later segment.  The
+			 * truncation is what keeps a stale record (commit N+2
+			 * durable, N+1 lost) from reading back as valid once new
+			 * commits fill N+1's place with records of the same size */
 			rc = eio_open(&w->seg, w->dirfd, name, 0, EIO_BUFFERED);
 			if (rc < 0)
 				goto out;
@@ -482,7 +500,7 @@ static int recover(struct wal *w)
 	}
 	w->pos = (off_t)eio_round_up((size_t)w->pos, w->block);
 	w->closed = (unsigned)(nseg - 1);
-	rc = 0;
+	rc = prealloc(w);
 out:
 	free(segs);
 	return rc;
@@ -503,16 +521,19 @@ static int create_segment(struct wal *w, uint64_t segno)
 		return rc;
 	w->segno = segno;
 	w->block = eio_align(w->seg);
+	w->seg_base = w->tick; /* the new file's eio tickets start at 1 */
 	hlen = wal_first_record(w->block);
-	hdr = eio_alloc(w->seg, hlen);
+	/* the header, then zeros up to WAL_PREALLOC, in one write */
+	hdr = eio_alloc(w->seg, WAL_PREALLOC);
 	if (!hdr)
 		return -ENOMEM;
 	wal_seghdr_encode(hdr, (uint32_t)w->block, segno, w->seq + 1);
-	rc = eio_pwrite(w->seg, hdr, hlen, 0);
+	rc = eio_pwrite(w->seg, hdr, eio_round_up(WAL_PREALLOC, w->block), 0);
 	free(hdr);
 	if (rc < 0)
 		return rc;
-	/* the header and the file size are durable before records follow */
+	/* the header, the zeros and the file size are durable before records
+	 * follow: a commit is then an overwrite */
 	rc = eio_fsync(w->seg);
 	if (rc < 0)
 		return rc;
@@ -521,6 +542,30 @@ static int create_segment(struct wal *w, uint64_t segno)
 	if (w->bug != BUG_NO_DIRSYNC_SEGMENT)
 		rc = eio_dir_sync(w->dirfd);
 	return rc;
+}
+
+/* the open segment reopened by recovery: zeros from the append position
+ * to WAL_PREALLOC where the file is shorter (a cut tail, or a segment of
+ * an older version), durable before the first commit */
+static int prealloc(struct wal *w)
+{
+	size_t end = eio_round_up(WAL_PREALLOC, w->block), len;
+	uint8_t *z;
+	off_t size;
+	int rc;
+
+	w->seg_base = w->tick;
+	rc = eio_size(w->seg, &size);
+	if (rc < 0 || (size_t)size >= end || (size_t)w->pos >= end)
+		return rc;
+	len = end - (size_t)w->pos;
+	z = eio_alloc(w->seg, len);
+	if (!z)
+		return -ENOMEM;
+	rc = eio_pwrite(w->seg, z, len, w->pos);
+	free(z);
+	/* the zeros and the size are durable before a commit overwrites them */
+	return rc < 0 ? rc : eio_fsync(w->seg);
 }
 
 static int pend_reserve(struct wal *w, size_t more)
@@ -617,24 +662,52 @@ out:
 	return rc;
 }
 
-/* the commit; its failures follow "Faults" in the contract above */
-static int wal_commit(struct wal *w)
+/* the commit's write of the pending records */
+static int write_pending(struct wal *w)
 {
 	size_t len;
 	int rc;
 
+	if (!w->plen)
+		return 0;
+	/* direct: pad the commit to whole blocks; it began on a boundary */
+	len = eio_round_up(w->plen, w->block);
+	memset(w->pend + w->plen, 0, len - w->plen);
+	rc = eio_pwrite(w->seg, w->pend, len, w->pos);
+	if (rc < 0) /* pending records and pos kept: retried by the next sync */
+		return w->mode == EIO_URING ? wal_fail(w, rc) : rc;
+	w->pos += (off_t)len;
+	w->plen = 0;
+	return 0;
+}
+
+/* after a commit that left the segment full (every commit in it durable):
+ * the next segment, and the checkpoint when enough are closed */
+static int rotate(struct wal *w)
+{
+	int rc;
+
+	if (w->pos < WAL_SEG_MAX)
+		return 0;
+	eio_close(w->seg);
+	w->seg = NULL;
+	w->closed++;
+	rc = create_segment(w, w->segno + 1);
+	if (rc == 0 && w->closed >= WAL_CKPT_SEGS)
+		rc = write_checkpoint(w);
+	return rc < 0 ? wal_fail(w, rc) : 0;
+}
+
+/* the commit; its failures follow "Faults" in the contract above */
+static int wal_commit(struct wal *w)
+{
+	int rc;
+
 	if (w->failed)
 		return -EIO;
-	if (w->plen) {
-		/* direct: pad the commit to whole blocks; it began on a boundary */
-		len = eio_round_up(w->plen, w->block);
-		memset(w->pend + w->plen, 0, len - w->plen);
-		rc = eio_pwrite(w->seg, w->pend, len, w->pos);
-		if (rc < 0) /* pending records and pos kept: retried by the next sync */
-			return w->mode == EIO_URING ? wal_fail(w, rc) : rc;
-		w->pos += (off_t)len;
-		w->plen = 0;
-	}
+	rc = write_pending(w);
+	if (rc < 0)
+		return rc;
 	if (w->bug == BUG_SYNC_FILE_RANGE) {
 		rc = eio_drain(w->seg);
 		if (rc < 0)
@@ -652,15 +725,67 @@ static int wal_commit(struct wal *w)
 		if (rc < 0)
 			return wal_fail(w, rc);
 	}
+	/* everything is durable, the commits in flight included */
+	w->tick_done = w->tick;
+	return rotate(w);
+}
+
+/*
+ * The asynchronous commit (eng_ops.sync_start): the pending records'
+ * write and an fdatasync behind it are submitted, and the next commit may
+ * be written while this one flushes (uring; buffered and direct complete
+ * it here).  A commit that leaves the segment full waits for every commit
+ * in flight before rotating, so that a segment exists only once every
+ * record before it is durable.  The seeded bugs of the commit
+ * (sync-file-range, fsync-retry) keep the synchronous path.
+ */
+static int wal_sync_start(void *e, uint64_t *ticket)
+{
+	struct wal *w = e;
+	uint64_t et;
+	int rc;
+
+	*ticket = w->tick + 1;
+	if (w->failed)
+		return -EIO;
+	if (w->bug == BUG_SYNC_FILE_RANGE || w->bug == BUG_FSYNC_RETRY) {
+		rc = wal_commit(w);
+		if (rc == 0)
+			w->tick_done = ++w->tick;
+		return rc;
+	}
+	rc = write_pending(w);
+	if (rc < 0)
+		return rc;
+	rc = eio_sync_start(w->seg, &et);
+	if (rc < 0)
+		return wal_fail(w, rc);
+	w->tick++;
+	w->seg_base = w->tick - et;
 	if (w->pos < WAL_SEG_MAX)
 		return 0;
-	eio_close(w->seg);
-	w->seg = NULL;
-	w->closed++;
-	rc = create_segment(w, w->segno + 1);
-	if (rc == 0 && w->closed >= WAL_CKPT_SEGS)
-		rc = write_checkpoint(w);
-	return rc < 0 ? wal_fail(w, rc) : 0;
+	rc = eio_sync_wait(w->seg, et, 0);
+	if (rc < 0)
+		return wal_fail(w, rc);
+	w->tick_done = w->tick;
+	return rotate(w);
+}
+
+static int wal_sync_wait(void *e, uint64_t ticket, int nowait)
+{
+	struct wal *w = e;
+	int rc;
+
+	if (ticket <= w->tick_done)
+		return 1;
+	if (w->failed || ticket > w->tick)
+		return -EIO;
+	rc = eio_sync_wait(w->seg, ticket - w->seg_base, nowait);
+	if (rc < 0)
+		return wal_fail(w, rc);
+	if (rc == 1)
+		w->tick_done = ticket;
+	return rc;
 }
 
 /* ==== 6. engine interface ================================================ */
@@ -794,6 +919,8 @@ const struct eng_ops wal_engine = {
 	.apply = wal_apply,
 	.get = wal_get,
 	.sync = wal_sync,
+	.sync_start = wal_sync_start,
+	.sync_wait = wal_sync_wait,
 	.iterate = wal_iterate,
 	.verify = wal_verify,
 	.close = wal_close,
