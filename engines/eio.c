@@ -596,6 +596,11 @@ int eio_sync_start(struct eio_file *f, uint64_t *ticket)
 	return uring_sync_start(f, t);
 }
 
+int eio_sync_overlaps(const struct eio_file *f)
+{
+	return f->mode == EIO_URING;
+}
+
 int eio_sync_wait(struct eio_file *f, uint64_t ticket, int nowait)
 {
 	struct io_uring_cqe *cqe;

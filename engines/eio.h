@@ -146,6 +146,10 @@ int eio_fsync(struct eio_file *f);
  * eio_drain() still wait for everything, async commits included.
  */
 int eio_sync_start(struct eio_file *f, uint64_t *ticket);
+/* 1 when eio_sync_start() returns before the flush is done (uring), so
+ * that commits overlap: a performance hint (wal preallocates its segments
+ * for it), never a correctness one */
+int eio_sync_overlaps(const struct eio_file *f);
 int eio_sync_wait(struct eio_file *f, uint64_t ticket, int nowait);
 int eio_truncate(struct eio_file *f, off_t size);
 int eio_size(struct eio_file *f, off_t *size);
