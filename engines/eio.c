@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define EIO_URING_DEPTH 64
@@ -98,9 +99,11 @@ ssize_t eio_robust_pread(int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
-/* one pwrite call, through the test hook: the count written, or -errno */
-static ssize_t one_pwrite(int fd, const void *buf, size_t len, off_t off)
+/* one pwrite call (pwritev2 with flags: RWF_DSYNC), through the test
+ * hook: the count written, or -errno */
+static ssize_t one_pwrite(int fd, const void *buf, size_t len, off_t off, int flags)
 {
+	struct iovec iov;
 	ssize_t w;
 
 	if (fault_hook) {
@@ -110,7 +113,13 @@ static ssize_t one_pwrite(int fd, const void *buf, size_t len, off_t off)
 		if (h > 0 && (size_t)h < len)
 			len = (size_t)h;
 	}
-	w = pwrite(fd, buf, len, off);
+	if (flags) {
+		iov.iov_base = (void *)buf;
+		iov.iov_len = len;
+		w = pwritev2(fd, &iov, 1, off, flags);
+	} else {
+		w = pwrite(fd, buf, len, off);
+	}
 	return w < 0 ? -errno : w;
 }
 
@@ -122,13 +131,14 @@ static ssize_t one_pwrite(int fd, const void *buf, size_t len, off_t off)
  * (the seeded bug) the first call's count is believed whatever it was.
  */
 static int write_all(int fd, const void *buf, size_t len, off_t off, size_t align,
-		     int trust_short)
+		     int trust_short, int flags)
 {
 	size_t done = 0;
 	unsigned eintr = 0;
 
 	while (done < len) {
-		ssize_t w = one_pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+		ssize_t w = one_pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done,
+				       flags);
 		if (w == -EINTR && ++eintr < EIO_EINTR_MAX)
 			continue;
 		if (w < 0)
@@ -147,7 +157,7 @@ static int write_all(int fd, const void *buf, size_t len, off_t off, size_t alig
 
 int eio_robust_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	return write_all(fd, buf, len, off, 1, 0);
+	return write_all(fd, buf, len, off, 1, 0, 0);
 }
 
 /*
@@ -642,7 +652,24 @@ int eio_pwrite(struct eio_file *f, const void *buf, size_t len, off_t off)
 		return 0;
 	if (f->mode == EIO_URING)
 		return uring_queue_write(f, buf, len, off);
-	return write_all(f->fd, buf, len, off, f->align, f->bug_short);
+	return write_all(f->fd, buf, len, off, f->align, f->bug_short, 0);
+}
+
+int eio_pwrite_sync(struct eio_file *f, const void *buf, size_t len, off_t off)
+{
+	int rc;
+
+	if (!aligned_ok(f, buf, len, off))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	/* uring: after everything queued (a plain call, outside the ring's
+	 * order otherwise) */
+	rc = eio_drain(f);
+	if (rc < 0)
+		return rc;
+	/* RWF_DSYNC: durable when the call returns, data and size */
+	return write_all(f->fd, buf, len, off, f->align, f->bug_short, RWF_DSYNC);
 }
 
 ssize_t eio_pread(struct eio_file *f, void *buf, size_t len, off_t off)

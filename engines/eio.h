@@ -112,6 +112,9 @@ void *eio_alloc_any(size_t len);
 size_t eio_round_up(size_t n, size_t a);
 
 int eio_pwrite(struct eio_file *f, const void *buf, size_t len, off_t off);
+/* a write durable when it returns (pwritev2 RWF_DSYNC: data and the size
+ * to read it), after every queued uring write completed: preallocation */
+int eio_pwrite_sync(struct eio_file *f, const void *buf, size_t len, off_t off);
 /* reads what is there: returns bytes read; in direct mode len and off
  * must be aligned; queued uring writes are completed first */
 ssize_t eio_pread(struct eio_file *f, void *buf, size_t len, off_t off);

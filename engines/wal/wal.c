@@ -533,7 +533,13 @@ static int create_segment(struct wal *w, uint64_t segno)
 	if (!hdr)
 		return -ENOMEM;
 	wal_seghdr_encode(hdr, (uint32_t)w->block, segno, w->seq + 1);
-	rc = eio_pwrite(w->seg, hdr, plen, 0);
+	/* preallocating: durable on return (RWF_DSYNC), so no crash leaves
+	 * part of it (which would read as zeros anyway, or as garbage that
+	 * fails the header's checksum) */
+	if (plen > hlen)
+		rc = eio_pwrite_sync(w->seg, hdr, plen, 0);
+	else
+		rc = eio_pwrite(w->seg, hdr, plen, 0);
 	free(hdr);
 	if (rc < 0)
 		return rc;
@@ -569,10 +575,10 @@ static int prealloc(struct wal *w)
 	z = eio_alloc(w->seg, len);
 	if (!z)
 		return -ENOMEM;
-	rc = eio_pwrite(w->seg, z, len, w->pos);
-	free(z);
 	/* the zeros and the size are durable before a commit overwrites them */
-	return rc < 0 ? rc : eio_fsync(w->seg);
+	rc = eio_pwrite_sync(w->seg, z, len, w->pos);
+	free(z);
+	return rc;
 }
 
 static int pend_reserve(struct wal *w, size_t more)
