@@ -655,6 +655,25 @@ int eio_pwrite(struct eio_file *f, const void *buf, size_t len, off_t off)
 	return write_all(f->fd, buf, len, off, f->align, f->bug_short, 0);
 }
 
+int eio_zero_ahead(struct eio_file *f, off_t from, off_t to)
+{
+	off_t size;
+	uint8_t *z;
+	int rc;
+
+	if (!eio_sync_overlaps(f) || from >= to)
+		return 0;
+	rc = eio_size(f, &size);
+	if (rc < 0 || size >= to)
+		return rc;
+	z = eio_alloc(f, (size_t)(to - from));
+	if (!z)
+		return -ENOMEM;
+	rc = eio_pwrite_sync(f, z, (size_t)(to - from), from);
+	free(z);
+	return rc;
+}
+
 int eio_pwrite_sync(struct eio_file *f, const void *buf, size_t len, off_t off)
 {
 	int rc;

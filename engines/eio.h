@@ -115,6 +115,10 @@ int eio_pwrite(struct eio_file *f, const void *buf, size_t len, off_t off);
 /* a write durable when it returns (pwritev2 RWF_DSYNC: data and the size
  * to read it), after every queued uring write completed: preallocation */
 int eio_pwrite_sync(struct eio_file *f, const void *buf, size_t len, off_t off);
+/* where commits overlap (eio_sync_overlaps) and the file is shorter than
+ * `to`: zeros from `from` (aligned) to `to`, durable on return, so that
+ * later commits there are overwrites; else nothing */
+int eio_zero_ahead(struct eio_file *f, off_t from, off_t to);
 /* reads what is there: returns bytes read; in direct mode len and off
  * must be aligned; queued uring writes are completed first */
 ssize_t eio_pread(struct eio_file *f, void *buf, size_t len, off_t off);

@@ -337,6 +337,16 @@ int kvm_sorted(const struct kvmap *m, struct kvm_ent ***out, size_t *n)
 
 /* ---- 4. helpers --------------------------------------------------------- */
 
+int eng_all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
 uint64_t eng_hash(const void *p, size_t n)
 {
 	return XXH3_64bits(p, n);

@@ -197,6 +197,8 @@ static inline uint64_t get_u64(const uint8_t *p)
 }
 
 uint64_t eng_hash(const void *p, size_t n); /* XXH3-64 */
+/* 1 when the n bytes at p are all zero (padding, preallocated log space) */
+int eng_all_zero(const void *p, size_t n);
 int eng_keycmp(const char *a, size_t al, const char *b, size_t bl);
 
 /* The last reason recovery gave up, for the checker's one line. */

@@ -1072,14 +1072,6 @@ static int lsm_sync_wait(void *e, uint64_t ticket, int nowait)
 
 /* ==== 7. recovery ======================================================== */
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 static int replay_fn(void *arg, uint64_t seq, const uint8_t *payload, size_t len)
 {
 	struct lsm *l = arg;
@@ -1158,7 +1150,7 @@ static int replay_logs(struct lsm *l, uint64_t log_number)
 		/* zeros behind the last record are preallocated space; any other
 		 * byte there is a torn or stale tail (a commit that was in flight
 		 * while an earlier one was lost) */
-		cut = end < len && !all_zero(buf + end, len - end);
+		cut = end < len && !eng_all_zero(buf + end, len - end);
 		free(buf);
 		if (rc < 0)
 			goto out;

@@ -249,14 +249,6 @@ int wal_seghdr_decode(const uint8_t *src, size_t len, uint32_t *block, uint64_t 
 	return 0;
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 int wal_scan(const uint8_t *buf, size_t len, size_t block, uint64_t first_seq, int scope,
 	     wal_rec_fn fn, void *arg, size_t *end, uint64_t *next_seq)
 {
@@ -272,7 +264,7 @@ int wal_scan(const uint8_t *buf, size_t len, size_t block, uint64_t first_seq, i
 		if (block > 1 && p % block) {
 			size_t b = eio_round_up(p, block);
 			size_t stop = b < len ? b : len;
-			if (all_zero(buf + p, stop - p)) {
+			if (eng_all_zero(buf + p, stop - p)) {
 				p = b; /* commit padding: part of the valid log */
 				last = stop;
 				continue;
@@ -453,7 +445,7 @@ static int recover(struct wal *w)
 		/* zeros behind the last record are the preallocated space; any
 		 * other byte there is a torn or stale tail (a commit that was in
 		 * flight with an earlier one lost) */
-		cut = end < len && !all_zero(buf + end, len - end);
+		cut = end < len && !eng_all_zero(buf + end, len - end);
 		free(buf);
 		w->segno = segs[i];
 		w->block = block;
@@ -557,28 +549,11 @@ static int create_segment(struct wal *w, uint64_t segno)
 
 /* the open segment reopened by recovery: zeros from the append position
  * to WAL_PREALLOC where the file is shorter (a cut tail, or a segment of
- * an older version), durable before the first commit */
+ * an older version) and commits overlap, durable before the first commit */
 static int prealloc(struct wal *w)
 {
-	size_t end = eio_round_up(WAL_PREALLOC, w->block), len;
-	uint8_t *z;
-	off_t size;
-	int rc;
-
 	w->seg_base = w->tick;
-	if (!eio_sync_overlaps(w->seg))
-		return 0;
-	rc = eio_size(w->seg, &size);
-	if (rc < 0 || (size_t)size >= end || (size_t)w->pos >= end)
-		return rc;
-	len = end - (size_t)w->pos;
-	z = eio_alloc(w->seg, len);
-	if (!z)
-		return -ENOMEM;
-	/* the zeros and the size are durable before a commit overwrites them */
-	rc = eio_pwrite_sync(w->seg, z, len, w->pos);
-	free(z);
-	return rc;
+	return eio_zero_ahead(w->seg, w->pos, (off_t)eio_round_up(WAL_PREALLOC, w->block));
 }
 
 static int pend_reserve(struct wal *w, size_t more)

@@ -38,7 +38,7 @@ case "$flags" in
 	# states of the pipelined path are not explored
 	case "$engine:$flags" in
 	wal:*"--sync "*|lsm:*"--sync "*|bitcask:*"--sync "*|*"--inflight 1 "*|*"--inflight 1") ;;
-	wal:*|lsm:*)
+	wal:*|lsm:*|bitcask:*)
 		if ! "$torn" dump "$work/t.trace" | awk '
 			/uring-submit/ && /opcode=3 / { for (f = 1; f <= NF; f++) if ($f ~ /^user_data=/) u = $f
 				if (n > 0) overlap = 1; open[u] = 1; n++ }
