@@ -379,17 +379,13 @@ static int uring_submit(struct eio_file *f, unsigned wait_nr)
 	return 0;
 }
 
-static int uring_wait_all(struct eio_file *f)
+/* reap completions (waiting for them) while *count is not 0 */
+static int uring_reap_while(struct eio_file *f, const unsigned *count)
 {
 	struct io_uring_cqe *cqe;
 	int rc;
 
-	if (f->queued) {
-		rc = uring_submit(f, 0);
-		if (rc < 0)
-			return rc;
-	}
-	while (f->inflight) {
+	while (*count) {
 		rc = io_uring_wait_cqe(&f->ring, &cqe);
 		if (rc == -EINTR)
 			continue;
@@ -397,6 +393,21 @@ static int uring_wait_all(struct eio_file *f)
 			return rc;
 		uring_reap_one(f, cqe);
 	}
+	return 0;
+}
+
+static int uring_wait_all(struct eio_file *f)
+{
+	int rc;
+
+	if (f->queued) {
+		rc = uring_submit(f, 0);
+		if (rc < 0)
+			return rc;
+	}
+	rc = uring_reap_while(f, &f->inflight);
+	if (rc < 0)
+		return rc;
 	rc = f->err;
 	f->err = 0;
 	return rc;
@@ -524,7 +535,6 @@ static int uring_sync(struct eio_file *f, int datasync)
 static int uring_sync_start(struct eio_file *f, uint64_t t)
 {
 	struct io_uring_sqe *sqe;
-	struct io_uring_cqe *cqe;
 	struct eio_req *req;
 	int rc;
 
@@ -535,15 +545,10 @@ static int uring_sync_start(struct eio_file *f, uint64_t t)
 		f->chain_out--;
 	}
 	f->nchain = 0;
-	while (f->chain_out) {
-		/* writes of this commit submitted unlinked: see them complete */
-		rc = io_uring_wait_cqe(&f->ring, &cqe);
-		if (rc == -EINTR)
-			continue;
-		if (rc < 0)
-			return rc;
-		uring_reap_one(f, cqe);
-	}
+	/* writes of this commit submitted unlinked: see them complete */
+	rc = uring_reap_while(f, &f->chain_out);
+	if (rc < 0)
+		return rc;
 	f->tk_st[t % EIO_TICKETS] = TK_WAIT;
 	f->tk_issued = t;
 	if (f->chain_err) {

@@ -436,6 +436,16 @@ static int stopped(uint64_t s, const char *op, int rc)
 	return 1;
 }
 
+/* a sync failed at operation s: 0 when it is a handled fault (stopped),
+ * else the error, reported */
+static int sync_failed(const struct kvw_opts *o, uint64_t s, int rc)
+{
+	if (stopped(s, "sync", rc))
+		return 0;
+	fprintf(stderr, "tornkv: %s: sync: %s\n", o->eng.dir, eng_strerror(rc));
+	return rc;
+}
+
 static const char *op_name(const struct wop *op)
 {
 	return op->n ? "batch" : op->type[0] == ENG_PUT ? "put" : "delete";
@@ -498,12 +508,8 @@ int kvw_run(const struct kvw_opts *o)
 				emit_marks(o, w, acked + 1, done);
 				acked = done;
 			}
-			if (rc < 0 && stopped(acked + 1, "sync", rc)) {
-				rc = 0;
-				goto out;
-			}
 			if (rc < 0) {
-				fprintf(stderr, "tornkv: %s: sync: %s\n", o->eng.dir, eng_strerror(rc));
+				rc = sync_failed(o, acked + 1, rc);
 				goto out;
 			}
 			continue;
@@ -511,12 +517,8 @@ int kvw_run(const struct kvw_opts *o)
 		if (o->sync == KVW_SYNC_NONE || (o->sync == KVW_SYNC_BATCH && (s - acked) < o->sync_n))
 			continue;
 		rc = o->engine->sync(e);
-		if (rc < 0 && stopped(s, "sync", rc)) {
-			rc = 0;
-			goto out;
-		}
 		if (rc < 0) {
-			fprintf(stderr, "tornkv: %s: sync: %s\n", o->eng.dir, eng_strerror(rc));
+			rc = sync_failed(o, s, rc);
 			goto out;
 		}
 		/* durable now: acknowledge */
@@ -525,22 +527,14 @@ int kvw_run(const struct kvw_opts *o)
 	}
 	for (uint64_t done; (rc = eng_window_pop(&win, 1, &done)) == 1; acked = done)
 		emit_marks(o, w, acked + 1, done);
-	if (rc < 0 && stopped(acked + 1, "sync", rc)) {
-		rc = 0;
-		goto out;
-	}
 	if (rc < 0) {
-		fprintf(stderr, "tornkv: %s: sync: %s\n", o->eng.dir, eng_strerror(rc));
+		rc = sync_failed(o, acked + 1, rc);
 		goto out;
 	}
 	if (acked < o->ops) {
 		rc = o->engine->sync(e);
-		if (rc < 0 && stopped(o->ops, "sync", rc)) {
-			rc = 0;
-			goto out;
-		}
 		if (rc < 0) {
-			fprintf(stderr, "tornkv: %s: sync: %s\n", o->eng.dir, eng_strerror(rc));
+			rc = sync_failed(o, o->ops, rc);
 			goto out;
 		}
 		emit_marks(o, w, acked + 1, o->ops);
