@@ -16,11 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define EIO_URING_DEPTH 64
 #define EIO_URING_BATCH 16 /* queued writes submitted together */
 #define EIO_MAX_ALIGN 4096
+#define EIO_TICKETS 64     /* asynchronous commits in flight per file, at most */
+#define EIO_CHAIN_MAX EIO_URING_BATCH /* writes of one commit linked to its fsync */
 
 struct eio_file {
 	int fd;
@@ -34,12 +37,37 @@ struct eio_file {
 	unsigned inflight; /* submitted, completion not yet reaped */
 	int err;           /* first failed completion, reported once */
 	int bug_short;     /* EIO_BUG_SHORT: short writes taken as complete */
+	/*
+	 * Asynchronous commits (eio_sync_start): ticket t is issued by the
+	 * t-th start; tk_done is the highest ticket such that every ticket up
+	 * to it completed; tk_st[t % EIO_TICKETS] the state of a ticket in
+	 * (tk_done, tk_issued]: TK_WAIT, TK_OK, or < 0, its first error.
+	 * tk_err / tk_errt: the first failure of any ticket (sticky: the
+	 * engines treat it as fatal).
+	 */
+	uint64_t tk_issued, tk_done, tk_errt;
+	int tk_err;
+	int tk_st[EIO_TICKETS];
+	/* the writes of the commit being built (since the last start): the
+	 * still unsubmitted ones, to be linked to its fsync; how many were
+	 * submitted already (unlinkable: waited for at the start); a write
+	 * the fault hook failed */
+	struct io_uring_sqe *chain[EIO_CHAIN_MAX];
+	unsigned nchain;
+	unsigned chain_out;
+	int chain_err;
 };
 
-/* a queued uring write: its copy of the data and the length asked */
+enum { TK_WAIT = 1, TK_OK = 0 };
+
+/* a queued uring request: a write (its copy of the data and the length
+ * asked) or an fsync; the ticket of the commit it belongs to (0: none) */
 struct eio_req {
 	void *buf;
 	size_t len;
+	uint64_t ticket;
+	int is_fsync;
+	int chained; /* a write counted in chain_out */
 };
 
 /* the test hook (eio_set_fault_hook): NULL outside unit tests */
@@ -71,9 +99,11 @@ ssize_t eio_robust_pread(int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
-/* one pwrite call, through the test hook: the count written, or -errno */
-static ssize_t one_pwrite(int fd, const void *buf, size_t len, off_t off)
+/* one pwrite call (pwritev2 with flags: RWF_DSYNC), through the test
+ * hook: the count written, or -errno */
+static ssize_t one_pwrite(int fd, const void *buf, size_t len, off_t off, int flags)
 {
+	struct iovec iov;
 	ssize_t w;
 
 	if (fault_hook) {
@@ -83,7 +113,13 @@ static ssize_t one_pwrite(int fd, const void *buf, size_t len, off_t off)
 		if (h > 0 && (size_t)h < len)
 			len = (size_t)h;
 	}
-	w = pwrite(fd, buf, len, off);
+	if (flags) {
+		iov.iov_base = (void *)buf;
+		iov.iov_len = len;
+		w = pwritev2(fd, &iov, 1, off, flags);
+	} else {
+		w = pwrite(fd, buf, len, off);
+	}
 	return w < 0 ? -errno : w;
 }
 
@@ -95,13 +131,14 @@ static ssize_t one_pwrite(int fd, const void *buf, size_t len, off_t off)
  * (the seeded bug) the first call's count is believed whatever it was.
  */
 static int write_all(int fd, const void *buf, size_t len, off_t off, size_t align,
-		     int trust_short)
+		     int trust_short, int flags)
 {
 	size_t done = 0;
 	unsigned eintr = 0;
 
 	while (done < len) {
-		ssize_t w = one_pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+		ssize_t w = one_pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done,
+				       flags);
 		if (w == -EINTR && ++eintr < EIO_EINTR_MAX)
 			continue;
 		if (w < 0)
@@ -120,7 +157,7 @@ static int write_all(int fd, const void *buf, size_t len, off_t off, size_t alig
 
 int eio_robust_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	return write_all(fd, buf, len, off, 1, 0);
+	return write_all(fd, buf, len, off, 1, 0, 0);
 }
 
 /*
@@ -279,6 +316,23 @@ void *eio_alloc_any(size_t len)
 
 /* ---- 3. uring back end ------------------------------------------------ */
 
+/* ticket t ended with rc (0 or -errno): advance the completed prefix */
+static void ticket_end(struct eio_file *f, uint64_t t, int rc)
+{
+	int *st = &f->tk_st[t % EIO_TICKETS];
+
+	if (rc < 0 && (*st == TK_WAIT || *st == TK_OK))
+		*st = rc;
+	else if (*st == TK_WAIT)
+		*st = TK_OK;
+	if (rc < 0 && (!f->tk_errt || t < f->tk_errt)) {
+		f->tk_errt = t;
+		f->tk_err = rc;
+	}
+	while (f->tk_done < f->tk_issued && f->tk_st[(f->tk_done + 1) % EIO_TICKETS] != TK_WAIT)
+		f->tk_done++;
+}
+
 static void uring_reap_one(struct eio_file *f, struct io_uring_cqe *cqe)
 {
 	struct eio_req *req = io_uring_cqe_get_data(cqe);
@@ -286,11 +340,23 @@ static void uring_reap_one(struct eio_file *f, struct io_uring_cqe *cqe)
 
 	/* a short O_DIRECT write is an error here: the layer promised all
 	 * (EIO_BUG_SHORT, the seeded bug, lets it pass) */
-	if (req && res >= 0 && (size_t)res < req->len && !f->bug_short)
+	if (req && !req->is_fsync && res >= 0 && (size_t)res < req->len && !f->bug_short)
 		res = -EIO;
+	if (req && req->ticket > f->tk_issued) {
+		/* a write of the commit being built: its start reports it */
+		if (res < 0 && !f->chain_err)
+			f->chain_err = res;
+	} else if (req && req->ticket > f->tk_done) {
+		/* a commit's write or fsync: its ticket says it (a write failing
+		 * in a link chain cancels the fsync, -ECANCELED, after it) */
+		if (res < 0 || req->is_fsync)
+			ticket_end(f, req->ticket, res < 0 ? res : 0);
+	}
 	if (res < 0 && !f->err)
 		f->err = res;
 	if (req) {
+		if (req->chained)
+			f->chain_out--;
 		free(req->buf);
 		free(req);
 	}
@@ -309,20 +375,17 @@ static int uring_submit(struct eio_file *f, unsigned wait_nr)
 		return rc;
 	f->inflight += f->queued;
 	f->queued = 0;
+	f->nchain = 0; /* submitted: no longer linkable to a later fsync */
 	return 0;
 }
 
-static int uring_wait_all(struct eio_file *f)
+/* reap completions (waiting for them) while *count is not 0 */
+static int uring_reap_while(struct eio_file *f, const unsigned *count)
 {
 	struct io_uring_cqe *cqe;
 	int rc;
 
-	if (f->queued) {
-		rc = uring_submit(f, 0);
-		if (rc < 0)
-			return rc;
-	}
-	while (f->inflight) {
+	while (*count) {
 		rc = io_uring_wait_cqe(&f->ring, &cqe);
 		if (rc == -EINTR)
 			continue;
@@ -330,6 +393,21 @@ static int uring_wait_all(struct eio_file *f)
 			return rc;
 		uring_reap_one(f, cqe);
 	}
+	return 0;
+}
+
+static int uring_wait_all(struct eio_file *f)
+{
+	int rc;
+
+	if (f->queued) {
+		rc = uring_submit(f, 0);
+		if (rc < 0)
+			return rc;
+	}
+	rc = uring_reap_while(f, &f->inflight);
+	if (rc < 0)
+		return rc;
 	rc = f->err;
 	f->err = 0;
 	return rc;
@@ -362,9 +440,11 @@ static int uring_queue_write(struct eio_file *f, const void *buf, size_t len, of
 		ssize_t h = fault_hook(fault_arg, EIO_CALL_WRITE, f->fd, len);
 		if (h < 0) {
 			/* not submitted: reported like a failed completion, at
-			 * the next wait */
+			 * the next wait (and by the ticket of its commit) */
 			if (!f->err)
 				f->err = (int)h;
+			if (!f->chain_err)
+				f->chain_err = (int)h;
 			return 0;
 		}
 		if (h > 0 && (size_t)h < len)
@@ -393,9 +473,14 @@ static int uring_queue_write(struct eio_file *f, const void *buf, size_t len, of
 	}
 	io_uring_prep_write(sqe, f->fd, req->buf, (unsigned)sub, (__u64)off);
 	io_uring_sqe_set_data(sqe, req);
+	req->ticket = f->tk_issued + 1; /* the commit it will belong to */
+	req->chained = 1;
+	f->chain_out++;
+	if (f->nchain < EIO_CHAIN_MAX)
+		f->chain[f->nchain++] = sqe;
 	f->queued++;
 	if (f->queued >= EIO_URING_BATCH)
-		return uring_submit(f, 0);
+		return uring_submit(f, 0); /* unlinkable now: waited for at the start */
 	return 0;
 }
 
@@ -429,7 +514,129 @@ static int uring_sync(struct eio_file *f, int datasync)
 	rc = uring_submit(f, 1);
 	if (rc < 0)
 		return rc;
-	return uring_wait_all(f);
+	rc = uring_wait_all(f);
+	/* the writes queued since the last eio_sync_start are covered (or
+	 * their error reported) by this drained flush */
+	f->chain_err = 0;
+	return rc;
+}
+
+/*
+ * The asynchronous commit (eio_sync_start): the commit's writes still in
+ * the submission queue get IOSQE_IO_LINK and an fdatasync is linked behind
+ * them, so the kernel starts the flush only once they completed (and
+ * cancels it, -ECANCELED, if one failed); writes of the commit that were
+ * submitted already (a full batch) cannot be linked: they are waited for
+ * first, so that the flush starts after their completion.  No
+ * IOSQE_IO_DRAIN: the next commit's write runs while this flush does,
+ * which is the whole point (an overwrite of written blocks needs no
+ * journal commit, so W flushes in flight cost little more than one).
+ */
+static int uring_sync_start(struct eio_file *f, uint64_t t)
+{
+	struct io_uring_sqe *sqe;
+	struct eio_req *req;
+	int rc;
+
+	for (unsigned i = 0; i < f->nchain; i++) {
+		struct eio_req *w = (struct eio_req *)(uintptr_t)f->chain[i]->user_data;
+		f->chain[i]->flags |= IOSQE_IO_LINK;
+		w->chained = 0;
+		f->chain_out--;
+	}
+	f->nchain = 0;
+	/* writes of this commit submitted unlinked: see them complete */
+	rc = uring_reap_while(f, &f->chain_out);
+	if (rc < 0)
+		return rc;
+	f->tk_st[t % EIO_TICKETS] = TK_WAIT;
+	f->tk_issued = t;
+	if (f->chain_err) {
+		/* a write of the commit failed (or the hook failed it) */
+		rc = f->chain_err;
+		f->chain_err = 0;
+		ticket_end(f, t, rc);
+		return uring_submit(f, 0); /* the linked writes still go, then fail */
+	}
+	if (fault_hook) {
+		ssize_t h = fault_hook(fault_arg, EIO_CALL_FDATASYNC, f->fd, 0);
+		if (h < 0) {
+			/* the fsync's completion fails: not submitted */
+			ticket_end(f, t, (int)h);
+			if (!f->err)
+				f->err = (int)h;
+			return uring_submit(f, 0);
+		}
+	}
+	req = calloc(1, sizeof(*req));
+	if (!req)
+		return -ENOMEM;
+	req->is_fsync = 1;
+	req->ticket = t;
+	rc = uring_sqe(f, &sqe);
+	if (rc < 0) {
+		free(req);
+		return rc;
+	}
+	/* a user_data of its own, so that each flush's completion is told
+	 * apart (torn matches completions to submissions by it) */
+	io_uring_prep_fsync(sqe, f->fd, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_data(sqe, req);
+	f->queued++;
+	return uring_submit(f, 0);
+}
+
+int eio_sync_start(struct eio_file *f, uint64_t *ticket)
+{
+	uint64_t t = f->tk_issued + 1;
+	int rc;
+
+	*ticket = t;
+	if (f->tk_errt)
+		return f->tk_err; /* an earlier commit failed: nothing more */
+	if (f->mode != EIO_URING) {
+		/* the whole sync, now: the ticket is complete on return */
+		f->tk_issued = t;
+		f->tk_st[t % EIO_TICKETS] = TK_WAIT;
+		rc = sync_call(f->fd, EIO_CALL_FDATASYNC);
+		ticket_end(f, t, rc);
+		return rc;
+	}
+	/* the ticket's slot must be free: wait for the oldest commit */
+	if (t - f->tk_done >= EIO_TICKETS) {
+		rc = eio_sync_wait(f, t - EIO_TICKETS + 1, 0);
+		if (rc < 0)
+			return rc;
+	}
+	return uring_sync_start(f, t);
+}
+
+int eio_sync_overlaps(const struct eio_file *f)
+{
+	return f->mode == EIO_URING;
+}
+
+int eio_sync_wait(struct eio_file *f, uint64_t ticket, int nowait)
+{
+	struct io_uring_cqe *cqe;
+	int rc;
+
+	for (;;) {
+		if (f->tk_errt && f->tk_errt <= ticket)
+			return f->tk_err;
+		if (ticket <= f->tk_done)
+			return 1;
+		if (f->mode != EIO_URING || ticket > f->tk_issued)
+			return -EINVAL;
+		rc = nowait ? io_uring_peek_cqe(&f->ring, &cqe) : io_uring_wait_cqe(&f->ring, &cqe);
+		if (rc == -EAGAIN && nowait)
+			return 0;
+		if (rc == -EINTR)
+			continue;
+		if (rc < 0)
+			return rc;
+		uring_reap_one(f, cqe);
+	}
 }
 
 /* ---- 4. read, write, sync, truncate ----------------------------------- */
@@ -450,7 +657,43 @@ int eio_pwrite(struct eio_file *f, const void *buf, size_t len, off_t off)
 		return 0;
 	if (f->mode == EIO_URING)
 		return uring_queue_write(f, buf, len, off);
-	return write_all(f->fd, buf, len, off, f->align, f->bug_short);
+	return write_all(f->fd, buf, len, off, f->align, f->bug_short, 0);
+}
+
+int eio_zero_ahead(struct eio_file *f, off_t from, off_t to)
+{
+	off_t size;
+	uint8_t *z;
+	int rc;
+
+	if (!eio_sync_overlaps(f) || from >= to)
+		return 0;
+	rc = eio_size(f, &size);
+	if (rc < 0 || size >= to)
+		return rc;
+	z = eio_alloc(f, (size_t)(to - from));
+	if (!z)
+		return -ENOMEM;
+	rc = eio_pwrite_sync(f, z, (size_t)(to - from), from);
+	free(z);
+	return rc;
+}
+
+int eio_pwrite_sync(struct eio_file *f, const void *buf, size_t len, off_t off)
+{
+	int rc;
+
+	if (!aligned_ok(f, buf, len, off))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	/* uring: after everything queued (a plain call, outside the ring's
+	 * order otherwise) */
+	rc = eio_drain(f);
+	if (rc < 0)
+		return rc;
+	/* RWF_DSYNC: durable when the call returns, data and size */
+	return write_all(f->fd, buf, len, off, f->align, f->bug_short, RWF_DSYNC);
 }
 
 ssize_t eio_pread(struct eio_file *f, void *buf, size_t len, off_t off)

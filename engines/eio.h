@@ -112,6 +112,13 @@ void *eio_alloc_any(size_t len);
 size_t eio_round_up(size_t n, size_t a);
 
 int eio_pwrite(struct eio_file *f, const void *buf, size_t len, off_t off);
+/* a write durable when it returns (pwritev2 RWF_DSYNC: data and the size
+ * to read it), after every queued uring write completed: preallocation */
+int eio_pwrite_sync(struct eio_file *f, const void *buf, size_t len, off_t off);
+/* where commits overlap (eio_sync_overlaps) and the file is shorter than
+ * `to`: zeros from `from` (aligned) to `to`, durable on return, so that
+ * later commits there are overwrites; else nothing */
+int eio_zero_ahead(struct eio_file *f, off_t from, off_t to);
 /* reads what is there: returns bytes read; in direct mode len and off
  * must be aligned; queued uring writes are completed first */
 ssize_t eio_pread(struct eio_file *f, void *buf, size_t len, off_t off);
@@ -121,6 +128,36 @@ int eio_drain(struct eio_file *f);
 int eio_sync(struct eio_file *f);
 /* everything durable (fsync): also metadata such as the file size */
 int eio_fsync(struct eio_file *f);
+/*
+ * Asynchronous commit: several commits in flight at once.
+ *
+ *	rc = eio_pwrite(f, rec, len, off);  // the commit's writes
+ *	rc = eio_sync_start(f, &t);         // t names this commit
+ *	...                                 // more writes, more starts
+ *	rc = eio_sync_wait(f, t, nowait);   // 1: t and every earlier ticket
+ *	                                    // durable; 0: not yet (nowait)
+ *
+ * uring: start links an fdatasync behind the writes queued since the
+ * last start (IOSQE_IO_LINK; writes already submitted with a full batch
+ * are waited for first) and submits, without waiting; the flush covers
+ * those writes (and whatever completed before it).  Tickets are 1, 2, ...
+ * per file; wait returns 1 only once every ticket up to t completed, so a
+ * caller acknowledging in ticket order never acknowledges past a commit
+ * that is not durable.  At most 64 tickets are in flight (start waits
+ * for the oldest).  buffered, direct: start is eio_sync() and the ticket
+ * is complete when it returns, so engine code need not know the back end.
+ * Errors: a failed write or fsync completion fails its ticket; from then
+ * on wait for it or any later ticket, and every later start, return that
+ * first error (sticky: the caller treats it as fatal).  The fault hook is
+ * consulted for the fsync at start (EIO_CALL_FDATASYNC).  eio_sync() and
+ * eio_drain() still wait for everything, async commits included.
+ */
+int eio_sync_start(struct eio_file *f, uint64_t *ticket);
+/* 1 when eio_sync_start() returns before the flush is done (uring), so
+ * that commits overlap: a performance hint (wal preallocates its segments
+ * for it), never a correctness one */
+int eio_sync_overlaps(const struct eio_file *f);
+int eio_sync_wait(struct eio_file *f, uint64_t ticket, int nowait);
 int eio_truncate(struct eio_file *f, off_t size);
 int eio_size(struct eio_file *f, off_t *size);
 

@@ -1,7 +1,7 @@
 /*
  * engines/engine.c - the registry and the pieces the engines share.
  *
- *   1. registry and bug lookup
+ *   1. registry and bug lookup, the window of commits in flight
  *   2. operation lists on disk
  *   3. hash map
  *   4. checksum, error text, file names
@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -23,6 +24,53 @@ static const struct eng_ops *const eng_table[] = {
 };
 
 const struct eng_ops *const *eng_all(void) { return eng_table; }
+
+void eng_window_init(struct eng_window *w, const struct eng_ops *ops, void *e, unsigned cap)
+{
+	memset(w, 0, sizeof(*w));
+	w->ops = ops;
+	w->e = e;
+	w->cap = cap < 1 ? 1 : cap > ENG_WINDOW_MAX ? ENG_WINDOW_MAX : cap;
+	if (!ops->sync_start)
+		w->cap = 1;
+}
+
+int eng_window_push(struct eng_window *w, uint64_t tag)
+{
+	unsigned slot = (w->head + w->n) % ENG_WINDOW_MAX;
+	uint64_t t = 0;
+	int rc;
+
+	if (w->n >= w->cap)
+		return -EBUSY; /* pop first */
+	if (w->cap == 1)
+		rc = w->ops->sync(w->e); /* complete on return */
+	else
+		rc = w->ops->sync_start(w->e, &t);
+	if (rc < 0)
+		return rc;
+	w->ticket[slot] = t;
+	w->tag[slot] = tag;
+	w->n++;
+	return 0;
+}
+
+int eng_window_pop(struct eng_window *w, int wait, uint64_t *tag)
+{
+	int rc = 1;
+
+	if (!w->n)
+		return 0;
+	if (w->cap > 1) {
+		rc = w->ops->sync_wait(w->e, w->ticket[w->head], !wait && w->n < w->cap);
+		if (rc <= 0)
+			return rc;
+	}
+	*tag = w->tag[w->head];
+	w->head = (w->head + 1) % ENG_WINDOW_MAX;
+	w->n--;
+	return 1;
+}
 
 const struct eng_ops *eng_find(const char *name)
 {
@@ -288,6 +336,16 @@ int kvm_sorted(const struct kvmap *m, struct kvm_ent ***out, size_t *n)
 }
 
 /* ---- 4. helpers --------------------------------------------------------- */
+
+int eng_all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
 
 uint64_t eng_hash(const void *p, size_t n)
 {

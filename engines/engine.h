@@ -74,6 +74,19 @@ struct eng_ops {
 	/* 0 and a malloc'd copy, or -ENOENT */
 	int (*get)(void *e, const char *key, size_t klen, void **val, size_t *vlen);
 	int (*sync)(void *e);
+	/*
+	 * Optional (NULL in an engine that cannot pipeline its commits): the
+	 * asynchronous commit.  sync_start() makes everything applied so far
+	 * durable as sync() does, but returns once the commit is submitted,
+	 * naming it by *ticket (increasing); sync_wait() returns 1 once the
+	 * commit of ticket and of every earlier one is durable, 0 if not yet
+	 * (nowait), or the error that made the handle fail (as sync()'s).  An
+	 * operation applied before sync_start() is acknowledged only after
+	 * sync_wait() of its ticket returned 1.  sync() may be called between
+	 * them: it waits for everything.
+	 */
+	int (*sync_start)(void *e, uint64_t *ticket);
+	int (*sync_wait)(void *e, uint64_t ticket, int nowait);
 	/* every live key, any order */
 	int (*iterate)(void *e, eng_iter_fn fn, void *arg);
 	/* structural invariants: 0, or 1 with a line in msg */
@@ -86,6 +99,28 @@ int eng_put(const struct eng_ops *ops, void *e, const char *key, size_t klen,
 	    const void *val, size_t vlen);
 int eng_delete(const struct eng_ops *ops, void *e, const char *key, size_t klen);
 int eng_batch(const struct eng_ops *ops, void *e, const struct eng_op *batch, int n);
+
+/*
+ * A window of asynchronous commits in flight (tornkv, engines-bench):
+ * eng_window_push() starts the commit of everything applied so far and
+ * remembers tag (tornkv: the last operation's sequence number) with its
+ * ticket; eng_window_pop() returns 1 and the oldest tag once its commit is
+ * durable (waiting when the window is full or when asked to, else 0 if it
+ * is not yet), 0 when the window is empty, or the engine's error.  Tags
+ * come back in push order.  An engine without sync_start, or a window of
+ * 1, runs sync() in push and pops the tag at once: the same calling code
+ * works for both.
+ */
+#define ENG_WINDOW_MAX 64
+struct eng_window {
+	const struct eng_ops *ops;
+	void *e;
+	unsigned cap, head, n;
+	uint64_t ticket[ENG_WINDOW_MAX], tag[ENG_WINDOW_MAX];
+};
+void eng_window_init(struct eng_window *w, const struct eng_ops *ops, void *e, unsigned cap);
+int eng_window_push(struct eng_window *w, uint64_t tag);
+int eng_window_pop(struct eng_window *w, int wait, uint64_t *tag);
 
 const struct eng_ops *eng_find(const char *name);
 const struct eng_ops *const *eng_all(void);
@@ -162,6 +197,8 @@ static inline uint64_t get_u64(const uint8_t *p)
 }
 
 uint64_t eng_hash(const void *p, size_t n); /* XXH3-64 */
+/* 1 when the n bytes at p are all zero (padding, preallocated log space) */
+int eng_all_zero(const void *p, size_t n);
 int eng_keycmp(const char *a, size_t al, const char *b, size_t bl);
 
 /* The last reason recovery gave up, for the checker's one line. */

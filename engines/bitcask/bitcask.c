@@ -89,6 +89,12 @@
 #include "engines/engine.h"
 
 #define BC_FILE_MAX (16 * 1024)
+/* where commits overlap (eio_sync_overlaps: uring), the active file is
+ * written with zeros up to here when it is created (durable on return), so
+ * that commits are overwrites: no size change for the fdatasync to
+ * journal.  One commit at a time gains nothing from it, so buffered and
+ * direct files grow as they are written */
+#define BC_PREALLOC (BC_FILE_MAX + 4096)
 #define BC_MERGE_FILES 3
 
 /* ==== 2. seeded bugs ===================================================== */
@@ -144,6 +150,10 @@ struct bc {
 	size_t plen, pcap;
 	/* a sync failed: writes refused until reopened (see "Faults") */
 	int failed;
+	/* asynchronous commits (sync_start): tickets issued, the highest one
+	 * known durable; the active file's eio ticket k is engine ticket
+	 * act_base + k (rotation waits for every commit of the old file) */
+	uint64_t tick, tick_done, act_base;
 };
 
 /* eio_open flags for files the engine writes (the short-write bug) */
@@ -221,14 +231,6 @@ void bc_record_encode(uint8_t *dst, uint64_t seq, const void *payload, size_t le
 	put_u64(dst + 16, rec_sum(dst, len, header_only));
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 int bc_scan(const uint8_t *buf, size_t len, const struct bc_filehdr *h, int header_only,
 	    bc_rec_fn fn, void *arg, size_t *end)
 {
@@ -244,7 +246,7 @@ int bc_scan(const uint8_t *buf, size_t len, const struct bc_filehdr *h, int head
 
 		if (h->block > 1 && p % h->block) {
 			size_t b = eio_round_up(p, h->block), stop = b < len ? b : len;
-			if (all_zero(buf + p, stop - p)) {
+			if (eng_all_zero(buf + p, stop - p)) {
 				p = b; /* commit padding */
 				last = stop;
 				continue;
@@ -567,9 +569,10 @@ static int recover(struct bc *b)
 		end = len;
 		if (rc < 0)
 			rc = bc_scan(buf, len, &h, b->bug == BUG_CRC_HEADER_ONLY, scan_fn, &sc, &end);
-		free(buf);
-		if (rc < 0)
+		if (rc < 0) {
+			free(buf);
 			goto out;
+		}
 		rc = eio_open(&f, b->dirfd, name, wflags(b), b->mode);
 		if (rc < 0)
 			goto out;
@@ -579,8 +582,13 @@ static int recover(struct bc *b)
 			goto out;
 		}
 		if (i + 1 == n && !h.merged) {
-			/* the active file: cut the torn tail, durably, before appending */
-			if (end < len) {
+			/* the active file: cut the torn tail, durably, before
+			 * appending.  Zeros behind the last record are preallocated
+			 * space; any other byte is a torn or stale tail (a commit
+			 * that was in flight while an earlier one was lost), and
+			 * the truncation is what keeps a stale record (R2 only asks
+			 * for a higher seq) from reading back behind new ones */
+			if (end < len && !eng_all_zero(buf + end, len - end)) {
 				rc = eio_truncate(f, (off_t)end);
 				if (rc == 0)
 					rc = eio_fsync(f);
@@ -590,12 +598,15 @@ static int recover(struct bc *b)
 			b->block = h.block;
 			b->pos = (off_t)eio_round_up(end, h.block);
 		}
+		free(buf);
 	}
 	if (b->nfiles == 0 || active(b)->merged || b->block != (eio_align(active(b)->f) > 1 ?
 							       eio_align(active(b)->f) : 1))
 		rc = create_active(b, maxid + 1);
-	else
-		rc = 0;
+	else /* zeros ahead again where the tail was cut (uring) */
+		rc = eio_zero_ahead(active(b)->f, b->pos,
+				    (off_t)eio_round_up(BC_PREALLOC, b->block));
+	b->act_base = b->tick;
 out:
 	free(ids);
 	return rc;
@@ -608,7 +619,7 @@ static int create_active(struct bc *b, uint64_t id)
 	struct bc_filehdr h = { 0 };
 	struct eio_file *f = NULL;
 	uint8_t *hdr;
-	size_t hlen;
+	size_t hlen, plen;
 	char name[64];
 	int rc;
 
@@ -621,13 +632,15 @@ static int create_active(struct bc *b, uint64_t id)
 	h.base = b->seq;
 	h.nonce = eng_hash(&h, sizeof(h));
 	hlen = bc_first_record(h.block);
-	hdr = eio_alloc(f, hlen);
+	/* uring: the header and zeros up to BC_PREALLOC, durable on return */
+	plen = eio_sync_overlaps(f) ? eio_round_up(BC_PREALLOC, h.block) : hlen;
+	hdr = eio_alloc(f, plen);
 	if (!hdr) {
 		eio_close(f);
 		return -ENOMEM;
 	}
 	bc_filehdr_encode(hdr, &h);
-	rc = eio_pwrite(f, hdr, hlen, 0);
+	rc = plen > hlen ? eio_pwrite_sync(f, hdr, plen, 0) : eio_pwrite(f, hdr, plen, 0);
 	free(hdr);
 	/* the header is durable before any record is acknowledged behind it */
 	if (rc == 0)
@@ -643,6 +656,7 @@ static int create_active(struct bc *b, uint64_t id)
 	}
 	b->block = h.block;
 	b->pos = (off_t)hlen;
+	b->act_base = b->tick; /* the new file's eio tickets start at 1 */
 	return 0;
 }
 
@@ -676,6 +690,22 @@ static int live_cmp(const void *x, const void *y)
 	return a->c < b->c ? -1 : a->c > b->c;
 }
 
+/* the value of e out of the immutable files read by merge (fbuf[i]: the
+ * bytes of b->files[i]) */
+static int merge_value(struct bc *b, void *const *fbuf, const size_t *flen,
+		       const struct kvm_ent *e, void *out)
+{
+	for (size_t i = 0; i + 1 < b->nfiles; i++) {
+		if (b->files[i].id != e->a)
+			continue;
+		if (e->b > flen[i] || flen[i] - e->b < e->vlen)
+			return -ENG_E_CORRUPT;
+		memcpy(out, (const uint8_t *)fbuf[i] + e->b, e->vlen);
+		return 0;
+	}
+	return -ENG_E_CORRUPT;
+}
+
 static int merge(struct bc *b)
 {
 	struct eio_file *df = NULL, *hf = NULL;
@@ -686,6 +716,8 @@ static int merge(struct bc *b)
 	size_t nl = 0, dlen, hlen, pos;
 	uint64_t x = b->files[b->nfiles - 2].id, *newoff = NULL;
 	char dname[64], hname[64], dtmp[64], htmp[64];
+	void **fbuf = NULL;
+	size_t *flen = NULL, nf = b->nfiles;
 	int rc;
 
 	eng_name(dname, sizeof(dname), "", x, ".data");
@@ -709,6 +741,24 @@ static int merge(struct bc *b)
 		}
 	}
 	qsort(lv, nl, sizeof(*lv), live_cmp);
+	/* each immutable file read once, whole (one O_DIRECT read per value
+	 * cost more than the merge's writes) */
+	fbuf = calloc(nf, sizeof(*fbuf));
+	flen = calloc(nf, sizeof(*flen));
+	if (!fbuf || !flen) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i + 1 < b->nfiles; i++) {
+		char name[64];
+
+		eng_name(name, sizeof(name), "", b->files[i].id, ".data");
+		rc = eio_drain(b->files[i].f);
+		if (rc == 0)
+			rc = eio_read_file(b->dirfd, name, &fbuf[i], &flen[i]);
+		if (rc < 0)
+			goto out;
+	}
 	rc = eio_open(&df, b->dirfd, dtmp, EIO_CREATE | EIO_TRUNC | wflags(b), b->mode);
 	if (rc < 0)
 		goto out;
@@ -733,7 +783,7 @@ static int merge(struct bc *b)
 		size_t pl;
 
 		if (!e->tomb) {
-			rc = read_at(b, e->a, e->b, e->vlen, vbuf);
+			rc = merge_value(b, fbuf, flen, e, vbuf);
 			if (rc < 0)
 				goto out;
 		}
@@ -810,7 +860,44 @@ out:
 	free(newoff);
 	free(data);
 	free(hint);
+	for (size_t i = 0; fbuf && i < nf; i++)
+		free(fbuf[i]);
+	free(fbuf);
+	free(flen);
 	return rc;
+}
+
+/* the commit's write of the pending records */
+static int write_pending(struct bc *b)
+{
+	size_t len;
+	int rc;
+
+	if (!b->plen)
+		return 0;
+	/* direct: whole blocks; the commit began on a boundary */
+	len = eio_round_up(b->plen, b->block);
+	memset(b->pend + b->plen, 0, len - b->plen);
+	rc = eio_pwrite(active(b)->f, b->pend, len, b->pos);
+	if (rc < 0) /* pending records and pos kept: retried by the next sync */
+		return b->mode == EIO_URING ? bc_fail(b, rc) : rc;
+	b->pos += (off_t)len;
+	b->plen = 0;
+	return 0;
+}
+
+/* after a commit that left the active file full (every commit in it
+ * durable): the next active file, and the merge when enough are closed */
+static int rotate(struct bc *b)
+{
+	int rc;
+
+	if (b->pos < BC_FILE_MAX)
+		return 0;
+	rc = create_active(b, active(b)->id + 1);
+	if (rc == 0 && b->nfiles - 1 >= BC_MERGE_FILES)
+		rc = merge(b);
+	return rc < 0 ? bc_fail(b, rc) : 0;
 }
 
 /* the commit; its failures follow "Faults" in the contract above */
@@ -821,28 +908,76 @@ static int bc_commit(struct bc *b)
 
 	if (b->failed)
 		return -EIO;
-	if (b->plen) {
-		/* direct: whole blocks; the commit began on a boundary */
-		size_t len = eio_round_up(b->plen, b->block);
-		memset(b->pend + b->plen, 0, len - b->plen);
-		rc = eio_pwrite(act->f, b->pend, len, b->pos);
-		if (rc < 0) /* pending records and pos kept: retried by the next sync */
-			return b->mode == EIO_URING ? bc_fail(b, rc) : rc;
-		b->pos += (off_t)len;
-		b->plen = 0;
-	}
+	rc = write_pending(b);
+	if (rc < 0)
+		return rc;
 	/* the commit point */
 	rc = eio_sync(act->f);
 	if (rc == -EIO && b->bug == BUG_FSYNC_RETRY)
 		rc = eio_sync(act->f); /* the mistake: "succeeds", data gone */
 	if (rc < 0)
 		return bc_fail(b, rc);
+	/* everything is durable, the commits in flight included */
+	b->tick_done = b->tick;
+	return rotate(b);
+}
+
+/*
+ * The asynchronous commit (eng_ops.sync_start): the write and an
+ * fdatasync behind it are submitted, and the next commit may be written
+ * while this one flushes (uring; buffered and direct complete it here).
+ * A commit that fills the active file waits for every commit in flight
+ * before rotating (and merging), so a newer file exists only once every
+ * record before it is durable.  The fsync-retry bug keeps the synchronous
+ * path.
+ */
+static int bc_sync_start(void *e, uint64_t *ticket)
+{
+	struct bc *b = e;
+	uint64_t et;
+	int rc;
+
+	*ticket = b->tick + 1;
+	if (b->failed)
+		return -EIO;
+	if (b->bug == BUG_FSYNC_RETRY) {
+		rc = bc_commit(b);
+		if (rc == 0)
+			b->tick_done = ++b->tick;
+		return rc;
+	}
+	rc = write_pending(b);
+	if (rc < 0)
+		return rc;
+	rc = eio_sync_start(active(b)->f, &et);
+	if (rc < 0)
+		return bc_fail(b, rc);
+	b->tick++;
+	b->act_base = b->tick - et;
 	if (b->pos < BC_FILE_MAX)
 		return 0;
-	rc = create_active(b, act->id + 1);
-	if (rc == 0 && b->nfiles - 1 >= BC_MERGE_FILES)
-		rc = merge(b);
-	return rc < 0 ? bc_fail(b, rc) : 0;
+	rc = eio_sync_wait(active(b)->f, et, 0);
+	if (rc < 0)
+		return bc_fail(b, rc);
+	b->tick_done = b->tick;
+	return rotate(b);
+}
+
+static int bc_sync_wait(void *e, uint64_t ticket, int nowait)
+{
+	struct bc *b = e;
+	int rc;
+
+	if (ticket <= b->tick_done)
+		return 1;
+	if (b->failed || ticket > b->tick)
+		return -EIO;
+	rc = eio_sync_wait(active(b)->f, ticket - b->act_base, nowait);
+	if (rc < 0)
+		return bc_fail(b, rc);
+	if (rc == 1)
+		b->tick_done = ticket;
+	return rc;
 }
 
 /* ==== 7. engine interface ================================================ */
@@ -1004,6 +1139,8 @@ const struct eng_ops bc_engine = {
 	.apply = bc_apply,
 	.get = bc_get,
 	.sync = bc_sync,
+	.sync_start = bc_sync_start,
+	.sync_wait = bc_sync_wait,
 	.iterate = bc_iterate,
 	.verify = bc_verify,
 	.close = bc_close,

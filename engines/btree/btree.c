@@ -53,6 +53,14 @@
  * still reached by meta N - 1 until meta N is durable, so they are reused
  * from transaction N + 1 on.
  *
+ * One commit at a time, always: the btree offers no sync_start (engine.h),
+ * so tornkv's --inflight does not apply.  Meta N + 1 overwrites the slot
+ * of meta N - 1, so it may only be written once meta N is durable; what a
+ * pipeline could overlap is the page flush of N + 1 with the meta flush of
+ * N, with pages freed by N kept from reuse until meta N is durable.  That
+ * was tried (branch uring-pipeline-btree-wip): correct under torn, but its
+ * crash states grew ~30x in the all-tears sweep, over the CI budget.
+ *
  * Why copy-on-write with two meta pages rather than a log of full page
  * images (PostgreSQL's full_page_writes): a page write can tear, and
  * copy-on-write never overwrites a page the durable meta reaches, so a torn

@@ -99,6 +99,10 @@
 #define LSM_MEM_MAX (8 * 1024)
 #define LSM_L0_MAX 4
 #define LSM_TABLE_MAX (16 * 1024)
+/* where commits overlap (eio_sync_overlaps: uring), the log is written
+ * with zeros ahead of its records, this much at a time, durably, so that
+ * commits are overwrites (no size change for the fdatasync to journal) */
+#define LSM_LOG_CHUNK (32 * 1024)
 
 /* ==== 2. seeded bugs ===================================================== */
 
@@ -550,8 +554,13 @@ struct lsm {
 	off_t pos;
 	uint8_t *pend;
 	size_t plen, pcap;
+	off_t zend; /* the log's size: zeros from pos to here (preallocated) */
 	/* a sync failed: writes refused until reopened (see "Faults") */
 	int failed;
+	/* asynchronous commits (sync_start): tickets issued, the highest one
+	 * known durable; the log's eio ticket k is engine ticket log_base + k
+	 * (a flush waits for every commit of the old log first) */
+	uint64_t tick, tick_done, log_base;
 };
 
 /* eio_open flags for files the engine writes (the short-write bug) */
@@ -588,11 +597,12 @@ static void sort_tabs(struct lsm *l)
 
 /* ==== 5. the log ========================================================= */
 
-static int log_create(struct lsm *l, uint64_t num, struct eio_file **out, size_t *block)
+static int log_create(struct lsm *l, uint64_t num, struct eio_file **out, size_t *block,
+		      off_t *zend)
 {
 	struct eio_file *f = NULL;
 	uint8_t *hdr;
-	size_t hlen;
+	size_t hlen, plen;
 	char name[64];
 	int rc;
 
@@ -602,14 +612,17 @@ static int log_create(struct lsm *l, uint64_t num, struct eio_file **out, size_t
 		return rc;
 	*block = eio_align(f);
 	hlen = wal_first_record(*block);
-	hdr = eio_alloc(f, hlen);
+	/* uring: the header and a first chunk of zeros, durable on return */
+	plen = eio_sync_overlaps(f) ? eio_round_up(LSM_LOG_CHUNK, *block) : hlen;
+	hdr = eio_alloc(f, plen);
 	if (!hdr) {
 		eio_close(f);
 		return -ENOMEM;
 	}
 	wal_seghdr_encode(hdr, (uint32_t)*block, num, l->seq + 1);
-	rc = eio_pwrite(f, hdr, hlen, 0);
+	rc = plen > hlen ? eio_pwrite_sync(f, hdr, plen, 0) : eio_pwrite(f, hdr, plen, 0);
 	free(hdr);
+	*zend = (off_t)plen;
 	/* the header is durable before records are acknowledged behind it */
 	if (rc == 0)
 		rc = eio_fsync(f);
@@ -785,6 +798,7 @@ static int flush(struct lsm *l)
 	struct eio_file *nlog = NULL;
 	size_t n = 0, nblock = 0, l0 = 0;
 	uint64_t nlognum;
+	off_t nzend = 0;
 	int rc;
 
 	rc = kvm_sorted(&l->mem, &ents, &n);
@@ -804,7 +818,7 @@ static int flush(struct lsm *l)
 		goto out;
 	/* 2. the next log, durable and empty */
 	nlognum = l->next_file++;
-	rc = log_create(l, nlognum, &nlog, &nblock);
+	rc = log_create(l, nlognum, &nlog, &nblock, &nzend);
 	if (rc < 0)
 		goto out;
 	/* 3. the switch */
@@ -828,6 +842,8 @@ static int flush(struct lsm *l)
 	l->lognum = nlognum;
 	l->block = nblock;
 	l->pos = (off_t)wal_first_record(nblock);
+	l->zend = nzend;
+	l->log_base = l->tick; /* the new log's eio tickets start at 1 */
 	kvm_clear(&l->mem);
 	for (size_t i = 0; i < l->ntabs; i++)
 		l0 += l->tabs[i].level == 0;
@@ -929,6 +945,46 @@ out:
 	return rc;
 }
 
+/* the commit's write of the pending records; where commits overlap, zeros
+ * are made durable ahead of it first (after every write in flight: a
+ * commit never shares its blocks with a zero write that could land after
+ * it) */
+static int write_pending(struct lsm *l)
+{
+	size_t len;
+	int rc;
+
+	if (!l->plen)
+		return 0;
+	/* direct: whole blocks; the commit began on a boundary */
+	len = eio_round_up(l->plen, l->block);
+	/* (a commit of a chunk or more, a large group commit, extends the
+	 * file itself: zeros ahead of it would double its writes) */
+	if (eio_sync_overlaps(l->log) && l->pos + (off_t)len > l->zend && len < LSM_LOG_CHUNK) {
+		off_t from = l->zend > l->pos ? l->zend : l->pos;
+		size_t zl = eio_round_up((size_t)(l->pos - from) + len + LSM_LOG_CHUNK,
+					 LSM_LOG_CHUNK);
+		uint8_t *z = eio_alloc(l->log, zl);
+
+		if (!z)
+			return -ENOMEM;
+		rc = eio_pwrite_sync(l->log, z, zl, from);
+		free(z);
+		if (rc < 0)
+			return lsm_fail(l, rc);
+		l->zend = from + (off_t)zl;
+	}
+	memset(l->pend + l->plen, 0, len - l->plen);
+	rc = eio_pwrite(l->log, l->pend, len, l->pos);
+	if (rc < 0) /* pending records and pos kept: retried by the next sync */
+		return l->mode == EIO_URING ? lsm_fail(l, rc) : rc;
+	l->pos += (off_t)len;
+	if (l->pos > l->zend)
+		l->zend = l->pos;
+	l->plen = 0;
+	return 0;
+}
+
 /* the commit; its failures follow "Faults" in the contract above */
 static int lsm_commit(struct lsm *l)
 {
@@ -936,28 +992,82 @@ static int lsm_commit(struct lsm *l)
 
 	if (l->failed)
 		return -EIO;
-	if (l->plen) {
-		/* direct: whole blocks; the commit began on a boundary */
-		size_t len = eio_round_up(l->plen, l->block);
-		memset(l->pend + l->plen, 0, len - l->plen);
-		rc = eio_pwrite(l->log, l->pend, len, l->pos);
-		if (rc < 0) /* pending records and pos kept: retried by the next sync */
-			return l->mode == EIO_URING ? lsm_fail(l, rc) : rc;
-		l->pos += (off_t)len;
-		l->plen = 0;
-	}
+	rc = write_pending(l);
+	if (rc < 0)
+		return rc;
 	/* the commit point */
 	rc = eio_sync(l->log);
 	if (rc == -EIO && l->bug == BUG_FSYNC_RETRY)
 		rc = eio_sync(l->log); /* the mistake: "succeeds", data gone */
 	if (rc < 0)
 		return lsm_fail(l, rc);
+	/* everything is durable, the commits in flight included */
+	l->tick_done = l->tick;
 	if (l->mem.bytes > LSM_MEM_MAX) {
 		rc = flush(l);
 		if (rc < 0)
 			return lsm_fail(l, rc);
 	}
 	return 0;
+}
+
+/*
+ * The asynchronous commit (eng_ops.sync_start): the log write and an
+ * fdatasync behind it are submitted, and the next commit may be written
+ * while this one flushes (uring; buffered and direct complete it here).
+ * A commit that fills the memtable waits for every commit in flight
+ * before the flush, which writes the memtable as a table: a table never
+ * holds an operation whose log record is not durable.  The fsync-retry
+ * bug keeps the synchronous path.
+ */
+static int lsm_sync_start(void *e, uint64_t *ticket)
+{
+	struct lsm *l = e;
+	uint64_t et;
+	int rc;
+
+	*ticket = l->tick + 1;
+	if (l->failed)
+		return -EIO;
+	if (l->bug == BUG_FSYNC_RETRY) {
+		rc = lsm_commit(l);
+		if (rc == 0)
+			l->tick_done = ++l->tick;
+		return rc;
+	}
+	rc = write_pending(l);
+	if (rc < 0)
+		return rc;
+	rc = eio_sync_start(l->log, &et);
+	if (rc < 0)
+		return lsm_fail(l, rc);
+	l->tick++;
+	l->log_base = l->tick - et;
+	if (l->mem.bytes <= LSM_MEM_MAX)
+		return 0;
+	rc = eio_sync_wait(l->log, et, 0);
+	if (rc < 0)
+		return lsm_fail(l, rc);
+	l->tick_done = l->tick;
+	rc = flush(l);
+	return rc < 0 ? lsm_fail(l, rc) : 0;
+}
+
+static int lsm_sync_wait(void *e, uint64_t ticket, int nowait)
+{
+	struct lsm *l = e;
+	int rc;
+
+	if (ticket <= l->tick_done)
+		return 1;
+	if (l->failed || ticket > l->tick)
+		return -EIO;
+	rc = eio_sync_wait(l->log, ticket - l->log_base, nowait);
+	if (rc < 0)
+		return lsm_fail(l, rc);
+	if (rc == 1)
+		l->tick_done = ticket;
+	return rc;
 }
 
 /* ==== 7. recovery ======================================================== */
@@ -1001,6 +1111,7 @@ static int replay_logs(struct lsm *l, uint64_t log_number)
 		size_t len, end;
 		uint32_t block;
 		uint64_t segno, first, next;
+		int cut;
 
 		log_name(name, sizeof(name), logs[i]);
 		if (logs[i] < log_number || used) {
@@ -1036,14 +1147,22 @@ static int replay_logs(struct lsm *l, uint64_t log_number)
 			goto out;
 		}
 		rc = wal_scan(buf, len, block, first, WAL_SUM_FULL, replay_fn, l, &end, &next);
+		/* zeros behind the last record are preallocated space; any other
+		 * byte there is a torn or stale tail (a commit that was in flight
+		 * while an earlier one was lost) */
+		cut = end < len && !eng_all_zero(buf + end, len - end);
 		free(buf);
 		if (rc < 0)
 			goto out;
 		rc = eio_open(&l->log, l->dirfd, name, wflags(l), l->mode);
 		if (rc < 0)
 			goto out;
-		if (end < len) {
-			/* the torn tail: cut it durably before appending; later logs go */
+		l->zend = (off_t)(cut ? end : len);
+		if (cut) {
+			/* the torn tail: cut it durably before appending; later logs
+			 * go.  The truncation is what keeps a stale record from
+			 * reading back as valid once new commits fill the lost one's
+			 * place with records of the same size */
 			rc = eio_truncate(l->log, (off_t)end);
 			if (rc == 0)
 				rc = eio_fsync(l->log);
@@ -1072,7 +1191,7 @@ static int replay_logs(struct lsm *l, uint64_t log_number)
 			eio_close(l->log);
 		l->log = NULL;
 		l->lognum = l->next_file++;
-		rc = log_create(l, l->lognum, &l->log, &l->block);
+		rc = log_create(l, l->lognum, &l->log, &l->block, &l->zend);
 		if (rc == 0)
 			l->pos = (off_t)wal_first_record(l->block);
 	}
@@ -1315,6 +1434,8 @@ const struct eng_ops lsm_engine = {
 	.apply = lsm_apply,
 	.get = lsm_get,
 	.sync = lsm_sync,
+	.sync_start = lsm_sync_start,
+	.sync_wait = lsm_sync_wait,
 	.iterate = lsm_iterate,
 	.verify = lsm_verify,
 	.close = lsm_close,

@@ -37,6 +37,9 @@ struct kvw_opts {
 	unsigned mix_put, mix_del, mix_batch; /* percentages, sum 100 */
 	enum kvw_sync sync;
 	unsigned sync_n;
+	/* --sync every with an engine offering sync_start: commits in flight
+	 * at once (1: one sync() per operation) */
+	unsigned inflight;
 	int quiet;
 };
 

@@ -98,6 +98,14 @@
 #include "engines/engine.h"
 
 #define WAL_SEG_MAX (16 * 1024)
+/* where commits overlap (eio_sync_overlaps: uring), a new segment is
+ * written with zeros up to here (then fsynced), so that commits overwrite
+ * written blocks: no extent or size change for the fdatasync to journal,
+ * which is what lets 16 flushes in flight cost little more than one (a
+ * commit past it extends the file, still correct).  One commit at a time
+ * gains nothing from it (measured: 180 us extending, 186 overwriting), so
+ * buffered and direct segments grow as they are written */
+#define WAL_PREALLOC (WAL_SEG_MAX + 4096)
 #define WAL_CKPT_SEGS 2
 
 /* ==== 2. seeded bugs ===================================================== */
@@ -156,6 +164,11 @@ struct wal {
 	unsigned closed;
 	/* a sync failed: writes refused until reopened (see "Faults") */
 	int failed;
+	/* asynchronous commits (sync_start): tickets issued, the highest one
+	 * known durable, and the open segment's eio ticket k being engine
+	 * ticket seg_base + k (every ticket of an earlier segment is durable:
+	 * rotation waits for them) */
+	uint64_t tick, tick_done, seg_base;
 };
 
 /* eio_open flags for files the engine writes (the short-write bug) */
@@ -236,14 +249,6 @@ int wal_seghdr_decode(const uint8_t *src, size_t len, uint32_t *block, uint64_t 
 	return 0;
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
 int wal_scan(const uint8_t *buf, size_t len, size_t block, uint64_t first_seq, int scope,
 	     wal_rec_fn fn, void *arg, size_t *end, uint64_t *next_seq)
 {
@@ -259,7 +264,7 @@ int wal_scan(const uint8_t *buf, size_t len, size_t block, uint64_t first_seq, i
 		if (block > 1 && p % block) {
 			size_t b = eio_round_up(p, block);
 			size_t stop = b < len ? b : len;
-			if (all_zero(buf + p, stop - p)) {
+			if (eng_all_zero(buf + p, stop - p)) {
 				p = b; /* commit padding: part of the valid log */
 				last = stop;
 				continue;
@@ -376,6 +381,7 @@ static int replay_fn(void *arg, uint64_t seq, const uint8_t *payload, size_t len
 }
 
 static int create_segment(struct wal *w, uint64_t segno);
+static int prealloc(struct wal *w);
 
 static int recover(struct wal *w)
 {
@@ -432,15 +438,23 @@ static int recover(struct wal *w)
 			goto out;
 		}
 		rc = wal_scan(buf, len, block, first, scope, replay_fn, w, &end, &next);
-		free(buf);
-		if (rc < 0)
+		if (rc < 0) {
+			free(buf);
 			goto out;
-		cut = end < len;
+		}
+		/* zeros behind the last record are the preallocated space; any
+		 * other byte there is a torn or stale tail (a commit that was in
+		 * flight with an earlier one lost) */
+		cut = end < len && !eng_all_zero(buf + end, len - end);
+		free(buf);
 		w->segno = segs[i];
 		w->block = block;
 		w->pos = (off_t)end;
 		if (cut) {
-			/* the torn tail: drop it and every later segment */
+			/* the torn tail: drop it and every later segment.  The
+			 * truncation is what keeps a stale record (commit N+2
+			 * durable, N+1 lost) from reading back as valid once new
+			 * commits fill N+1's place with records of the same size */
 			rc = eio_open(&w->seg, w->dirfd, name, 0, EIO_BUFFERED);
 			if (rc < 0)
 				goto out;
@@ -482,7 +496,7 @@ static int recover(struct wal *w)
 	}
 	w->pos = (off_t)eio_round_up((size_t)w->pos, w->block);
 	w->closed = (unsigned)(nseg - 1);
-	rc = 0;
+	rc = prealloc(w);
 out:
 	free(segs);
 	return rc;
@@ -494,7 +508,7 @@ static int create_segment(struct wal *w, uint64_t segno)
 {
 	char name[64];
 	uint8_t *hdr = NULL;
-	size_t hlen;
+	size_t hlen, plen;
 	int rc;
 
 	eng_name(name, sizeof(name), "wal-", segno, ".log");
@@ -503,16 +517,26 @@ static int create_segment(struct wal *w, uint64_t segno)
 		return rc;
 	w->segno = segno;
 	w->block = eio_align(w->seg);
+	w->seg_base = w->tick; /* the new file's eio tickets start at 1 */
 	hlen = wal_first_record(w->block);
-	hdr = eio_alloc(w->seg, hlen);
+	/* the header, then (uring) zeros up to WAL_PREALLOC, in one write */
+	plen = eio_sync_overlaps(w->seg) ? eio_round_up(WAL_PREALLOC, w->block) : hlen;
+	hdr = eio_alloc(w->seg, plen);
 	if (!hdr)
 		return -ENOMEM;
 	wal_seghdr_encode(hdr, (uint32_t)w->block, segno, w->seq + 1);
-	rc = eio_pwrite(w->seg, hdr, hlen, 0);
+	/* preallocating: durable on return (RWF_DSYNC), so no crash leaves
+	 * part of it (which would read as zeros anyway, or as garbage that
+	 * fails the header's checksum) */
+	if (plen > hlen)
+		rc = eio_pwrite_sync(w->seg, hdr, plen, 0);
+	else
+		rc = eio_pwrite(w->seg, hdr, plen, 0);
 	free(hdr);
 	if (rc < 0)
 		return rc;
-	/* the header and the file size are durable before records follow */
+	/* the header, the zeros and the file size are durable before records
+	 * follow: a commit is then an overwrite */
 	rc = eio_fsync(w->seg);
 	if (rc < 0)
 		return rc;
@@ -521,6 +545,15 @@ static int create_segment(struct wal *w, uint64_t segno)
 	if (w->bug != BUG_NO_DIRSYNC_SEGMENT)
 		rc = eio_dir_sync(w->dirfd);
 	return rc;
+}
+
+/* the open segment reopened by recovery: zeros from the append position
+ * to WAL_PREALLOC where the file is shorter (a cut tail, or a segment of
+ * an older version) and commits overlap, durable before the first commit */
+static int prealloc(struct wal *w)
+{
+	w->seg_base = w->tick;
+	return eio_zero_ahead(w->seg, w->pos, (off_t)eio_round_up(WAL_PREALLOC, w->block));
 }
 
 static int pend_reserve(struct wal *w, size_t more)
@@ -617,24 +650,52 @@ out:
 	return rc;
 }
 
-/* the commit; its failures follow "Faults" in the contract above */
-static int wal_commit(struct wal *w)
+/* the commit's write of the pending records */
+static int write_pending(struct wal *w)
 {
 	size_t len;
 	int rc;
 
+	if (!w->plen)
+		return 0;
+	/* direct: pad the commit to whole blocks; it began on a boundary */
+	len = eio_round_up(w->plen, w->block);
+	memset(w->pend + w->plen, 0, len - w->plen);
+	rc = eio_pwrite(w->seg, w->pend, len, w->pos);
+	if (rc < 0) /* pending records and pos kept: retried by the next sync */
+		return w->mode == EIO_URING ? wal_fail(w, rc) : rc;
+	w->pos += (off_t)len;
+	w->plen = 0;
+	return 0;
+}
+
+/* after a commit that left the segment full (every commit in it durable):
+ * the next segment, and the checkpoint when enough are closed */
+static int rotate(struct wal *w)
+{
+	int rc;
+
+	if (w->pos < WAL_SEG_MAX)
+		return 0;
+	eio_close(w->seg);
+	w->seg = NULL;
+	w->closed++;
+	rc = create_segment(w, w->segno + 1);
+	if (rc == 0 && w->closed >= WAL_CKPT_SEGS)
+		rc = write_checkpoint(w);
+	return rc < 0 ? wal_fail(w, rc) : 0;
+}
+
+/* the commit; its failures follow "Faults" in the contract above */
+static int wal_commit(struct wal *w)
+{
+	int rc;
+
 	if (w->failed)
 		return -EIO;
-	if (w->plen) {
-		/* direct: pad the commit to whole blocks; it began on a boundary */
-		len = eio_round_up(w->plen, w->block);
-		memset(w->pend + w->plen, 0, len - w->plen);
-		rc = eio_pwrite(w->seg, w->pend, len, w->pos);
-		if (rc < 0) /* pending records and pos kept: retried by the next sync */
-			return w->mode == EIO_URING ? wal_fail(w, rc) : rc;
-		w->pos += (off_t)len;
-		w->plen = 0;
-	}
+	rc = write_pending(w);
+	if (rc < 0)
+		return rc;
 	if (w->bug == BUG_SYNC_FILE_RANGE) {
 		rc = eio_drain(w->seg);
 		if (rc < 0)
@@ -652,15 +713,67 @@ static int wal_commit(struct wal *w)
 		if (rc < 0)
 			return wal_fail(w, rc);
 	}
+	/* everything is durable, the commits in flight included */
+	w->tick_done = w->tick;
+	return rotate(w);
+}
+
+/*
+ * The asynchronous commit (eng_ops.sync_start): the pending records'
+ * write and an fdatasync behind it are submitted, and the next commit may
+ * be written while this one flushes (uring; buffered and direct complete
+ * it here).  A commit that leaves the segment full waits for every commit
+ * in flight before rotating, so that a segment exists only once every
+ * record before it is durable.  The seeded bugs of the commit
+ * (sync-file-range, fsync-retry) keep the synchronous path.
+ */
+static int wal_sync_start(void *e, uint64_t *ticket)
+{
+	struct wal *w = e;
+	uint64_t et;
+	int rc;
+
+	*ticket = w->tick + 1;
+	if (w->failed)
+		return -EIO;
+	if (w->bug == BUG_SYNC_FILE_RANGE || w->bug == BUG_FSYNC_RETRY) {
+		rc = wal_commit(w);
+		if (rc == 0)
+			w->tick_done = ++w->tick;
+		return rc;
+	}
+	rc = write_pending(w);
+	if (rc < 0)
+		return rc;
+	rc = eio_sync_start(w->seg, &et);
+	if (rc < 0)
+		return wal_fail(w, rc);
+	w->tick++;
+	w->seg_base = w->tick - et;
 	if (w->pos < WAL_SEG_MAX)
 		return 0;
-	eio_close(w->seg);
-	w->seg = NULL;
-	w->closed++;
-	rc = create_segment(w, w->segno + 1);
-	if (rc == 0 && w->closed >= WAL_CKPT_SEGS)
-		rc = write_checkpoint(w);
-	return rc < 0 ? wal_fail(w, rc) : 0;
+	rc = eio_sync_wait(w->seg, et, 0);
+	if (rc < 0)
+		return wal_fail(w, rc);
+	w->tick_done = w->tick;
+	return rotate(w);
+}
+
+static int wal_sync_wait(void *e, uint64_t ticket, int nowait)
+{
+	struct wal *w = e;
+	int rc;
+
+	if (ticket <= w->tick_done)
+		return 1;
+	if (w->failed || ticket > w->tick)
+		return -EIO;
+	rc = eio_sync_wait(w->seg, ticket - w->seg_base, nowait);
+	if (rc < 0)
+		return wal_fail(w, rc);
+	if (rc == 1)
+		w->tick_done = ticket;
+	return rc;
 }
 
 /* ==== 6. engine interface ================================================ */
@@ -794,6 +907,8 @@ const struct eng_ops wal_engine = {
 	.apply = wal_apply,
 	.get = wal_get,
 	.sync = wal_sync,
+	.sync_start = wal_sync_start,
+	.sync_wait = wal_sync_wait,
 	.iterate = wal_iterate,
 	.verify = wal_verify,
 	.close = wal_close,

@@ -278,6 +278,37 @@ static off_t file_size(const char *p)
 	return st.st_size;
 }
 
+/* where the log's records end: segments are preallocated with zeros, so
+ * the last non-zero byte, rounded up to the 8-byte record alignment */
+static off_t log_end(const char *p)
+{
+	off_t size = file_size(p), end = 0;
+	uint8_t *b = malloc((size_t)size);
+	int fd = open(p, O_RDONLY);
+
+	assert_true(fd >= 0 && b);
+	assert_int_equal(pread(fd, b, (size_t)size, 0), (ssize_t)size);
+	close(fd);
+	for (off_t i = size; i > 0; i--)
+		if (b[i - 1]) {
+			end = (i + 7) / 8 * 8;
+			break;
+		}
+	free(b);
+	return end;
+}
+
+/* a torn record over preallocated space: its last n bytes read as zeros */
+static void zero_tail(const char *p, off_t end, size_t n)
+{
+	static const uint8_t z[64];
+	int fd = open(p, O_WRONLY);
+
+	assert_true(fd >= 0 && n <= sizeof(z));
+	assert_int_equal(pwrite(fd, z, n, end - (off_t)n), (ssize_t)n);
+	close(fd);
+}
+
 static void append_bytes(const char *p, const void *b, size_t n)
 {
 	int fd = open(p, O_WRONLY | O_APPEND);
@@ -330,12 +361,50 @@ static void test_recover_torn_record(void **state)
 	assert_int_equal(wal_engine.sync(e), 0);
 	wal_engine.close(e);
 	segment_path(seg, sizeof(seg));
-	size = file_size(seg);
+	size = log_end(seg);
 	/* the second record loses the end of its payload: the first value survives */
-	assert_int_equal(truncate(seg, size - 12), 0);
+	zero_tail(seg, size, 12);
 	e = open_wal(-1);
 	assert_int_equal(get(e, "x", v), 0);
 	assert_string_equal(v, "first value");
+	wal_engine.close(e);
+}
+
+/*
+ * The stale tail (commits in flight, sync_start): commit 3 reached the disk,
+ * commit 2 did not.  Recovery ends the log at record 2 and must make
+ * record 3 unreadable: otherwise a new record 2 of the same size, written
+ * in the old one's place, would be followed by the stale record 3 (seq 3,
+ * valid checksum) at the next recovery.
+ */
+static void test_recover_stale_tail(void **state)
+{
+	char seg[512], v[64];
+	void *e = open_wal(-1);
+	size_t rec = wal_record_size(4 + 8 + 1 + 7);
+
+	put(e, "a", "value-1");
+	assert_int_equal(wal_engine.sync(e), 0);
+	put(e, "b", "value-2");
+	assert_int_equal(wal_engine.sync(e), 0);
+	put(e, "c", "value-3");
+	assert_int_equal(wal_engine.sync(e), 0);
+	wal_engine.close(e);
+	segment_path(seg, sizeof(seg));
+	/* record 2 (seq 2) lost: zeros where it was, record 3 intact behind */
+	zero_tail(seg, (off_t)(wal_first_record(1) + 2 * rec), rec > 64 ? 64 : rec);
+	e = open_wal(-1);
+	assert_int_equal(get(e, "a", v), 0);
+	assert_int_equal(get(e, "b", v), -ENOENT);
+	assert_int_equal(get(e, "c", v), -ENOENT);
+	/* a new record 2 of the same size, in the old one's place */
+	put(e, "d", "VALUE-2");
+	assert_int_equal(wal_engine.sync(e), 0);
+	wal_engine.close(e);
+	e = open_wal(-1);
+	assert_int_equal(get(e, "d", v), 0);
+	assert_string_equal(v, "VALUE-2");
+	assert_int_equal(get(e, "c", v), -ENOENT); /* the stale record 3 stays dead */
 	wal_engine.close(e);
 }
 
@@ -358,8 +427,8 @@ static void test_recover_torn_batch(void **state)
 	assert_int_equal(eng_delete(&wal_engine, e, "a", 1), 0);
 	wal_engine.close(e);
 	segment_path(seg, sizeof(seg));
-	size = file_size(seg);
-	assert_int_equal(truncate(seg, size - 20), 0);
+	size = log_end(seg);
+	zero_tail(seg, size, 20);
 	e = open_wal(-1);
 	assert_int_equal(get(e, "a", v), 0);
 	assert_string_equal(v, "before");
@@ -379,7 +448,7 @@ static void test_recover_bad_checksum_bug(void **state)
 	assert_int_equal(wal_engine.sync(e), 0);
 	wal_engine.close(e);
 	segment_path(seg, sizeof(seg));
-	size = file_size(seg);
+	size = log_end(seg);
 	/* damage the value inside the last record */
 	fd = open(seg, O_WRONLY);
 	assert_int_equal(pwrite(fd, "ZZ", 2, size - 10), 2);
@@ -422,7 +491,7 @@ static void test_recover_bad_checkpoint(void **state)
 
 /* ---- faults (issue 7), through eio's test hook: fault_util.h ------------- */
 
-FU_ENGINE_TESTS(&wal_engine, ".log", 0, 1)
+FU_ENGINE_TESTS(&wal_engine, ".log", 0, 2)
 
 int main(void)
 {
@@ -436,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_scan_padding),
 		cmocka_unit_test_setup_teardown(test_recover_garbage_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_torn_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_stale_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_torn_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_bad_checksum_bug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_bad_checkpoint, setup, teardown),

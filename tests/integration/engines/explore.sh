@@ -31,7 +31,25 @@ case "$flags" in
 		echo "FAIL: the trace of the uring workload has no io_uring submission:"
 		echo "      torn's shim does not record io_uring (liburing is linked dynamically)"
 		exit 1
-	fi;;
+	fi
+	# engines with an asynchronous commit (eng_ops.sync_start) pipeline at
+	# --sync every: the trace must hold an io_uring fsync submitted while
+	# another one is still in flight (commits overlapping), or the crash
+	# states of the pipelined path are not explored
+	case "$engine:$flags" in
+	wal:*"--sync "*|lsm:*"--sync "*|bitcask:*"--sync "*|*"--inflight 1 "*|*"--inflight 1") ;;
+	wal:*|lsm:*|bitcask:*)
+		if ! "$torn" dump "$work/t.trace" | awk '
+			/uring-submit/ && /opcode=3 / { for (f = 1; f <= NF; f++) if ($f ~ /^user_data=/) u = $f
+				if (n > 0) overlap = 1; open[u] = 1; n++ }
+			/uring-cqe/ { for (f = 1; f <= NF; f++) if ($f ~ /^user_data=/) u = $f
+				if (u in open) { delete open[u]; n-- } }
+			END { exit !overlap }'; then
+			echo "FAIL: the uring trace of $engine has no two fsyncs in flight at once:"
+			echo "      its commits were not pipelined (tornkv --inflight)"
+			exit 1
+		fi;;
+	esac;;
 esac
 
 found=0
