@@ -51,15 +51,25 @@
  *   4. fdatasync: the commit point.
  * Pages freed by transaction N (the old copies of the nodes it rewrote) are
  * still reached by meta N - 1 until meta N is durable, so they are reused
- * from transaction N + 1 on.
+ * by transactions started after meta N is durable (N + 1 on).
  *
- * One commit at a time, always: the btree offers no sync_start (engine.h),
- * so tornkv's --inflight does not apply.  Meta N + 1 overwrites the slot
- * of meta N - 1, so it may only be written once meta N is durable; what a
- * pipeline could overlap is the page flush of N + 1 with the meta flush of
- * N, with pages freed by N kept from reuse until meta N is durable.  That
- * was tried (branch uring-pipeline-btree-wip): correct under torn, but its
- * crash states grew ~30x in the all-tears sweep, over the CI budget.
+ * Pipelined commits (sync_start, tornkv --inflight; they overlap in uring
+ * mode) are group commits.  sync_start() asks for everything applied so
+ * far to be committed; if no group's pages are in flight, a group (one
+ * transaction) starts at once with steps 1-2 (its pages, an fdatasync
+ * linked behind them), else the request waits to join the next group,
+ * which starts when the one flushing moves on to its meta.  A group's
+ * steps 3-4 (its meta and the fdatasync behind it) start once its pages
+ * are durable and the group before it is: meta N + 1 overwrites the slot
+ * of meta N - 1, the only valid meta left if meta N were lost.  So metas
+ * are written one at a time, in order, each after the one before is
+ * durable; the pages of group N + 1 flush while the meta of N does; a
+ * commit is acknowledged when the meta of its group is durable, and with
+ * it every earlier one.  Page reuse keeps the rule above: pages freed by
+ * group N are reusable once meta N is durable, whatever started since, so
+ * no group in flight writes a page that a meta recovery could pick (the
+ * durable one or the one in flight) reaches.  A commit with nothing
+ * changed since the newest group started joins that group.
  *
  * Why copy-on-write with two meta pages rather than a log of full page
  * images (PostgreSQL's full_page_writes): a page write can tear, and
@@ -149,12 +159,30 @@ struct bt_node {
 	int dirty;
 };
 
+/*
+ * A commit group in the pipeline (sync_start): one transaction committing
+ * every change applied up to its start, for the engine tickets up to
+ * `tick`.  Its pages, with an fdatasync linked behind them, are submitted
+ * at its start (eio ticket a); its meta page, with an fdatasync behind it
+ * (eio ticket b), once a completed and the group before it is durable.
+ * The pages it freed (the old copies of the nodes it rewrote, which the
+ * metas before it may reach) become reusable once its meta is durable.
+ */
+#define BT_PIPE 4 /* groups in the queue: at most one filling, one at its meta */
+struct bt_txn {
+	struct bt_meta m;
+	uint64_t a, b; /* eio tickets: pages + fsync, meta + fsync (0: none) */
+	uint64_t tick; /* the newest engine ticket it acknowledges */
+	uint32_t *freed;
+	size_t nfreed;
+};
+
 struct bt {
 	int dirfd;
 	enum eio_mode mode;
 	int bug;
 	struct eio_file *f;
-	struct bt_meta meta; /* the durable one */
+	struct bt_meta meta; /* the newest one: durable, or in flight (below) */
 	struct bt_node *root;
 	uint8_t *fmap;    /* per page: 1 free (reusable now) */
 	uint32_t *pfree;  /* freed by the open transaction */
@@ -162,6 +190,12 @@ struct bt {
 	uint32_t npages;  /* high-water mark of the open transaction */
 	size_t fcap;
 	int failed;       /* a commit failed: writes refused until reopened */
+	/* pipelined commits (sync_start): the groups whose meta is not durable
+	 * yet, oldest first; engine tickets issued, in a group, acknowledged */
+	struct bt_txn q[BT_PIPE];
+	unsigned qh, qn;
+	int filling;      /* the newest group's pages are in flight, its meta not */
+	uint64_t tick, tick_grouped, tick_done;
 };
 
 /* ==== 3. codec =========================================================== */
@@ -694,6 +728,8 @@ static int bt_datasync(struct bt *t)
 	return rc;
 }
 
+static int pipe_drain(struct bt *t);
+
 static int bt_commit(struct bt *t)
 {
 	struct bt_meta m;
@@ -702,6 +738,9 @@ static int bt_commit(struct bt *t)
 
 	if (t->failed)
 		return -EIO;
+	rc = pipe_drain(t); /* every pipelined transaction durable first */
+	if (rc < 0)
+		return rc;
 	page = eio_alloc_any(BT_PAGE);
 	if (!page)
 		return -ENOMEM;
@@ -739,7 +778,197 @@ out:
 	free(page);
 	if (rc < 0)
 		t->failed = 1; /* see "Faults": reopen to go on */
+	else
+		t->tick_grouped = t->tick_done = t->tick;
 	return rc;
+}
+
+/* ---- the commit pipeline (struct bt_txn) ---- */
+
+/* a failure anywhere in the pipeline: fatal, as in bt_commit */
+static int pipe_fail(struct bt *t, int rc)
+{
+	t->failed = 1;
+	return rc;
+}
+
+/* the oldest group's meta is durable: its tickets done, its freed pages free */
+static void pipe_pop(struct bt *t)
+{
+	struct bt_txn *x = &t->q[t->qh];
+
+	for (size_t i = 0; i < x->nfreed; i++)
+		t->fmap[x->freed[i]] = 1;
+	free(x->freed);
+	t->tick_done = x->tick;
+	memset(x, 0, sizeof(*x));
+	t->qh = (t->qh + 1) % BT_PIPE;
+	t->qn--;
+}
+
+/*
+ * A new group for every ticket not in one yet: its dirty nodes go to pages
+ * no meta that recovery could pick reaches (copy-on-write from pages freed
+ * by durable groups), with an fdatasync behind them.  Nothing changed
+ * since the newest group started: the tickets join that group (or are done
+ * at once, when none is in flight).
+ */
+static int group_start(struct bt *t)
+{
+	struct bt_txn *x;
+	uint8_t *page;
+	int rc = 0;
+
+	if (!t->root ? t->meta.root == 0 : !t->root->dirty) {
+		if (t->qn)
+			t->q[(t->qh + t->qn - 1) % BT_PIPE].tick = t->tick;
+		else
+			t->tick_done = t->tick;
+		t->tick_grouped = t->tick;
+		return 0;
+	}
+	x = &t->q[(t->qh + t->qn) % BT_PIPE];
+	memset(x, 0, sizeof(*x));
+	if (t->root) {
+		page = eio_alloc_any(BT_PAGE);
+		if (!page)
+			return -ENOMEM;
+		rc = write_node(t, t->root, page, t->meta.txn + 1);
+		free(page);
+		/* the pages are durable before the meta points at them (the bug:
+		 * they go with the meta, under its one fdatasync) */
+		if (rc == 0 && t->bug != BUG_META_BEFORE_PAGES)
+			rc = eio_sync_start(t->f, &x->a);
+		if (rc < 0)
+			return rc;
+	}
+	x->m.txn = t->meta.txn + 1;
+	x->m.root = t->root ? t->root->pgno : 0;
+	x->m.npages = t->npages;
+	x->m.depth = depth_of(t->root);
+	x->tick = t->tick;
+	x->freed = t->pfree;
+	x->nfreed = t->npfree;
+	t->pfree = NULL;
+	t->npfree = t->cpfree = 0;
+	t->meta = x->m;
+	t->tick_grouped = t->tick;
+	t->filling = 1;
+	t->qn++;
+	return 0;
+}
+
+/* the oldest group's pages are durable and the group before it too: its
+ * meta goes to slot txn % 2, which holds the meta two groups back */
+static int meta_start(struct bt *t, struct bt_txn *x)
+{
+	uint8_t *page = eio_alloc_any(BT_PAGE);
+	int rc;
+
+	if (!page)
+		return -ENOMEM;
+	bt_meta_encode(page, &x->m);
+	rc = eio_pwrite(t->f, page, BT_PAGE, (off_t)(x->m.txn % 2) * BT_PAGE);
+	free(page);
+	/* the commit point: the fdatasync behind the meta */
+	if (rc == 0)
+		rc = eio_sync_start(t->f, &x->b);
+	if (rc == 0 && t->qn == 1)
+		t->filling = 0;
+	return rc;
+}
+
+/*
+ * Move the pipeline on: start a group for new tickets when none is filling;
+ * the oldest group completes when its meta is durable, and its meta is
+ * written once its pages are (being the oldest, the one before is
+ * durable).  With wait, blocks until engine ticket `until` is done; else
+ * takes only what already completed.  0, or the error (fatal).
+ */
+static int pipe_step(struct bt *t, int wait, uint64_t until)
+{
+	int rc = 0;
+
+	while (!t->failed) {
+		int nowait = !wait || t->tick_done >= until;
+		struct bt_txn *x = &t->q[t->qh];
+
+		if (t->tick > t->tick_grouped && !t->filling && t->qn < BT_PIPE) {
+			rc = group_start(t);
+			if (rc < 0)
+				break;
+			continue;
+		}
+		if (!t->qn)
+			break;
+		if (x->b) {
+			rc = eio_sync_wait(t->f, x->b, nowait);
+			if (rc <= 0)
+				break;
+			pipe_pop(t);
+			continue;
+		}
+		if (x->a) {
+			rc = eio_sync_wait(t->f, x->a, nowait);
+			if (rc <= 0)
+				break;
+		}
+		rc = meta_start(t, x);
+		if (rc < 0)
+			break;
+	}
+	return rc < 0 ? pipe_fail(t, rc) : 0;
+}
+
+static int pipe_drain(struct bt *t)
+{
+	int rc = t->tick_done < t->tick ? pipe_step(t, 1, t->tick) : 0;
+
+	if (rc == 0 && t->tick_done < t->tick)
+		rc = pipe_fail(t, -EIO); /* cannot happen: the step waited */
+	return rc;
+}
+
+/*
+ * The asynchronous commit (eng_ops.sync_start), a group commit: while one
+ * group's pages flush, the tickets started meanwhile wait to form the next
+ * group, whose pages are written once the one before moved on to its
+ * meta.  So the pages of group N + 1 flush while the meta of N does, and a
+ * group takes every commit that arrived during one flush.  The seeded
+ * bugs make the same mistakes here (touch, drop, group_start), except
+ * fsync-retry, a mistake of bt_datasync's: that one commits synchronously.
+ */
+static int bt_sync_start(void *e, uint64_t *ticket)
+{
+	struct bt *t = e;
+	int rc;
+
+	*ticket = t->tick + 1;
+	if (t->failed)
+		return -EIO;
+	if (t->bug == BUG_FSYNC_RETRY) {
+		rc = bt_commit(t);
+		if (rc == 0)
+			t->tick_grouped = t->tick_done = ++t->tick;
+		return rc;
+	}
+	t->tick++;
+	return pipe_step(t, 0, 0);
+}
+
+static int bt_sync_wait(void *e, uint64_t ticket, int nowait)
+{
+	struct bt *t = e;
+	int rc;
+
+	if (ticket <= t->tick_done)
+		return 1;
+	if (t->failed || ticket > t->tick)
+		return -EIO;
+	rc = pipe_step(t, !nowait, ticket);
+	if (rc < 0)
+		return rc;
+	return ticket <= t->tick_done;
 }
 
 /* ==== 6. open ============================================================ */
@@ -996,6 +1225,8 @@ static void bt_close(void *e)
 		close(t->dirfd);
 	free(t->fmap);
 	free(t->pfree);
+	for (unsigned i = 0; i < BT_PIPE; i++)
+		free(t->q[i].freed);
 	free(t);
 }
 
@@ -1104,6 +1335,8 @@ const struct eng_ops bt_engine = {
 	.apply = bt_apply,
 	.get = bt_get,
 	.sync = bt_sync,
+	.sync_start = bt_sync_start,
+	.sync_wait = bt_sync_wait,
 	.iterate = bt_iterate,
 	.verify = bt_verify,
 	.close = bt_close,

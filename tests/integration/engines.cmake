@@ -10,6 +10,8 @@
 #                        at 512- and 4096-byte sectors, each with the default
 #                        tears and with every tear pattern (issue 4's
 #                        acceptance): the correct engine passes
+#   engines/torn/btree/uring-inflight16  the same with 16 commits in
+#                        flight: the btree's group commit
 #   engines/bug/E/B      the same with a seeded bug: at least one state fails,
 #                        and torn minimize shrinks it to <= 4 deviations
 #   engines/inproc/E     torn explore --engine (in-process checker) gives the
@@ -69,6 +71,13 @@ foreach(engine wal bitcask btree lsm)
   # checks the trace has submissions
 endforeach()
 
+# the btree's group commit (uring): 16 commits in flight form groups of
+# several, which --inflight 2 (one waiting behind each flush) does not
+add_test(NAME engines/torn/btree/uring-inflight16
+         COMMAND sh ${TORNKV_SCRIPTS}/explore.sh ${TORN_BIN} ${TORNKV_BIN} pass ${TORNKV_FULL}
+                 --engine btree --mode uring ${TORNKV_FLAGS_btree} --inflight 16)
+set_tests_properties(engines/torn/btree/uring-inflight16 PROPERTIES TIMEOUT 300)
+
 # the other acknowledgement policies: group commits of 5, one sync at the end
 foreach(engine wal bitcask btree lsm)
   add_test(NAME engines/torn/${engine}/buffered-batch5
@@ -111,6 +120,8 @@ set(TORNKV_BUGS
   "wal|tail-no-checksum|${TORNKV_FULL}||uring"
   "bitcask|crc-header-only|${TORNKV_FULL}||uring"
   "btree|in-place-update|${TORNKV_FULL}||uring"
+  "btree|meta-before-pages|${TORNKV_FULL}||uring"
+  "btree|reuse-freed-early|${TORNKV_FULL}||uring"
   "lsm|manifest-before-table|${TORNKV_FULL}|--ops 80 --keys 64 --value-size 300|uring")
 foreach(spec ${TORNKV_BUGS})
   string(REPLACE "|" ";" parts "${spec}")

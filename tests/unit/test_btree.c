@@ -2,7 +2,8 @@
  * tests/unit/test_btree.c - the B-tree engine: meta and page codecs, the
  * choice between the two meta pages, recovery from a torn meta, a torn
  * unreferenced page and a damaged reachable page; splits, merges and
- * free-page reuse with the structural invariants checked by verify.
+ * free-page reuse with the structural invariants checked by verify; the
+ * pipelined group commit (uring).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -265,9 +266,170 @@ static void test_fresh_file_partial_init(void **state)
 	bt_engine.close(e);
 }
 
+/* the newest valid meta on disk (its txn: one per commit group) */
+static uint64_t disk_txn(void)
+{
+	uint8_t page[2 * BT_PAGE];
+	struct bt_meta m[2];
+	char p[512];
+	uint64_t best = 0;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/btree.db", dir);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, page, sizeof(page), 0), (ssize_t)sizeof(page));
+	close(fd);
+	for (int i = 0; i < 2; i++)
+		if (bt_meta_decode(page + i * BT_PAGE, &m[i]) == 0 && m[i].txn > best)
+			best = m[i].txn;
+	return best;
+}
+
+/*
+ * Pipelined commits in uring mode (sync_start/sync_wait, up to 16 in
+ * flight as tornkv keeps them): tickets complete in order, a ticket done
+ * means every earlier one is, commits arriving while a group's pages flush
+ * share the next group (fewer metas than tickets), a ticket with nothing
+ * changed completes too, sync() drains the pipeline, freed pages come back
+ * (the file stops growing), and reopening finds every acknowledged value.
+ */
+static void test_pipelined_group_commit(void **state)
+{
+	struct eng_opts o = { dir, EIO_URING, -1 };
+	enum { N = 300, KEYS = 100, WIN = 16, ROUNDS = 8 };
+	uint64_t tk[WIN], last = 0;
+	unsigned head = 0, n = 0, done = 0;
+	off_t after1 = 0;
+	void *e = NULL;
+	int rc;
+
+	assert_int_equal(bt_engine.open(&e, &o), 0);
+	assert_non_null(bt_engine.sync_start);
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int i = 0; i < N; i++) {
+			tput(e, i % KEYS, round * N + i);
+			if (i % 50 == 49)
+				tdel(e, i % KEYS);
+			if (n == WIN) { /* the window is full: the oldest first */
+				assert_int_equal(bt_engine.sync_wait(e, tk[head], 0), 1);
+				head = (head + 1) % WIN;
+				n--;
+				done++;
+			}
+			assert_int_equal(bt_engine.sync_start(e, &tk[(head + n) % WIN]), 0);
+			assert_true(tk[(head + n) % WIN] > last);
+			last = tk[(head + n) % WIN];
+			n++;
+			/* whatever completed, completed in order */
+			while (n && (rc = bt_engine.sync_wait(e, tk[head], 1)) == 1) {
+				head = (head + 1) % WIN;
+				n--;
+				done++;
+			}
+			assert_true(rc >= 0 || n == 0);
+		}
+		/* a commit with nothing changed since the last one */
+		if (n == WIN) {
+			assert_int_equal(bt_engine.sync_wait(e, tk[head], 0), 1);
+			head = (head + 1) % WIN;
+			n--;
+			done++;
+		}
+		assert_int_equal(bt_engine.sync_start(e, &tk[(head + n) % WIN]), 0);
+		n++;
+		/* its completion means every earlier one completed */
+		assert_int_equal(bt_engine.sync_wait(e, tk[(head + n - 1) % WIN], 0), 1);
+		for (; n; n--, head = (head + 1) % WIN, done++)
+			assert_int_equal(bt_engine.sync_wait(e, tk[head], 1), 1);
+		verify_ok(e);
+		if (round == 1)
+			after1 = db_size();
+	}
+	assert_int_equal(done, ROUNDS * (N + 1));
+	/* commits overlapped: groups of several, each one meta */
+	assert_true(disk_txn() < (uint64_t)ROUNDS * N);
+	assert_true(disk_txn() >= ROUNDS);
+	/* pages freed by durable groups are reused: six more rounds of the same
+	 * keys did not grow the file by more than the pipeline holds back */
+	assert_true(db_size() <= after1 + 64 * BT_PAGE);
+	/* sync() after pipelined commits: everything before it is durable */
+	tput(e, 1, 7);
+	assert_int_equal(bt_engine.sync_start(e, &tk[0]), 0);
+	tput(e, 2, 8);
+	assert_int_equal(bt_engine.sync(e), 0);
+	assert_int_equal(bt_engine.sync_wait(e, tk[0], 1), 1);
+	bt_engine.close(e);
+
+	e = topen();
+	verify_ok(e);
+	assert_int_equal(tget(e, 1), 'a' + 7);
+	assert_int_equal(tget(e, 2), 'a' + 8);
+	for (int k = 3; k < KEYS; k++) {
+		int i = (ROUNDS - 1) * N + (N - KEYS) + k; /* its last put */
+		int deleted = (i - (ROUNDS - 1) * N) % 50 == 49;
+		assert_int_equal(tget(e, k), deleted ? -1 : 'a' + i % 26);
+	}
+	bt_engine.close(e);
+}
+
 /* ---- faults (issue 7), through eio's test hook: fault_util.h ------------- */
 
 FU_ENGINE_TESTS(&bt_engine, "btree.db", 1, 0)
+
+/*
+ * A failure inside the commit pipeline (uring, sync_start): the fdatasync
+ * behind a group's pages (nth 1) or behind its meta (nth 2) fails.  That
+ * ticket and any started behind it report EIO, the handle refuses
+ * writes, the tickets before stay acknowledged, and reopening finds them
+ * (and, pages lost, not the failed group).
+ */
+static void pipelined_fsync_fails(unsigned nth)
+{
+	struct fu_engine fe = fault_engine(EIO_URING);
+	uint64_t t1, t2, t3, t4;
+	void *e = fu_open(&fe, -1);
+	int rc;
+
+	assert_int_equal(fu_put(&fe, e, "a", "acknowledged"), 0);
+	assert_int_equal(bt_engine.sync_start(e, &t1), 0);
+	assert_int_equal(bt_engine.sync_wait(e, t1, 0), 1);
+	assert_int_equal(fu_put(&fe, e, "b", "never acknowledged"), 0);
+	fu_arm(EIO_CALL_FDATASYNC, "btree.db", nth, 0, -EIO);
+	/* the failure is reported as soon as the pipeline sees it: by the
+	 * start that met it, or by a later start or wait */
+	rc = bt_engine.sync_start(e, &t2);
+	assert_true(rc == 0 || rc == -EIO);
+	rc = fu_put(&fe, e, "c", "never acknowledged");
+	assert_true(rc == 0 || rc == -EIO);
+	if (rc == 0) {
+		rc = bt_engine.sync_start(e, &t3);
+		assert_true(rc == 0 || rc == -EIO);
+		assert_true(t1 < t2 && t2 < t3);
+		assert_int_equal(bt_engine.sync_wait(e, t3, 0), -EIO);
+	}
+	assert_int_equal(bt_engine.sync_wait(e, t2, 0), -EIO);
+	assert_int_equal(bt_engine.sync_wait(e, t1, 1), 1); /* still acknowledged */
+	/* fatal for the handle */
+	assert_int_equal(fu_put(&fe, e, "d", "refused"), -EIO);
+	assert_int_equal(bt_engine.sync_start(e, &t4), -EIO);
+	assert_int_equal(bt_engine.sync(e), -EIO);
+	fu_expect(&fe, e, "a", "acknowledged");
+	bt_engine.close(e);
+	fu_reset();
+
+	e = topen();
+	verify_ok(e);
+	fu_expect(&fe, e, "a", "acknowledged");
+	if (nth == 1)
+		fu_expect(&fe, e, "b", NULL); /* its meta was never written */
+	fu_expect(&fe, e, "c", NULL);
+	fu_expect(&fe, e, "d", NULL);
+	bt_engine.close(e);
+}
+
+static void test_pipelined_fsync_pages_fails(void **state) { pipelined_fsync_fails(1); }
+static void test_pipelined_fsync_meta_fails(void **state) { pipelined_fsync_fails(2); }
 
 int main(void)
 {
@@ -278,6 +440,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_torn_meta_falls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fresh_file_partial_init, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_fsync_pages_fails, setup, fault_teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_fsync_meta_fails, setup, fault_teardown),
 		FU_ENGINE_TEST_LIST(setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,10 +35,13 @@ case "$flags" in
 	# engines with an asynchronous commit (eng_ops.sync_start) pipeline at
 	# --sync every: the trace must hold an io_uring fsync submitted while
 	# another one is still in flight (commits overlapping), or the crash
-	# states of the pipelined path are not explored
+	# states of the pipelined path are not explored (btree's meta-before-
+	# pages bug has one fsync a commit, after the meta, which waits for the
+	# commit before: nothing to overlap)
 	case "$engine:$flags" in
-	wal:*"--sync "*|lsm:*"--sync "*|bitcask:*"--sync "*|*"--inflight 1 "*|*"--inflight 1") ;;
-	wal:*|lsm:*|bitcask:*)
+	btree:*"--bug meta-before-pages"*) ;;
+	wal:*"--sync "*|lsm:*"--sync "*|bitcask:*"--sync "*|btree:*"--sync "*|*"--inflight 1 "*|*"--inflight 1") ;;
+	wal:*|lsm:*|bitcask:*|btree:*)
 		if ! "$torn" dump "$work/t.trace" | awk '
 			/uring-submit/ && /opcode=3 / { for (f = 1; f <= NF; f++) if ($f ~ /^user_data=/) u = $f
 				if (n > 0) overlap = 1; open[u] = 1; n++ }
