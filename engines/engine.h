@@ -27,6 +27,7 @@
 #ifndef TORN_ENGINES_ENGINE_H
 #define TORN_ENGINES_ENGINE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -174,6 +175,21 @@ void kvm_clear(struct kvmap *m);
 int kvm_sorted(const struct kvmap *m, struct kvm_ent ***out, size_t *n);
 
 /* ---- 4. helpers --------------------------------------------------------- */
+
+/*
+ * sync_wait()'s first answer, the same in every engine: 1 when ticket is
+ * done already (done: the newest ticket acknowledged), -EIO when the
+ * handle failed or the ticket was never issued (issued: the newest one),
+ * 0 when the engine has to look.
+ */
+static inline int eng_ticket_state(uint64_t ticket, uint64_t done, uint64_t issued, int failed)
+{
+	if (ticket <= done)
+		return 1;
+	if (failed || ticket > issued)
+		return -EIO;
+	return 0;
+}
 
 static inline void put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static inline void put_u32(uint8_t *p, uint32_t v)

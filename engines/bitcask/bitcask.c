@@ -968,10 +968,9 @@ static int bc_sync_wait(void *e, uint64_t ticket, int nowait)
 	struct bc *b = e;
 	int rc;
 
-	if (ticket <= b->tick_done)
-		return 1;
-	if (b->failed || ticket > b->tick)
-		return -EIO;
+	rc = eng_ticket_state(ticket, b->tick_done, b->tick, b->failed);
+	if (rc)
+		return rc;
 	rc = eio_sync_wait(active(b)->f, ticket - b->act_base, nowait);
 	if (rc < 0)
 		return bc_fail(b, rc);

@@ -961,10 +961,9 @@ static int bt_sync_wait(void *e, uint64_t ticket, int nowait)
 	struct bt *t = e;
 	int rc;
 
-	if (ticket <= t->tick_done)
-		return 1;
-	if (t->failed || ticket > t->tick)
-		return -EIO;
+	rc = eng_ticket_state(ticket, t->tick_done, t->tick, t->failed);
+	if (rc)
+		return rc;
 	rc = pipe_step(t, !nowait, ticket);
 	if (rc < 0)
 		return rc;

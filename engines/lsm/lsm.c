@@ -1058,10 +1058,9 @@ static int lsm_sync_wait(void *e, uint64_t ticket, int nowait)
 	struct lsm *l = e;
 	int rc;
 
-	if (ticket <= l->tick_done)
-		return 1;
-	if (l->failed || ticket > l->tick)
-		return -EIO;
+	rc = eng_ticket_state(ticket, l->tick_done, l->tick, l->failed);
+	if (rc)
+		return rc;
 	rc = eio_sync_wait(l->log, ticket - l->log_base, nowait);
 	if (rc < 0)
 		return lsm_fail(l, rc);

@@ -764,10 +764,9 @@ static int wal_sync_wait(void *e, uint64_t ticket, int nowait)
 	struct wal *w = e;
 	int rc;
 
-	if (ticket <= w->tick_done)
-		return 1;
-	if (w->failed || ticket > w->tick)
-		return -EIO;
+	rc = eng_ticket_state(ticket, w->tick_done, w->tick, w->failed);
+	if (rc)
+		return rc;
 	rc = eio_sync_wait(w->seg, ticket - w->seg_base, nowait);
 	if (rc < 0)
 		return wal_fail(w, rc);
