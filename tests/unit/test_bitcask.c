@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_bitcask.c - the Bitcask engine: file header, record and
  * hint codecs; the scan's rules (torn tail, garbage, bad checksum, seq
- * order, merged files); recovery from damaged data and hint files; merge.
+ * order, merged files); recovery from damaged data and hint files and
+ * from a stale tail (a lost commit with a later one behind it); merge.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -240,6 +241,61 @@ static void test_recover_torn_tail(void **state)
 	bc_engine.close(e);
 }
 
+static off_t fsize(const char *p)
+{
+	struct stat st;
+
+	assert_int_equal(stat(p, &st), 0);
+	return st.st_size;
+}
+
+/*
+ * The stale tail (commits in flight, sync_start): commit 3 reached the
+ * active file, commit 2 did not.  Recovery ends the file at record 2 and
+ * must make record 3 unreadable, or a new record of the same size written
+ * in record 2's place would be followed by the stale record 3 at the next
+ * recovery.
+ */
+static void test_recover_stale_tail(void **state)
+{
+	char p[512], v[64], z[64] = { 0 };
+	off_t end1, rec;
+	size_t n;
+	void *e = bc_open_dir();
+	int fd;
+
+	kput(e, "k1", "value-1");
+	assert_int_equal(bc_engine.sync(e), 0);
+	last_data(p, sizeof(p), ".data");
+	end1 = fsize(p);
+	kput(e, "k2", "value-2");
+	assert_int_equal(bc_engine.sync(e), 0);
+	rec = fsize(p) - end1;
+	kput(e, "k3", "value-3");
+	assert_int_equal(bc_engine.sync(e), 0);
+	assert_int_equal(fsize(p), end1 + 2 * rec); /* records of one size */
+	bc_engine.close(e);
+	/* record 2 lost: zeros where its head was, record 3 intact behind */
+	fd = open(p, O_WRONLY);
+	assert_true(fd >= 0);
+	n = rec < 64 ? (size_t)rec : sizeof(z);
+	assert_int_equal(pwrite(fd, z, n, end1), (ssize_t)n);
+	close(fd);
+	e = bc_open_dir();
+	assert_int_equal(kget(e, "k1", v), 0);
+	assert_int_equal(kget(e, "k2", v), -ENOENT);
+	assert_int_equal(kget(e, "k3", v), -ENOENT);
+	/* a new record of the same size, in record 2's place */
+	kput(e, "k4", "value-4");
+	assert_int_equal(bc_engine.sync(e), 0);
+	bc_engine.close(e);
+	e = bc_open_dir();
+	assert_int_equal(kget(e, "k4", v), 0);
+	assert_string_equal(v, "value-4");
+	assert_int_equal(kget(e, "k3", v), -ENOENT); /* the stale record 3 stays dead */
+	bc_engine.close(e);
+}
+
 static void test_merge_and_damaged_hint(void **state)
 {
 	char p[512], v[256], k[16], big[200];
@@ -286,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_scan_merged_equal_seqs),
 		cmocka_unit_test(test_hint_codec),
 		cmocka_unit_test_setup_teardown(test_recover_torn_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_stale_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_and_damaged_hint, setup, teardown),
 		FU_ENGINE_TEST_LIST(setup),
 	};

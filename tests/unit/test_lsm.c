@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_lsm.c - the LSM engine: table build/open/lookup/check,
  * damaged tables (footer, index, block), the manifest codec, recovery of
- * the memtable from a log with a torn tail, flush and compaction through
+ * the memtable from a log with a torn tail or a stale one (a lost commit
+ * with a later one behind it), flush and compaction through
  * the engine, and a manifest that names a missing table.
  */
 #include <errno.h>
@@ -257,6 +258,76 @@ static void test_log_torn_tail(void **state)
 	lsm_engine.close(e);
 }
 
+/* the newest memtable log */
+static void last_log(char *p, size_t cap)
+{
+	uint64_t *nums;
+	size_t n;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	assert_int_equal(eng_list(dfd, "wal-", ".log", &nums, &n), 0);
+	close(dfd);
+	assert_true(n >= 1);
+	snprintf(p, cap, "%s/wal-%016llx.log", dir, (unsigned long long)nums[n - 1]);
+	free(nums);
+}
+
+static off_t fsize(const char *p)
+{
+	struct stat st;
+
+	assert_int_equal(stat(p, &st), 0);
+	return st.st_size;
+}
+
+/*
+ * The stale tail (commits in flight, sync_start): commit 3 reached the
+ * log, commit 2 did not.  Recovery ends the log at record 2 and must make
+ * record 3 unreadable, or a new record of the same size written in record
+ * 2's place would be followed by the stale record 3 at the next recovery.
+ */
+static void test_log_stale_tail(void **state)
+{
+	char p[512];
+	off_t end1, rec;
+	void *e = lopen();
+	int fd;
+
+	lput(e, 1, 1);
+	assert_int_equal(lsm_engine.sync(e), 0);
+	last_log(p, sizeof(p));
+	end1 = fsize(p);
+	lput(e, 2, 2);
+	assert_int_equal(lsm_engine.sync(e), 0);
+	rec = fsize(p) - end1;
+	lput(e, 3, 3);
+	assert_int_equal(lsm_engine.sync(e), 0);
+	assert_int_equal(fsize(p), end1 + 2 * rec); /* records of one size */
+	lsm_engine.close(e);
+	/* record 2 lost: zeros where its head was, record 3 intact behind */
+	fd = open(p, O_WRONLY);
+	assert_true(fd >= 0);
+	{
+		char z[64] = { 0 };
+		size_t n = rec < 64 ? (size_t)rec : sizeof(z);
+
+		assert_int_equal(pwrite(fd, z, n, end1), (ssize_t)n);
+	}
+	close(fd);
+	e = lopen();
+	assert_int_equal(lget(e, 1), 'b');
+	assert_int_equal(lget(e, 2), -1);
+	assert_int_equal(lget(e, 3), -1);
+	/* a new record of the same size, in record 2's place */
+	lput(e, 4, 4);
+	assert_int_equal(lsm_engine.sync(e), 0);
+	lsm_engine.close(e);
+	e = lopen();
+	assert_int_equal(lget(e, 4), 'e');
+	assert_int_equal(lget(e, 3), -1); /* the stale record 3 stays dead */
+	lsm_engine.close(e);
+}
+
 static void test_missing_table(void **state)
 {
 	struct eng_opts o = { dir, EIO_BUFFERED, -1 };
@@ -295,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_codec),
 		cmocka_unit_test_setup_teardown(test_flush_compact_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_torn_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_stale_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_table, setup, teardown),
 		FU_ENGINE_TEST_LIST(setup),
 	};
