@@ -294,15 +294,52 @@ static uint64_t disk_txn(void)
  * changed completes too, sync() drains the pipeline, freed pages come back
  * (the file stops growing), and reopening finds every acknowledged value.
  */
+/* tornkv's window of tickets, oldest at head */
+enum { WIN = 16 };
+struct twin {
+	uint64_t tk[WIN], last;
+	unsigned head, n, done;
+};
+
+/* start a commit of everything applied, the oldest waited for if full */
+static void twin_push(void *e, struct twin *w)
+{
+	uint64_t *t;
+
+	if (w->n == WIN) {
+		assert_int_equal(bt_engine.sync_wait(e, w->tk[w->head], 0), 1);
+		w->head = (w->head + 1) % WIN;
+		w->n--;
+		w->done++;
+	}
+	t = &w->tk[(w->head + w->n) % WIN];
+	assert_int_equal(bt_engine.sync_start(e, t), 0);
+	assert_true(*t > w->last); /* tickets increase */
+	w->last = *t;
+	w->n++;
+}
+
+/* take the completed tickets, oldest first: they complete in order */
+static void twin_reap(void *e, struct twin *w)
+{
+	int rc = 0;
+
+	while (w->n && (rc = bt_engine.sync_wait(e, w->tk[w->head], 1)) == 1) {
+		w->head = (w->head + 1) % WIN;
+		w->n--;
+		w->done++;
+	}
+	assert_true(w->n == 0 || rc == 0); /* not yet, never an error */
+}
+
 static void test_pipelined_group_commit(void **state)
 {
 	struct eng_opts o = { dir, EIO_URING, -1 };
-	enum { N = 300, KEYS = 100, WIN = 16, ROUNDS = 8 };
-	uint64_t tk[WIN], last = 0;
-	unsigned head = 0, n = 0, done = 0;
+	enum { N = 300, KEYS = 100, ROUNDS = 8 };
+	struct twin w = { 0 };
+	uint64_t t0;
 	off_t after1 = 0;
 	void *e = NULL;
-	int rc;
 
 	assert_int_equal(bt_engine.open(&e, &o), 0);
 	assert_non_null(bt_engine.sync_start);
@@ -311,42 +348,20 @@ static void test_pipelined_group_commit(void **state)
 			tput(e, i % KEYS, round * N + i);
 			if (i % 50 == 49)
 				tdel(e, i % KEYS);
-			if (n == WIN) { /* the window is full: the oldest first */
-				assert_int_equal(bt_engine.sync_wait(e, tk[head], 0), 1);
-				head = (head + 1) % WIN;
-				n--;
-				done++;
-			}
-			assert_int_equal(bt_engine.sync_start(e, &tk[(head + n) % WIN]), 0);
-			assert_true(tk[(head + n) % WIN] > last);
-			last = tk[(head + n) % WIN];
-			n++;
-			/* whatever completed, completed in order */
-			while (n && (rc = bt_engine.sync_wait(e, tk[head], 1)) == 1) {
-				head = (head + 1) % WIN;
-				n--;
-				done++;
-			}
-			assert_true(rc >= 0 || n == 0);
+			twin_push(e, &w);
+			twin_reap(e, &w);
 		}
-		/* a commit with nothing changed since the last one */
-		if (n == WIN) {
-			assert_int_equal(bt_engine.sync_wait(e, tk[head], 0), 1);
-			head = (head + 1) % WIN;
-			n--;
-			done++;
-		}
-		assert_int_equal(bt_engine.sync_start(e, &tk[(head + n) % WIN]), 0);
-		n++;
-		/* its completion means every earlier one completed */
-		assert_int_equal(bt_engine.sync_wait(e, tk[(head + n - 1) % WIN], 0), 1);
-		for (; n; n--, head = (head + 1) % WIN, done++)
-			assert_int_equal(bt_engine.sync_wait(e, tk[head], 1), 1);
+		/* a commit with nothing changed since the last one: its
+		 * completion means every earlier one completed */
+		twin_push(e, &w);
+		assert_int_equal(bt_engine.sync_wait(e, w.last, 0), 1);
+		twin_reap(e, &w);
+		assert_int_equal(w.n, 0);
 		verify_ok(e);
 		if (round == 1)
 			after1 = db_size();
 	}
-	assert_int_equal(done, ROUNDS * (N + 1));
+	assert_int_equal(w.done, ROUNDS * (N + 1));
 	/* commits overlapped: groups of several, each one meta */
 	assert_true(disk_txn() < (uint64_t)ROUNDS * N);
 	assert_true(disk_txn() >= ROUNDS);
@@ -355,10 +370,10 @@ static void test_pipelined_group_commit(void **state)
 	assert_true(db_size() <= after1 + 64 * BT_PAGE);
 	/* sync() after pipelined commits: everything before it is durable */
 	tput(e, 1, 7);
-	assert_int_equal(bt_engine.sync_start(e, &tk[0]), 0);
+	assert_int_equal(bt_engine.sync_start(e, &t0), 0);
 	tput(e, 2, 8);
 	assert_int_equal(bt_engine.sync(e), 0);
-	assert_int_equal(bt_engine.sync_wait(e, tk[0], 1), 1);
+	assert_int_equal(bt_engine.sync_wait(e, t0, 1), 1);
 	bt_engine.close(e);
 
 	e = topen();
